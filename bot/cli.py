@@ -1,0 +1,176 @@
+"""The composition root: the ``alertbot`` command. The only bot/ module that imports handlers/."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import replace
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.matcher import Matcher
+from bot.watchlist import Watchlist, load_dir
+
+BUNDLED_WATCHLISTS = Path(__file__).resolve().parent.parent / "watchlists"
+EXIT_INPUT_ERROR = 2
+
+app = typer.Typer(
+    name="alertbot",
+    help="News-watch alert bot: match articles against watchlists and push alerts to chats.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class OutputFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+def default_watchlist_dir() -> Path:
+    env = os.environ.get("WATCHLIST_DIR")
+    return Path(env) if env else BUNDLED_WATCHLISTS
+
+
+def error(message: str) -> None:
+    """One line on stderr: what went wrong, for a person."""
+    typer.echo(f"alertbot: {message}", err=True)
+
+
+def load_watchlists_or_exit(directory: Path, min_score: float | None = None) -> list[Watchlist]:
+    watchlists, errors = load_dir(directory)
+    for err in errors:
+        error(str(err))
+    if errors:
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    if not watchlists:
+        error(f"{directory}: no watchlists (*.yaml) found")
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    if min_score is not None:
+        watchlists = [replace(wl, min_score=min_score) for wl in watchlists]
+    return watchlists
+
+
+class Progress:
+    """A periodic line on stderr for long runs (every ``every`` seconds)."""
+
+    def __init__(self, label: str, every: float = 2.0):
+        self.label = label
+        self.every = every
+        self.count = 0
+        self.started = time.monotonic()
+        self._last = self.started
+
+    def tick(self, n: int = 1) -> None:
+        self.count += n
+        now = time.monotonic()
+        if now - self._last >= self.every:
+            self._last = now
+            rate = self.count / max(now - self.started, 1e-9)
+            typer.echo(f"… {self.count} {self.label} ({rate:.0f}/s)", err=True)
+
+
+@app.command()
+def scan(
+    inputs: Annotated[
+        list[str],
+        typer.Argument(
+            help="Files, folders, URLs, or - for stdin (.txt .html .xml/.rss/.atom .json .jsonl)."
+        ),
+    ],
+    watchlists: Annotated[
+        Path | None, typer.Option("--watchlists", "-w", help="Folder of watchlist YAML files.")
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json")] = (
+        OutputFormat.text
+    ),
+    min_score: Annotated[
+        float | None,
+        typer.Option("--min-score", min=0.0, max=1.0, help="Override every watchlist's min_score."),
+    ] = None,
+) -> None:
+    """Match articles against the watchlists once and print the alerts."""
+    from bot.ingest import iter_inputs
+    from bot.models import match_record
+    from bot.pipeline import analyse
+    from handlers.render import plain_match
+
+    matcher = Matcher(load_watchlists_or_exit(watchlists or default_watchlist_dir(), min_score))
+    color = output is OutputFormat.text and sys.stdout.isatty()
+    failed = False
+    alerts = 0
+    progress = Progress("articles scanned")
+    for _spec, result in iter_inputs(inputs):
+        if isinstance(result, Exception):
+            error(str(result))
+            failed = True
+            continue
+        for article in result:
+            progress.tick()
+            for match in analyse(article, matcher):
+                alerts += 1
+                if output is OutputFormat.json:
+                    typer.echo(json.dumps(match_record(match), ensure_ascii=False))
+                else:
+                    typer.echo(plain_match(match, color) + "\n")
+    if output is OutputFormat.text:
+        typer.echo(f"{alerts} alert(s) from {progress.count} article(s).", err=True)
+    if failed:
+        raise typer.Exit(EXIT_INPUT_ERROR)
+
+
+@app.command("eval")
+def eval_command(
+    labelled: Annotated[
+        Path, typer.Argument(help="JSON lines with title, text, label (and id, url, why).")
+    ],
+    watchlists: Annotated[
+        Path | None, typer.Option("--watchlists", "-w", help="Folder of watchlist YAML files.")
+    ] = None,
+    label_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", help="LABEL=WL[,WL...]: watchlists that catch a label (repeatable)."),
+    ] = None,
+    baseline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--baseline", help="Also score 'TERM anywhere' as a keyword baseline (repeatable)."
+        ),
+    ] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json")] = (
+        OutputFormat.text
+    ),
+    errors: Annotated[
+        bool, typer.Option("--errors/--no-errors", help="List every FP and FN.")
+    ] = True,
+) -> None:
+    """Precision and recall of the watchlists on a labelled file, with every miss explained."""
+    from bot import evaluation
+
+    matcher = Matcher(load_watchlists_or_exit(watchlists or default_watchlist_dir()))
+    try:
+        items = evaluation.load_labelled(labelled)
+        report = evaluation.evaluate(
+            items, matcher, evaluation.parse_map(label_map or []), baseline or []
+        )
+    except evaluation.EvalError as err:
+        error(str(err))
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    if output is OutputFormat.json:
+        typer.echo(evaluation.render_json(report))
+    else:
+        typer.echo(evaluation.render_text(report, show_errors=errors))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

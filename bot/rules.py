@@ -1,0 +1,788 @@
+"""Watchlist rules: a small boolean/proximity language over article words.
+
+A watchlist's ``rule`` says which combination of terms makes an alert, e.g.::
+
+    (troops OR servicemen OR convoy*) NEAR/12 (border OR deploy*) AND NOT @"Minsk Marathon"
+
+Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
+
+    rule       = or_expr ;
+    or_expr    = and_expr , { "OR" , and_expr } ;
+    and_expr   = near_expr , { "AND" , near_expr } ;
+    near_expr  = unary , { "NEAR/" , distance , unary } ;   (* not NOT on both sides *)
+    unary      = { "NOT" } , primary ;
+    primary    = term | "(" , or_expr , ")" ;
+    term       = word | prefix | phrase | entity ;
+    word       = alnum , { alnum | mark | inner } ;        (* troops, Лукашенко, pro-Russian *)
+    inner      = ( "-" | "'" | "’" ) , alnum ;             (* hyphen/apostrophe inside a word *)
+    prefix     = word , "*" ;                              (* deploy* = deploy, deployed, ... *)
+    phrase     = '"' , word , { separator , word } , [ "*" ] , '"' ;   (* "joint force" *)
+    entity     = "@" , ( name | '"' , text , '"' ) ;        (* @Belarus, @"Alexander Lukashenko" *)
+    distance   = digit , { digit } ;                       (* 1 to 1000, no space after "/" *)
+
+``alnum`` is a letter or digit of any script.  Inside quotes, punctuation
+between words counts as a space (as it does in articles), and only the last
+word may end in ``*``.  ``@name`` refers to an entity (all its aliases) or a
+keyword group of the same watchlist; the name may also contain ``_`` and ``-``.
+
+Precedence, tightest first: ``NOT``, ``NEAR/n``, ``AND``, ``OR``; binary
+operators group from the left, so ``a OR b AND c`` is ``a OR (b AND c)`` and
+``a NEAR/3 b NEAR/5 c`` is ``(a NEAR/3 b) NEAR/5 c``.  Use parentheses when in
+doubt.  Lower-case ``and``/``or``/``not``/``near`` are not operators: where an
+operator is expected they are reported as an error (write ``"and"`` in quotes,
+or in lower case where a term is expected, to search for the word itself).
+
+Meaning, for one article.  Each term has the word positions where it occurs;
+a part of the rule either matches or not, and carries the positions that made
+it match (used as evidence):
+
+- a term matches if it occurs at least once;
+- ``a OR b`` matches if either side does; ``a AND b`` if both do;
+- ``NOT a`` matches if ``a`` does not; it contributes no positions;
+- ``a NEAR/n b`` matches if some occurrence of ``a`` and some occurrence of
+  ``b`` are at most ``n`` words apart, in either order (neighbouring words are
+  1 apart, overlapping ones 0).  A side that matches only through ``NOT`` has
+  no positions, so it cannot be near anything;
+- ``a NEAR/n NOT b`` (or ``NOT b NEAR/n a``) keeps the occurrences of ``a``
+  that have no ``b`` within ``n`` words, and matches if at least one is left.
+  This is how to exclude false friends:
+  ``deploy* NEAR/3 NOT (software OR code)``.  ``NOT`` on both sides of a
+  ``NEAR`` is an error: there would be nothing to look for.
+
+A bad rule raises :class:`RuleError`, whose message gives the 1-based
+position, what was expected there and what was found.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal, TypeAlias
+
+__all__ = [
+    "And",
+    "MAX_DISTANCE",
+    "Near",
+    "Node",
+    "NodeTrace",
+    "Not",
+    "Or",
+    "Result",
+    "RuleError",
+    "Span",
+    "Term",
+    "evaluate",
+    "nearest_miss",
+    "parse",
+    "render",
+    "span_distance",
+    "terms",
+    "trace",
+]
+
+MAX_DISTANCE = 1000
+MAX_NESTING = 50  # parentheses inside parentheses
+MAX_DEPTH = 100  # operators stacked on one another (a chain of 100 ORs is fine)
+
+TermKind = Literal["word", "phrase", "prefix", "entity"]
+Span: TypeAlias = tuple[int, int]
+
+
+# --- AST -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Term:
+    """A leaf: ``value`` as written, without quotes, ``@`` or a prefix's ``*``."""
+
+    kind: TermKind
+    value: str
+
+
+@dataclass(frozen=True)
+class Not:
+    child: Node
+
+
+@dataclass(frozen=True)
+class And:
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Or:
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Near:
+    left: Node
+    right: Node
+    n: int
+
+
+Node: TypeAlias = Term | Not | And | Or | Near
+
+
+@dataclass(frozen=True)
+class Result:
+    """Whether a rule (or part) matched, and the token spans that made it match."""
+
+    matched: bool
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True)
+class NodeTrace:
+    """One row of :func:`trace`: a node's text, whether it matched, its depth."""
+
+    text: str
+    matched: bool
+    depth: int
+
+
+# --- errors ----------------------------------------------------------------
+
+
+class RuleError(ValueError):
+    """A rule that cannot be parsed; ``str()`` is one line."""
+
+    def __init__(
+        self, rule: str, position: int, expected: str, found: str | None, hint: str = ""
+    ) -> None:
+        self.rule = rule
+        self.position = position  # 0-based index into ``rule``
+        self.expected = expected
+        self.found = found  # the offending text; None at the end of the rule
+        self.hint = hint
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        found = "end of rule" if self.found is None else repr(self.found)
+        message = (
+            f"rule error at position {self.position + 1}: expected {self.expected}, found {found}"
+        )
+        return f"{message}; {self.hint}" if self.hint else message
+
+    def __reduce__(self) -> tuple[type[RuleError], tuple[str, int, str, str | None, str]]:
+        return (RuleError, (self.rule, self.position, self.expected, self.found, self.hint))
+
+    def pointer(self) -> str:
+        """The rule's line holding the error, and a caret under the position."""
+        start = self.rule.rfind("\n", 0, self.position) + 1
+        end = self.rule.find("\n", self.position)
+        line = self.rule[start : len(self.rule) if end < 0 else end]
+        pad = "".join(c if c == "\t" else " " for c in self.rule[start : self.position])
+        return f"{line}\n{pad}^"
+
+
+# --- tokens ----------------------------------------------------------------
+
+_OPERATORS = ("AND", "OR", "NOT")
+_TERM_KINDS: dict[str, TermKind] = {
+    "word": "word",
+    "prefix": "prefix",
+    "phrase": "phrase",
+    "entity": "entity",
+}
+_OPERATOR_KINDS = ("AND", "OR", "NOT", "NEAR")
+_OPERATOR_HINTS = {  # for a token found where an operator is expected
+    "NOT": "NOT goes before a term: write AND NOT",
+    "*": "write '*' right after the word, without a space: deploy*",
+    ")": "this ')' has no matching '('",
+}
+_LOWER_HINTS = {
+    "and": "AND",
+    "or": "OR",
+    "not": "NOT (e.g. a AND NOT b)",
+    "near": "NEAR/n (e.g. NEAR/5)",
+}
+_INNER = "-'’"  # may join two letters of a word
+_SMART_QUOTES = "“”„«»"
+_ENTITY_EXPECTED = "an entity name right after '@' (e.g. @Belarus or @\"Alexander Lukashenko\")"
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: str  # a _TERM_KINDS kind, an operator, "(", ")", "*", "bad" or "end"
+    text: str
+    pos: int
+    value: str = ""
+    n: int = 0
+
+
+def _is_mark(char: str) -> bool:
+    return unicodedata.category(char).startswith("M")
+
+
+def _scan_word(text: str, i: int, loose: str = "") -> int:
+    """End of the word starting at ``i`` (``i`` itself if there is none).
+
+    Hyphens and apostrophes may join letters; ``loose`` characters may follow
+    the first letter anywhere (``_`` and ``-`` in entity and group names).
+    """
+    if i >= len(text) or not text[i].isalnum():
+        return i
+    j = i + 1
+    while j < len(text):
+        char = text[j]
+        if char.isalnum() or _is_mark(char) or char in loose:
+            j += 1
+        elif char in _INNER and text[j + 1 : j + 2].isalnum():
+            j += 2
+        else:
+            break
+    return j
+
+
+def _scan_name(text: str, i: int) -> int:
+    """End of a bare entity/group name: a word that may also hold ``_`` and ``-``."""
+    return _scan_word(text, i, loose="-_")
+
+
+def _is_name(text: str) -> bool:
+    return bool(text) and _scan_name(text, 0) == len(text)
+
+
+def _shorten(text: str, limit: int = 30) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _chunk(text: str, i: int) -> str | None:
+    """The text from ``i`` up to the next space or parenthesis, for error messages."""
+    j = i
+    while j < len(text) and not text[j].isspace() and text[j] not in "()":
+        j += 1
+    return _shorten(text[i : max(j, i + 1)]) if i < len(text) else None
+
+
+class _Lexer:
+    """Produces tokens on demand, so the leftmost problem is the one reported."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.i = 0
+
+    def error(self, pos: int, expected: str, found: str | None, hint: str = "") -> RuleError:
+        return RuleError(self.rule, pos, expected, found, hint)
+
+    def next(self) -> _Token:
+        s, i = self.rule, self.i
+        while i < len(s) and s[i].isspace():
+            i += 1
+        if i >= len(s):
+            return _Token("end", "", len(s.rstrip()))
+        char = s[i]
+        if char == '"':
+            return self._phrase(i)
+        if char == "@":
+            return self._entity(i)
+        if char.isalnum():
+            return self._word(i)
+        self.i = i + 1
+        return _Token(char if char in "()*" else "bad", char, i)
+
+    def _word(self, i: int) -> _Token:
+        end = _scan_word(self.rule, i)
+        text = self.rule[i:end]
+        if self.rule[end : end + 1] == "*":
+            return self._prefix(i, end)
+        if text == "NEAR":
+            return self._near(i, end)
+        self.i = end
+        if text in _OPERATORS:
+            return _Token(text, text, i)
+        return _Token("word", text, i, text)
+
+    def _prefix(self, i: int, star: int) -> _Token:
+        after = self.rule[star + 1 : star + 2]
+        if after == "*" or after.isalnum():
+            raise self.error(
+                star + 1, "a space or operator after '*' (a '*' can only end a word)", after
+            )
+        self.i = star + 1
+        return _Token("prefix", self.rule[i : star + 1], i, self.rule[i:star])
+
+    def _near(self, i: int, end: int) -> _Token:
+        s = self.rule
+        if s[end : end + 1] != "/":
+            raise self.error(i, "a distance written as NEAR/n (e.g. NEAR/5)", _chunk(s, i))
+        k = end + 1
+        while k < len(s) and s[k] in "0123456789":
+            k += 1
+        digits = s[end + 1 : k]
+        if not digits or (k < len(s) and (s[k].isalnum() or s[k] == "*")):
+            raise self.error(
+                end + 1, "a whole number after NEAR/ (e.g. NEAR/5)", _chunk(s, end + 1)
+            )
+        if len(digits.lstrip("0")) > 4 or not 1 <= int(digits) <= MAX_DISTANCE:
+            raise self.error(
+                end + 1, f"a distance from 1 to {MAX_DISTANCE} after NEAR/", _shorten(digits)
+            )
+        self.i = k
+        return _Token("NEAR", s[i:k], i, n=int(digits))
+
+    def _closing_quote(self, i: int) -> int:
+        close = self.rule.find('"', i + 1)
+        if close < 0:
+            smart = any(c in _SMART_QUOTES for c in self.rule[i:])
+            hint = 'close it with a straight double quote (")' if smart else ""
+            raise self.error(i, "a closing '\"' for the quote opened here", None, hint)
+        return close
+
+    def _phrase(self, i: int) -> _Token:
+        close = self._closing_quote(i)
+        content = self.rule[i + 1 : close]
+        self._check_phrase(i, content)
+        self.i = close + 1
+        return _Token("phrase", self.rule[i : close + 1], i, content.strip())
+
+    def _check_phrase(self, start: int, content: str) -> None:
+        j, words = 0, 0
+        while j < len(content):
+            if content[j].isalnum():
+                j = _scan_word(content, j)
+                words += 1
+                if content[j : j + 1] == "*":
+                    self._check_phrase_star(start + 1 + j, content[j + 1 :])
+                    return
+            elif content[j] == "*":
+                raise self.error(start + 1 + j, "a word right before '*'", "*")
+            else:
+                j += 1
+        if words == 0:
+            quoted = self.rule[start : start + len(content) + 2]
+            raise self.error(start, "one or more words between the quotes", _shorten(quoted))
+
+    def _check_phrase_star(self, star: int, rest: str) -> None:
+        if rest.strip():
+            expected = "the closing '\"' after '*' (only the last word of a phrase may end in '*')"
+            raise self.error(star + 1, expected, _shorten(rest.strip()))
+
+    def _entity(self, i: int) -> _Token:
+        s = self.rule
+        if s[i + 1 : i + 2] == '"':
+            close = self._closing_quote(i + 1)
+            name = s[i + 2 : close].strip()
+            if not any(c.isalnum() for c in name):
+                raise self.error(i, _ENTITY_EXPECTED, _shorten(s[i : close + 1]))
+            self.i = close + 1
+            return _Token("entity", s[i : close + 1], i, name)
+        end = _scan_name(s, i + 1)
+        if end == i + 1:
+            raise self.error(i, _ENTITY_EXPECTED, s[i : i + 2])
+        if s[end : end + 1] == "*":
+            raise self.error(
+                end, "no '*' after an entity name (an entity has its own aliases)", "*"
+            )
+        self.i = end
+        return _Token("entity", s[i:end], i, s[i + 1 : end])
+
+
+# --- parser ----------------------------------------------------------------
+
+_Parsed: TypeAlias = tuple[Node, int]  # a node and its depth
+
+
+class _Parser:
+    """Recursive descent over the grammar in the module docstring."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.lexer = _Lexer(rule)
+        self.prev: _Token | None = None
+        self.tok = self.lexer.next()
+        self.open_parens: list[int] = []
+
+    def advance(self) -> _Token:
+        tok, self.prev = self.tok, self.tok
+        self.tok = self.lexer.next()
+        return tok
+
+    def parse(self) -> Node:
+        node, _ = self.binary("OR", self.and_expr)
+        if self.tok.kind != "end":
+            raise self.operator_error()
+        return node
+
+    def and_expr(self) -> _Parsed:
+        return self.binary("AND", self.near_expr)
+
+    def near_expr(self) -> _Parsed:
+        return self.binary("NEAR", self.unary)
+
+    def binary(self, kind: str, operand: Callable[[], _Parsed]) -> _Parsed:
+        left, depth = operand()
+        while self.tok.kind == kind:
+            op = self.advance()
+            right_tok = self.tok
+            right, right_depth = operand()
+            left = self.combine(op, left, right, right_tok)
+            depth = self.check_depth(max(depth, right_depth) + 1, op)
+        return left, depth
+
+    def combine(self, op: _Token, left: Node, right: Node, right_tok: _Token) -> Node:
+        if op.kind == "OR":
+            return Or(left, right)
+        if op.kind == "AND":
+            return And(left, right)
+        if isinstance(left, Not) and isinstance(right, Not):
+            expected = (
+                f"a term without NOT on this side of {op.text} (one side must say what to look for)"
+            )
+            raise RuleError(self.rule, right_tok.pos, expected, right_tok.text)
+        return Near(left, right, op.n)
+
+    def unary(self) -> _Parsed:
+        nots: list[_Token] = []
+        while self.tok.kind == "NOT":
+            nots.append(self.advance())
+        node, depth = self.primary()
+        for tok in reversed(nots):
+            node = Not(node)
+            depth = self.check_depth(depth + 1, tok)
+        return node, depth
+
+    def primary(self) -> _Parsed:
+        tok = self.tok
+        kind = _TERM_KINDS.get(tok.kind)
+        if kind is not None:
+            self.advance()
+            return Term(kind, tok.value), 1
+        if tok.kind == "(":
+            return self.group()
+        raise self.term_error()
+
+    def group(self) -> _Parsed:
+        opening = self.advance()
+        if len(self.open_parens) >= MAX_NESTING:
+            expected = f"at most {MAX_NESTING} parentheses inside one another"
+            raise RuleError(self.rule, opening.pos, expected, "(")
+        self.open_parens.append(opening.pos)
+        parsed = self.binary("OR", self.and_expr)
+        if self.tok.kind != ")":
+            raise self.operator_error()
+        self.open_parens.pop()
+        self.advance()
+        return parsed
+
+    def check_depth(self, depth: int, tok: _Token) -> int:
+        if depth > MAX_DEPTH:
+            expected = f"a simpler rule (at most {MAX_DEPTH} operators stacked on one another)"
+            raise RuleError(self.rule, tok.pos, expected, tok.text)
+        return depth
+
+    def error(self, expected: str, hint: str = "") -> RuleError:
+        found = None if self.tok.kind == "end" else _shorten(self.tok.text)
+        return RuleError(self.rule, self.tok.pos, expected, found, hint)
+
+    def term_error(self) -> RuleError:
+        tok, prev = self.tok, self.prev
+        if tok.kind == "*":
+            return self.error("a word right before '*' (e.g. deploy*)")
+        after = f" after {prev.text}" if prev is not None and prev.kind in _OPERATOR_KINDS else ""
+        hint = 'write phrases in straight double quotes: "joint force"'
+        return self.error(f"a term or '('{after}", hint if tok.text in _SMART_QUOTES else "")
+
+    def operator_error(self) -> RuleError:
+        if not self.open_parens:
+            return self.error("AND, OR, NEAR/n or end of rule", self.operator_hint())
+        expected = "AND, OR, NEAR/n or ')'"
+        if self.tok.kind == "end":
+            expected += f" to close the '(' at position {self.open_parens[-1] + 1}"
+        return self.error(expected, self.operator_hint())
+
+    def operator_hint(self) -> str:
+        tok, prev = self.tok, self.prev
+        if tok.kind in _TERM_KINDS and prev is not None and _upper_case_hint(prev):
+            return _upper_case_hint(prev)  # "not troops": the error is at troops
+        return _upper_case_hint(tok) or _OPERATOR_HINTS.get(tok.kind, "")
+
+
+def _upper_case_hint(tok: _Token) -> str:
+    """The hint for a lower-case operator such as ``and`` (empty for other tokens)."""
+    if tok.kind == "word" and tok.text.lower() in _LOWER_HINTS:
+        return f"operators are written in upper case: {_LOWER_HINTS[tok.text.lower()]}"
+    return ""
+
+
+def parse(rule: str) -> Node:
+    """Parse ``rule`` into an AST; any problem raises :class:`RuleError`."""
+    try:
+        return _Parser(rule).parse()
+    except RecursionError:
+        raise RuleError(rule, 0, "a simpler rule", _chunk(rule, 0)) from None
+
+
+# --- rendering -------------------------------------------------------------
+
+_PRECEDENCE: dict[type, int] = {Or: 1, And: 2, Near: 3, Not: 4, Term: 5}
+
+
+def _render_term(term: Term) -> str:
+    if term.kind == "prefix":
+        return term.value + "*"
+    if term.kind == "phrase":
+        return f'"{term.value}"'
+    if term.kind == "entity":
+        return "@" + term.value if _is_name(term.value) else f'@"{term.value}"'
+    return term.value
+
+
+def _operand(node: Node, min_precedence: int) -> str:
+    text = render(node)
+    return text if _PRECEDENCE[type(node)] >= min_precedence else f"({text})"
+
+
+def _operator(node: And | Or | Near) -> str:
+    if isinstance(node, Near):
+        return f"NEAR/{node.n}"
+    return "AND" if isinstance(node, And) else "OR"
+
+
+def render(node: Node) -> str:
+    """Canonical text of ``node``, with only the parentheses the grammar needs."""
+    if isinstance(node, Term):
+        return _render_term(node)
+    if isinstance(node, Not):
+        return "NOT " + _operand(node.child, _PRECEDENCE[Not])
+    precedence = _PRECEDENCE[type(node)]
+    left = _operand(node.left, precedence)
+    right = _operand(node.right, precedence + 1)
+    return f"{left} {_operator(node)} {right}"
+
+
+def _children(node: Node) -> tuple[Node, ...]:
+    if isinstance(node, Term):
+        return ()
+    if isinstance(node, Not):
+        return (node.child,)
+    return (node.left, node.right)
+
+
+def _preorder(node: Node) -> Iterator[tuple[Node, int]]:
+    """Every node with its depth, parents before children, left before right."""
+    stack: list[tuple[Node, int]] = [(node, 0)]
+    while stack:
+        current, depth = stack.pop()
+        yield current, depth
+        stack.extend((child, depth + 1) for child in reversed(_children(current)))
+
+
+def terms(node: Node) -> list[Term]:
+    """The leaf terms in order of appearance, each once."""
+    seen: dict[Term, None] = {}
+    for current, _ in _preorder(node):
+        if isinstance(current, Term):
+            seen.setdefault(current)
+    return list(seen)
+
+
+# --- evaluation ------------------------------------------------------------
+
+Lookup: TypeAlias = Callable[[Term], Sequence[Span]]
+_NO_MATCH = Result(False, ())
+
+
+def span_distance(a: Span, b: Span) -> int:
+    """Words between two spans: 0 if they overlap, 1 for neighbours."""
+    if a[0] < b[1] and b[0] < a[1]:
+        return 0
+    if a[1] <= b[0]:
+        return b[0] - (a[1] - 1)
+    return a[0] - (b[1] - 1)
+
+
+class _SpanIndex:
+    """Spans sorted by start, to find the ones near a given span quickly."""
+
+    def __init__(self, spans: tuple[Span, ...]) -> None:
+        self.spans = spans
+        self.starts = [start for start, _ in spans]
+        self.longest = max((max(end - start, 0) for start, end in spans), default=0)
+
+    def near(self, a: Span, n: int) -> list[Span]:
+        """The spans at most ``n`` words from ``a``."""
+        lo = bisect_left(self.starts, a[0] - n - self.longest)
+        hi = bisect_right(self.starts, a[1] - 1 + n)
+        return [b for b in self.spans[lo:hi] if span_distance(a, b) <= n]
+
+
+def _near_pairs(left: Result, right: Result, n: int) -> Result:
+    index = _SpanIndex(right.spans)
+    found: set[Span] = set()
+    for a in left.spans:
+        close = index.near(a, n)
+        if close:
+            found.add(a)
+            found.update(close)
+    return Result(bool(found), tuple(sorted(found)))
+
+
+def _near_exclude(keep: Result, drop: Result, n: int) -> Result:
+    index = _SpanIndex(drop.spans)
+    kept = tuple(a for a in keep.spans if not index.near(a, n))
+    return Result(bool(kept), kept)
+
+
+def _merge(*results: Result) -> tuple[Span, ...]:
+    return tuple(sorted({span for result in results for span in result.spans}))
+
+
+class _Evaluator:
+    """Results of every node of one rule for one article, computed bottom-up."""
+
+    def __init__(self, node: Node, lookup: Lookup) -> None:
+        self.lookup = lookup
+        self.results: dict[int, Result] = {}
+        self.term_spans: dict[Term, tuple[Span, ...]] = {}
+        for current, _ in reversed(list(_preorder(node))):
+            self.results[id(current)] = self.compute(current)
+
+    def __getitem__(self, node: Node) -> Result:
+        return self.results[id(node)]
+
+    def spans(self, term: Term) -> tuple[Span, ...]:
+        if term not in self.term_spans:
+            found = {(int(s), int(e)) for s, e in self.lookup(term)}
+            self.term_spans[term] = tuple(sorted(found))
+        return self.term_spans[term]
+
+    def compute(self, node: Node) -> Result:
+        if isinstance(node, Term):
+            spans = self.spans(node)
+            return Result(bool(spans), spans)
+        if isinstance(node, Not):
+            return Result(not self[node.child].matched, ())
+        left, right = self[node.left], self[node.right]
+        if isinstance(node, Or):
+            return Result(left.matched or right.matched, _merge(left, right))
+        if isinstance(node, And):
+            return (
+                Result(True, _merge(left, right)) if left.matched and right.matched else _NO_MATCH
+            )
+        return self.near(node)
+
+    def near(self, node: Near) -> Result:
+        if isinstance(node.left, Not):
+            return _near_exclude(self[node.right], self[node.left.child], node.n)
+        if isinstance(node.right, Not):
+            return _near_exclude(self[node.left], self[node.right.child], node.n)
+        return _near_pairs(self[node.left], self[node.right], node.n)
+
+
+def evaluate(node: Node, lookup: Lookup) -> Result:
+    """Whether ``node`` matches, given each term's spans, and the evidence spans."""
+    return _Evaluator(node, lookup)[node]
+
+
+def trace(node: Node, lookup: Lookup) -> list[NodeTrace]:
+    """One row per node, parents first: its text and whether it matched."""
+    results = _Evaluator(node, lookup)
+    return [
+        NodeTrace(render(current), results[current].matched, depth)
+        for current, depth in _preorder(node)
+    ]
+
+
+# --- explaining a miss -----------------------------------------------------
+
+
+def _show(node: Node) -> str:
+    text = render(node)
+    return text if isinstance(node, Term | Not) else f"({text})"
+
+
+def _alternatives(node: Node) -> list[Node]:
+    """The operands of a chain of ORs, left to right."""
+    stack: list[Node] = [node]
+    found: list[Node] = []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Or):
+            stack += [current.right, current.left]
+        else:
+            found.append(current)
+    return found
+
+
+def _only_terms(node: Node) -> bool:
+    return all(isinstance(alt, Term) for alt in _alternatives(node))
+
+
+class _Explainer:
+    """Walks down the failing branch of a rule to the most specific failing part."""
+
+    def __init__(self, results: _Evaluator) -> None:
+        self.results = results
+
+    def miss(self, node: Node) -> str:
+        if isinstance(node, Term):
+            return f"{_show(node)} found nothing"
+        if isinstance(node, Not):
+            return f"NOT: excluded {_show(node.child)} was found"
+        if isinstance(node, Or):
+            return self.or_miss(node)
+        label = _operator(node)
+        failing = [
+            (side, child) for side, child in self.sides(node) if not self.results[child].matched
+        ]
+        if failing:
+            return self.sides_miss(label, failing)
+        assert isinstance(node, Near)  # an AND with both sides matched would have matched
+        return self.near_miss(node)
+
+    @staticmethod
+    def sides(node: And | Near) -> list[tuple[str, Node]]:
+        """The sides that must match: for NEAR with a NOT side, only the other one."""
+        sides = [("left", node.left), ("right", node.right)]
+        if isinstance(node, And):
+            return sides
+        return [(side, child) for side, child in sides if not isinstance(child, Not)] or sides
+
+    def or_miss(self, node: Or) -> str:
+        alternatives = _alternatives(node)
+        if _only_terms(node):
+            return f"OR: none of {', '.join(render(alt) for alt in alternatives)} found anything"
+        return "OR: no alternative matched: " + "; ".join(self.miss(alt) for alt in alternatives)
+
+    def side_miss(self, side: str, child: Node) -> str:
+        if _only_terms(child):
+            return f"{side} side {_show(child)} found nothing"
+        return self.miss(child)
+
+    def sides_miss(self, label: str, failing: list[tuple[str, Node]]) -> str:
+        if len(failing) == 2:
+            parts = "; ".join(self.side_miss(side, child) for side, child in failing)
+            return f"{label}: neither side matched: {parts}"
+        side, child = failing[0]
+        return f"{label}: {self.side_miss(side, child)}" if _only_terms(child) else self.miss(child)
+
+    def near_miss(self, node: Near) -> str:
+        label, n = _operator(node), node.n
+        if isinstance(node.left, Not) or isinstance(node.right, Not):
+            keep, drop = (
+                (node.right, node.left) if isinstance(node.left, Not) else (node.left, node.right)
+            )
+            assert isinstance(drop, Not)
+            if not self.results[keep].spans:
+                return f"{label}: {_show(keep)} has no word positions (it matches only through NOT)"
+            return f"{label}: every {_show(keep)} has {_show(drop.child)} within {n} words"
+        left, right = self.results[node.left], self.results[node.right]
+        message = f"{label}: no {_show(node.left)} within {n} words of {_show(node.right)}"
+        distances = [span_distance(a, b) for a in left.spans for b in right.spans]
+        if distances:
+            return f"{message} (closest: {min(distances)} words apart)"
+        return f"{message} (a side that matches only through NOT has no word positions)"
+
+
+def nearest_miss(node: Node, lookup: Lookup) -> str:
+    """One line saying what kept ``node`` from matching (the most specific part)."""
+    results = _Evaluator(node, lookup)
+    if results[node].matched:
+        return "the rule matched"
+    return _Explainer(results).miss(node)

@@ -1,0 +1,1 @@
+"""Chat faces: the only code that knows Telegram, Slack or a terminal."""
