@@ -17,7 +17,10 @@ Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
     inner      = ( "-" | "'" | "’" ) , alnum ;             (* hyphen/apostrophe inside a word *)
     prefix     = word , "*" ;                              (* deploy* = deploy, deployed, ... *)
     phrase     = '"' , word , { separator , word } , [ "*" ] , '"' ;   (* "joint force" *)
+    separator  = space or punctuation , { space or punctuation } ;
     entity     = "@" , ( name | '"' , text , '"' ) ;        (* @Belarus, @"Alexander Lukashenko" *)
+    name       = alnum , { alnum | mark | inner | "_" | "-" } ;   (* @troop_moves *)
+    text       = any characters but '"', at least one letter or digit ;
     distance   = digit , { digit } ;                       (* 1 to 1000, no space after "/" *)
 
 ``alnum`` is a letter or digit of any script.  Inside quotes, punctuation
@@ -50,7 +53,9 @@ it match (used as evidence):
   ``NEAR`` is an error: there would be nothing to look for.
 
 A bad rule raises :class:`RuleError`, whose message gives the 1-based
-position, what was expected there and what was found.
+position, what was expected there and what was found.  Limits: at most 50
+parentheses inside one another and 100 operators stacked on one another (put
+long lists of alternatives in a keyword group and use ``@group``).
 """
 
 from __future__ import annotations

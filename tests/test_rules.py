@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import pickle
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
@@ -262,6 +263,8 @@ def test_error_message_format_and_pointer() -> None:
     )
     assert info.value.found == "and"
     assert info.value.pointer() == "troops\tand border\n      \t^"
+    copy = pickle.loads(pickle.dumps(info.value))
+    assert (str(copy), copy.position, copy.hint) == (str(info.value), 7, info.value.hint)
 
 
 def test_pointer_shows_the_line_of_a_multi_line_rule() -> None:
