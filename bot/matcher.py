@@ -270,9 +270,9 @@ class Matcher:
         miss = ""
         if wl.rule_ast is not None:
             lookup = self._lookup(cwl, occ_by_key)
-            trace = rules.trace(wl.rule_ast, lookup)
-            if not rules.evaluate(wl.rule_ast, lookup).matched:
-                miss = rules.nearest_miss(wl.rule_ast, lookup)
+            trace = rules.trace(wl.rule_ast, lookup, BODY_OFFSET)
+            if not rules.evaluate(wl.rule_ast, lookup, BODY_OFFSET).matched:
+                miss = rules.nearest_miss(wl.rule_ast, lookup, BODY_OFFSET)
         elif not _default_rule(cwl, occ_by_key):
             miss = "default rule: needs at least one entity and one keyword"
         if match is None and not miss:
@@ -372,7 +372,7 @@ class Matcher:
     ) -> Match | None:
         wl = cwl.watchlist
         if wl.rule_ast is not None:
-            result = rules.evaluate(wl.rule_ast, self._lookup(cwl, occ_by_key))
+            result = rules.evaluate(wl.rule_ast, self._lookup(cwl, occ_by_key), BODY_OFFSET)
             if not result.matched:
                 return None
             evidence_spans = set(result.spans)
@@ -442,6 +442,8 @@ def positive_terms(node: rules.Node, negated: bool = False) -> list[rules.Term]:
         return [] if negated else [node]
     if isinstance(node, rules.Not):
         return positive_terms(node.child, not negated)
+    if isinstance(node, rules.InTitle):
+        return positive_terms(node.child, negated)
     return positive_terms(node.left, negated) + positive_terms(node.right, negated)
 
 

@@ -10,7 +10,7 @@ Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
     or_expr    = and_expr , { "OR" , and_expr } ;
     and_expr   = near_expr , { "AND" , near_expr } ;
     near_expr  = unary , { "NEAR/" , distance , unary } ;   (* not NOT on both sides *)
-    unary      = { "NOT" } , primary ;
+    unary      = { "NOT" | "title:" } , primary ;          (* not NOT right after title: *)
     primary    = term | "(" , or_expr , ")" ;
     term       = word | prefix | phrase | entity ;
     word       = alnum , { alnum | mark | inner } ;        (* troops, Лукашенко, pro-Russian *)
@@ -42,6 +42,9 @@ it match (used as evidence):
 - a term matches if it occurs at least once;
 - ``a OR b`` matches if either side does; ``a AND b`` if both do;
 - ``NOT a`` matches if ``a`` does not; it contributes no positions;
+- ``title:a`` (or ``title:(…)``) is ``a`` judged on the headline alone, e.g.
+  ``NOT (title:@opinion AND NOT title:@forces)`` drops opinion pieces whose
+  headline names no force;
 - ``a NEAR/n b`` matches if some occurrence of ``a`` and some occurrence of
   ``b`` are at most ``n`` words apart, in either order (neighbouring words are
   1 apart, overlapping ones 0).  A side that matches only through ``NOT`` has
@@ -68,6 +71,7 @@ from typing import Literal, TypeAlias
 
 __all__ = [
     "And",
+    "InTitle",
     "MAX_DISTANCE",
     "Near",
     "Node",
@@ -112,6 +116,13 @@ class Not:
 
 
 @dataclass(frozen=True)
+class InTitle:
+    """``title:x``: ``x`` evaluated on the article's title alone."""
+
+    child: Node
+
+
+@dataclass(frozen=True)
 class And:
     left: Node
     right: Node
@@ -130,7 +141,7 @@ class Near:
     n: int
 
 
-Node: TypeAlias = Term | Not | And | Or | Near
+Node: TypeAlias = Term | Not | InTitle | And | Or | Near
 
 
 @dataclass(frozen=True)
@@ -194,7 +205,7 @@ _TERM_KINDS: dict[str, TermKind] = {
     "phrase": "phrase",
     "entity": "entity",
 }
-_OPERATOR_KINDS = ("AND", "OR", "NOT", "NEAR")
+_OPERATOR_KINDS = ("AND", "OR", "NOT", "NEAR", "TITLE")
 _OPERATOR_HINTS = {  # for a token found where an operator is expected
     "NOT": "NOT goes before a term: write AND NOT",
     "*": "write '*' right after the word, without a space: deploy*",
@@ -298,6 +309,9 @@ class _Lexer:
             return self._prefix(i, end)
         if text == "NEAR":
             return self._near(i, end)
+        if text == "title" and self.rule[end : end + 1] == ":":
+            self.i = end + 1
+            return _Token("TITLE", "title:", i)
         self.i = end
         if text in _OPERATORS:
             return _Token(text, text, i)
@@ -443,12 +457,14 @@ class _Parser:
         return Near(left, right, op.n)
 
     def unary(self) -> _Parsed:
-        nots: list[_Token] = []
-        while self.tok.kind == "NOT":
-            nots.append(self.advance())
+        prefixes: list[_Token] = []
+        while self.tok.kind in ("NOT", "TITLE"):
+            if self.tok.kind == "NOT" and prefixes and prefixes[-1].kind == "TITLE":
+                raise self.error("a term or '(' after title:", "write NOT title:x, not title:NOT x")
+            prefixes.append(self.advance())
         node, depth = self.primary()
-        for tok in reversed(nots):
-            node = Not(node)
+        for tok in reversed(prefixes):
+            node = Not(node) if tok.kind == "NOT" else InTitle(node)
             depth = self.check_depth(depth + 1, tok)
         return node, depth
 
@@ -525,7 +541,7 @@ def parse(rule: str) -> Node:
 
 # --- rendering -------------------------------------------------------------
 
-_PRECEDENCE: dict[type, int] = {Or: 1, And: 2, Near: 3, Not: 4, Term: 5}
+_PRECEDENCE: dict[type, int] = {Or: 1, And: 2, Near: 3, Not: 4, InTitle: 4, Term: 5}
 
 
 def _render_term(term: Term) -> str:
@@ -555,6 +571,10 @@ def render(node: Node) -> str:
         return _render_term(node)
     if isinstance(node, Not):
         return "NOT " + _operand(node.child, _PRECEDENCE[Not])
+    if isinstance(node, InTitle):
+        child = render(node.child)
+        bare = isinstance(node.child, Term | InTitle)
+        return "title:" + (child if bare else f"({child})")
     precedence = _PRECEDENCE[type(node)]
     left = _operand(node.left, precedence)
     right = _operand(node.right, precedence + 1)
@@ -564,7 +584,7 @@ def render(node: Node) -> str:
 def _children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Term):
         return ()
-    if isinstance(node, Not):
+    if isinstance(node, Not | InTitle):
         return (node.child,)
     return (node.left, node.right)
 
@@ -641,8 +661,9 @@ def _merge(*results: Result) -> tuple[Span, ...]:
 class _Evaluator:
     """Results of every node of one rule for one article, computed bottom-up."""
 
-    def __init__(self, node: Node, lookup: Lookup) -> None:
+    def __init__(self, node: Node, lookup: Lookup, title_end: int | None = None) -> None:
         self.lookup = lookup
+        self.title_end = title_end
         self.results: dict[int, Result] = {}
         self.term_spans: dict[Term, tuple[Span, ...]] = {}
         for current, _ in reversed(list(_preorder(node))):
@@ -663,6 +684,8 @@ class _Evaluator:
             return Result(bool(spans), spans)
         if isinstance(node, Not):
             return Result(not self[node.child].matched, ())
+        if isinstance(node, InTitle):
+            return self.in_title(node)
         left, right = self[node.left], self[node.right]
         if isinstance(node, Or):
             return Result(left.matched or right.matched, _merge(left, right))
@@ -672,6 +695,17 @@ class _Evaluator:
             )
         return self.near(node)
 
+    def in_title(self, node: InTitle) -> Result:
+        """The child evaluated again with only the spans that lie in the title."""
+        end = self.title_end
+        if end is None:
+            return self[node.child]
+
+        def title_lookup(term: Term) -> list[Span]:
+            return [span for span in self.spans(term) if span[0] < end]
+
+        return _Evaluator(node.child, title_lookup, end)[node.child]
+
     def near(self, node: Near) -> Result:
         if isinstance(node.left, Not):
             return _near_exclude(self[node.right], self[node.left.child], node.n)
@@ -680,14 +714,18 @@ class _Evaluator:
         return _near_pairs(self[node.left], self[node.right], node.n)
 
 
-def evaluate(node: Node, lookup: Lookup) -> Result:
-    """Whether ``node`` matches, given each term's spans, and the evidence spans."""
-    return _Evaluator(node, lookup)[node]
+def evaluate(node: Node, lookup: Lookup, title_end: int | None = None) -> Result:
+    """Whether ``node`` matches, given each term's spans, and the evidence spans.
+
+    Spans starting before ``title_end`` are in the title (for ``title:``);
+    without it, ``title:x`` is ``x``.
+    """
+    return _Evaluator(node, lookup, title_end)[node]
 
 
-def trace(node: Node, lookup: Lookup) -> list[NodeTrace]:
+def trace(node: Node, lookup: Lookup, title_end: int | None = None) -> list[NodeTrace]:
     """One row per node, parents first: its text and whether it matched."""
-    results = _Evaluator(node, lookup)
+    results = _Evaluator(node, lookup, title_end)
     return [
         NodeTrace(render(current), results[current].matched, depth)
         for current, depth in _preorder(node)
@@ -699,7 +737,7 @@ def trace(node: Node, lookup: Lookup) -> list[NodeTrace]:
 
 def _show(node: Node) -> str:
     text = render(node)
-    return text if isinstance(node, Term | Not) else f"({text})"
+    return text if isinstance(node, Term | Not | InTitle) else f"({text})"
 
 
 def _alternatives(node: Node) -> list[Node]:
@@ -730,6 +768,8 @@ class _Explainer:
             return f"{_show(node)} found nothing"
         if isinstance(node, Not):
             return f"NOT: excluded {_show(node.child)} was found"
+        if isinstance(node, InTitle):
+            return f"title: {_show(node.child)} is not in the title"
         if isinstance(node, Or):
             return self.or_miss(node)
         label = _operator(node)
@@ -785,9 +825,9 @@ class _Explainer:
         return f"{message} (a side that matches only through NOT has no word positions)"
 
 
-def nearest_miss(node: Node, lookup: Lookup) -> str:
+def nearest_miss(node: Node, lookup: Lookup, title_end: int | None = None) -> str:
     """One line saying what kept ``node`` from matching (the most specific part)."""
-    results = _Evaluator(node, lookup)
+    results = _Evaluator(node, lookup, title_end)
     if results[node].matched:
         return "the rule matched"
     return _Explainer(results).miss(node)

@@ -313,6 +313,8 @@ def _has_positive_term(node: rules.Node) -> bool:
         return True
     if isinstance(node, rules.Not):
         return False
+    if isinstance(node, rules.InTitle):
+        return _has_positive_term(node.child)
     return _has_positive_term(node.left) or _has_positive_term(node.right)
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from bot.rules import (
     And,
+    InTitle,
     Near,
     Node,
     NodeTrace,
@@ -343,9 +344,17 @@ def _near(left: Node, right: Node, n: int) -> Near:
     return Near(left, right, n)
 
 
+def _in_title(child: Node) -> Node:
+    """title: as the parser allows it: never directly before NOT."""
+    while isinstance(child, Not):
+        child = child.child
+    return InTitle(child)
+
+
 def _extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     return st.one_of(
         children.map(Not),
+        children.map(_in_title),
         st.builds(And, children, children),
         st.builds(Or, children, children),
         st.builds(_near, children, children, st.integers(1, 1000)),
@@ -642,3 +651,44 @@ def test_nearest_miss_is_one_line_for_any_miss(node: Node, present: set[int]) ->
     text = nearest_miss(node, lookup(spans))
     assert text and "\n" not in text
     assert len(trace(node, lookup(spans))) >= len(leaves)
+
+
+# --- title: ------------------------------------------------------------------
+
+TITLE_END = 100
+
+
+def _fielded(spans: dict[str, list[Span]]) -> Callable[[Term], list[Span]]:
+    return lambda term: spans.get(term.value, [])
+
+
+def test_title_prefix_parses_and_renders() -> None:
+    node = parse("troops AND NOT title:(opinion OR analysis)")
+    assert node == And(
+        Term("word", "troops"),
+        Not(InTitle(Or(Term("word", "opinion"), Term("word", "analysis")))),
+    )
+    assert parse(render(node)) == node
+    assert render(parse("title:troops")) == "title:troops"
+
+
+def test_title_not_is_refused_with_a_hint() -> None:
+    with pytest.raises(RuleError) as info:
+        parse("title:NOT troops")
+    assert "NOT title:x" in str(info.value)
+
+
+def test_title_judges_only_headline_spans() -> None:
+    node = parse("title:(troops NEAR/2 border)")
+    in_title = _fielded({"troops": [(0, 1)], "border": [(2, 3)]})
+    in_body = _fielded({"troops": [(200, 201)], "border": [(202, 203)]})
+    split = _fielded({"troops": [(0, 1)], "border": [(202, 203)]})
+    assert evaluate(node, in_title, TITLE_END).matched
+    assert not evaluate(node, in_body, TITLE_END).matched
+    assert not evaluate(node, split, TITLE_END).matched
+    assert "not in the title" in nearest_miss(node, in_body, TITLE_END)
+
+
+def test_title_without_field_information_is_the_plain_rule() -> None:
+    node = parse("title:troops")
+    assert evaluate(node, _fielded({"troops": [(500, 501)]})).matched

@@ -1,0 +1,199 @@
+"""Near-duplicate story assignment: MinHash LSH over normalised word shingles.
+
+The same wire report reprinted by several outlets (new headline, a dropped
+sentence, an added byline) shares most of its word 3-shingles; two different
+reports on the same topic share only stock phrases. Each story keeps the
+MinHash of its first article; a new article joins the most similar story
+created within the window (default 3 days) whose estimated Jaccard
+similarity of shingles reaches ``threshold``, else it starts a new story.
+
+This module is pure (no database): ``bot.store.stories`` loads an index from
+the stored stories and persists new ones.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from bot.models import Article
+from bot.text import tokens
+
+SHINGLE_SIZE = 3
+NUM_PERM = 128
+SEED = 1
+SCHEME = "affine32"  # datasketch 2 default; stored signatures carry it
+THRESHOLD = 0.5  # estimated Jaccard of 3-shingles; reprints score ~0.6-0.95, other stories < 0.15
+LSH_THRESHOLD = 0.4  # LSH band tuning sits below THRESHOLD so candidates near it are not missed
+MIN_SHINGLES = 8  # shorter texts (a bare headline) never join a story: too little evidence
+WINDOW = timedelta(days=3)
+
+# One set of permutations shared by every signature (creating them is the slow part).
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+
+
+def shingles(article: Article, size: int = SHINGLE_SIZE) -> set[bytes]:
+    """Distinct word ``size``-grams of the normalised title and text."""
+    toks = tokens(article.title) + tokens(article.text)
+    if len(toks) < size:
+        return {" ".join(toks).encode()} if toks else set()
+    return {" ".join(toks[i : i + size]).encode() for i in range(len(toks) - size + 1)}
+
+
+def signature(article: Article) -> LeanMinHash:
+    """The MinHash signature of the article's shingles."""
+    return signature_of(shingles(article))
+
+
+def signature_of(items: Iterable[bytes]) -> LeanMinHash:
+    m = MinHash(num_perm=NUM_PERM, seed=SEED, permutations=_PERMUTATIONS, scheme=SCHEME)
+    batch = list(items)
+    if batch:
+        m.update_batch(batch)
+    return LeanMinHash(m)
+
+
+def signature_to_bytes(sig: LeanMinHash) -> bytes:
+    """Portable bytes of a signature (little-endian; carries seed and scheme)."""
+    buf = bytearray(sig.bytesize(byteorder="<"))
+    sig.serialize(buf, byteorder="<")
+    return bytes(buf)
+
+
+def signature_from_bytes(data: bytes) -> LeanMinHash:
+    return LeanMinHash.deserialize(data, byteorder="<")
+
+
+def similarity(a: LeanMinHash, b: LeanMinHash) -> float:
+    """Estimated Jaccard similarity of the two shingle sets."""
+    return float(a.jaccard(b))
+
+
+@dataclass(frozen=True)
+class StoryCandidate:
+    story_id: int
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """Where an article belongs: ``story_id`` None means a new story.
+
+    ``signature`` is None when the article is too short to be compared (it
+    then always starts its own story and is not indexed).
+    """
+
+    story_id: int | None
+    similarity: float
+    signature: LeanMinHash | None
+
+
+class StoryIndex:
+    """Recent stories' signatures in an LSH index; finds the story of an article.
+
+    Not thread-safe: use it from one task (the pipeline) at a time.
+    """
+
+    def __init__(
+        self,
+        window: timedelta = WINDOW,
+        threshold: float = THRESHOLD,
+        min_shingles: int = MIN_SHINGLES,
+    ):
+        self.window = window
+        self.threshold = threshold
+        self.min_shingles = min_shingles
+        self._lsh = MinHashLSH(threshold=min(LSH_THRESHOLD, threshold), num_perm=NUM_PERM)
+        self._sigs: dict[int, LeanMinHash] = {}
+        self._expiry: list[tuple[datetime, int]] = []  # heap of (created_at, story_id)
+        self.max_story_id = 0
+
+    def __len__(self) -> int:
+        return len(self._sigs)
+
+    def __contains__(self, story_id: object) -> bool:
+        return story_id in self._sigs
+
+    def add(self, story_id: int, sig: LeanMinHash, created_at: datetime) -> None:
+        """Index a story (its first article's signature) created at ``created_at``."""
+        if story_id in self._sigs or not _usable(sig):
+            self.max_story_id = max(self.max_story_id, story_id)
+            return
+        created_at = _utc(created_at)
+        self._lsh.insert(story_id, sig)
+        self._sigs[story_id] = sig
+        heapq.heappush(self._expiry, (created_at, story_id))
+        self.max_story_id = max(self.max_story_id, story_id)
+
+    def add_stored(self, rows: Iterable[tuple[int, bytes | None, datetime]]) -> int:
+        """Add stories as stored (id, signature bytes, created_at); returns how many."""
+        added = 0
+        for story_id, data, created_at in rows:
+            self.max_story_id = max(self.max_story_id, story_id)
+            if not data:
+                continue
+            try:
+                sig = signature_from_bytes(data)
+            except (ValueError, TypeError):  # written by an incompatible version
+                continue
+            if len(sig) != NUM_PERM:
+                continue
+            before = len(self._sigs)
+            self.add(story_id, sig, created_at)
+            added += len(self._sigs) - before
+        return added
+
+    def prune(self, now: datetime) -> int:
+        """Forget stories created before ``now - window``; returns how many."""
+        cutoff = _utc(now) - self.window
+        removed = 0
+        while self._expiry and self._expiry[0][0] < cutoff:
+            _, story_id = heapq.heappop(self._expiry)
+            if self._sigs.pop(story_id, None) is not None:
+                self._lsh.remove(story_id)
+                removed += 1
+        return removed
+
+    def find(self, sig: LeanMinHash, now: datetime | None = None) -> StoryCandidate | None:
+        """The most similar recent story at or above the threshold, if any."""
+        self.prune(now or datetime.now(UTC))
+        if not self._sigs or not _usable(sig):
+            return None
+        best: StoryCandidate | None = None
+        for story_id in self._lsh.query(sig):
+            sim = similarity(sig, self._sigs[story_id])
+            if sim >= self.threshold and (
+                best is None
+                or sim > best.similarity
+                or (sim == best.similarity and story_id < best.story_id)
+            ):
+                best = StoryCandidate(story_id, sim)
+        return best
+
+    def lookup(self, article: Article, now: datetime | None = None) -> Lookup:
+        """The story ``article`` belongs to (with the article's signature)."""
+        items = shingles(article)
+        if len(items) < self.min_shingles:
+            return Lookup(None, 0.0, None)
+        sig = signature_of(items)
+        found = self.find(sig, now)
+        if found is None:
+            return Lookup(None, 0.0, sig)
+        return Lookup(found.story_id, found.similarity, sig)
+
+    def assign(self, article: Article, now: datetime | None = None) -> int | None:
+        """The id of the story ``article`` belongs to, or None for a new story."""
+        return self.lookup(article, now).story_id
+
+
+def _usable(sig: LeanMinHash) -> bool:
+    """False for the signature of an empty set or of another size."""
+    return len(sig) == NUM_PERM and not sig.is_empty()
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
