@@ -47,7 +47,8 @@ it match (used as evidence):
   headline names no force;
 - ``a NEAR/n b`` matches if some occurrence of ``a`` and some occurrence of
   ``b`` are at most ``n`` words apart, in either order (neighbouring words are
-  1 apart, overlapping ones 0).  A side that matches only through ``NOT`` has
+  1 apart); the two must be different words: ``"border patrol" NEAR/3 patrol``
+  does not match one "Border Patrol".  A side that matches only through ``NOT`` has
   no positions, so it cannot be near anything;
 - ``a NEAR/n NOT b`` (or ``NOT b NEAR/n a``) keeps the occurrences of ``a``
   that have no ``b`` within ``n`` words, and matches if at least one is left.
@@ -637,11 +638,16 @@ class _SpanIndex:
         return [b for b in self.spans[lo:hi] if span_distance(a, b) <= n]
 
 
+def _overlap(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
 def _near_pairs(left: Result, right: Result, n: int) -> Result:
+    """Pairs of *different* words: a span never pairs with one that overlaps it."""
     index = _SpanIndex(right.spans)
     found: set[Span] = set()
     for a in left.spans:
-        close = index.near(a, n)
+        close = [b for b in index.near(a, n) if not _overlap(a, b)]
         if close:
             found.add(a)
             found.update(close)

@@ -145,13 +145,26 @@ def articles_from_bytes(
     return [article_from_text(text, url or name, source, markdown=fmt == "markdown")]
 
 
+DOC_FILES = ("readme", "license", "licence", "changelog", "contributing")
+
+
+def _is_doc_file(name: str) -> bool:
+    """A folder's own README or LICENSE is not an article (name the file to scan it)."""
+    return Path(name).stem.lower() in DOC_FILES
+
+
 def list_files(directory: str) -> list[str]:
-    """Readable files under ``directory``, recursively, sorted; hidden and unknown ones skipped."""
+    """Readable files under ``directory``, recursively, sorted.
+
+    Hidden files, unknown extensions and a folder's README/LICENSE files are skipped.
+    """
     found: list[tuple[tuple[str, ...], str]] = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = [d for d in dirs if not d.startswith(".")]
         for file in files:
             if file.startswith(".") or Path(file).suffix.lower() not in EXTENSIONS:
+                continue
+            if _is_doc_file(file):
                 continue
             path = os.path.join(root, file)
             found.append((Path(os.path.relpath(path, directory)).parts, path))
