@@ -14,6 +14,7 @@ the stored stories and persists new ones.
 from __future__ import annotations
 
 import heapq
+import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -65,7 +66,11 @@ def signature_to_bytes(sig: LeanMinHash) -> bytes:
 
 
 def signature_from_bytes(data: bytes) -> LeanMinHash:
-    return LeanMinHash.deserialize(data, byteorder="<")
+    """The signature stored by ``signature_to_bytes``; ValueError when unreadable."""
+    try:
+        return LeanMinHash.deserialize(bytes(data), byteorder="<")
+    except (struct.error, TypeError) as exc:
+        raise ValueError(f"not a stored signature: {exc}") from exc
 
 
 def similarity(a: LeanMinHash, b: LeanMinHash) -> float:
@@ -109,6 +114,7 @@ class StoryIndex:
         self.min_shingles = min_shingles
         self._lsh = MinHashLSH(threshold=min(LSH_THRESHOLD, threshold), num_perm=NUM_PERM)
         self._sigs: dict[int, LeanMinHash] = {}
+        self._created: dict[int, datetime] = {}
         self._expiry: list[tuple[datetime, int]] = []  # heap of (created_at, story_id)
         self.max_story_id = 0
 
@@ -126,8 +132,15 @@ class StoryIndex:
         created_at = _utc(created_at)
         self._lsh.insert(story_id, sig)
         self._sigs[story_id] = sig
+        self._created[story_id] = created_at
         heapq.heappush(self._expiry, (created_at, story_id))
         self.max_story_id = max(self.max_story_id, story_id)
+
+    def discard(self, story_id: int) -> None:
+        """Forget a story (deleted, or never committed)."""
+        if self._sigs.pop(story_id, None) is not None:
+            del self._created[story_id]
+            self._lsh.remove(story_id)
 
     def add_stored(self, rows: Iterable[tuple[int, bytes | None, datetime]]) -> int:
         """Add stories as stored (id, signature bytes, created_at); returns how many."""
@@ -138,7 +151,7 @@ class StoryIndex:
                 continue
             try:
                 sig = signature_from_bytes(data)
-            except (ValueError, TypeError):  # written by an incompatible version
+            except ValueError:  # damaged, or written by an incompatible version
                 continue
             if len(sig) != NUM_PERM:
                 continue
@@ -152,9 +165,9 @@ class StoryIndex:
         cutoff = _utc(now) - self.window
         removed = 0
         while self._expiry and self._expiry[0][0] < cutoff:
-            _, story_id = heapq.heappop(self._expiry)
-            if self._sigs.pop(story_id, None) is not None:
-                self._lsh.remove(story_id)
+            created_at, story_id = heapq.heappop(self._expiry)
+            if self._created.get(story_id) == created_at:  # not a stale entry of a re-added id
+                self.discard(story_id)
                 removed += 1
         return removed
 

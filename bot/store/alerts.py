@@ -1,0 +1,157 @@
+"""Alerts: one per (story, watchlist), its outlets, and the outbox rows it creates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot.models import Match, match_record
+from bot.store._sql import dialect_insert, insert_ignore
+from bot.store.outbox import enqueue_deliveries
+from bot.store.tables import Alert, AlertOutlet, ArticleRow, Feedback, utcnow
+
+
+def outlet_name(source: str, url: str) -> str:
+    """Who published an article: its source name, else its URL's host, else "unknown"."""
+    name = source.strip()
+    if not name and url:
+        try:
+            name = (urlsplit(url).hostname or "").removeprefix("www.")
+        except ValueError:
+            name = ""
+    return (name or "unknown")[:200]
+
+
+def record_alert(
+    session: Session,
+    story_id: int,
+    match: Match,
+    article_id: int | None,
+    now: datetime | None = None,
+) -> tuple[Alert, bool]:
+    """The alert of ``match`` for its story; ``created`` is True only the first time.
+
+    The first article of a story to match a watchlist creates the alert and,
+    in the same transaction, one outbox row per active instant subscription
+    of that watchlist. A later article of the same story (a reprint) only
+    adds its outlet to the existing alert: no new alert, no new push. Safe
+    against concurrent writers (the unique (story, watchlist) key decides).
+    """
+    now = now or utcnow()
+    record = match_record(match)
+    new_id = insert_ignore(
+        session,
+        Alert,
+        {
+            "story_id": story_id,
+            "watchlist": match.watchlist,
+            "article_id": article_id,
+            "score": match.score,
+            "summary": match.summary,
+            "hits": record["hits"],
+            "score_parts": record["score_parts"],
+            "rule": match.rule,
+            "created_at": now,
+        },
+    )
+    if new_id is None:
+        alert = session.scalars(
+            select(Alert).where(Alert.story_id == story_id, Alert.watchlist == match.watchlist)
+        ).one()
+    else:
+        found = session.get(Alert, new_id)
+        assert found is not None
+        alert = found
+    source, url = match.article.source, match.article.url
+    if article_id is not None:
+        row = session.get(ArticleRow, article_id)
+        if row is not None:
+            source, url = row.source_name, row.url
+    add_outlet(session, alert.id, outlet_name(source, url), url, article_id, now)
+    if new_id is not None:
+        enqueue_deliveries(session, alert.id, alert.watchlist, now)
+    return alert, new_id is not None
+
+
+def add_outlet(
+    session: Session,
+    alert_id: int,
+    outlet: str,
+    url: str = "",
+    article_id: int | None = None,
+    now: datetime | None = None,
+) -> bool:
+    """Note that ``outlet`` published the alert's story; False when already noted."""
+    new_id = insert_ignore(
+        session,
+        AlertOutlet,
+        {
+            "alert_id": alert_id,
+            "outlet": outlet[:200],
+            "url": url,
+            "article_id": article_id,
+            "created_at": now or utcnow(),
+        },
+    )
+    if new_id is not None:
+        loaded = session.get(Alert, alert_id)
+        if loaded is not None:
+            session.expire(loaded, ["outlets"])  # reload the list on next access
+    return new_id is not None
+
+
+def add_story_outlet(
+    session: Session, story_id: int, source: str, url: str, now: datetime | None = None
+) -> int:
+    """Add an outlet to every alert of a story (for a verbatim copy that was not stored).
+
+    Returns how many alerts gained the outlet.
+    """
+    name = outlet_name(source, url)
+    ids = session.scalars(select(Alert.id).where(Alert.story_id == story_id)).all()
+    return sum(add_outlet(session, alert_id, name, url, None, now) for alert_id in ids)
+
+
+def get_alert(session: Session, alert_id: int) -> Alert | None:
+    return session.get(Alert, alert_id)
+
+
+def recent_alerts(
+    session: Session,
+    watchlist: str | None = None,
+    since: datetime | None = None,
+    limit: int = 20,
+) -> list[Alert]:
+    """Alerts, newest first, optionally of one watchlist and since a moment."""
+    stmt = select(Alert).order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit)
+    if watchlist is not None:
+        stmt = stmt.where(Alert.watchlist == watchlist)
+    if since is not None:
+        stmt = stmt.where(Alert.created_at >= since)
+    return list(session.scalars(stmt))
+
+
+def record_feedback(
+    session: Session,
+    alert_id: int,
+    chat_id: int,
+    user_id: str,
+    relevant: bool,
+    now: datetime | None = None,
+) -> None:
+    """A user's verdict on an alert; voting again replaces the earlier vote."""
+    stmt = dialect_insert(session, Feedback).values(
+        alert_id=alert_id,
+        chat_id=chat_id,
+        user_id=user_id,
+        relevant=relevant,
+        created_at=now or utcnow(),
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["alert_id", "chat_id", "user_id"],
+        set_={"relevant": stmt.excluded.relevant, "created_at": stmt.excluded.created_at},
+    )
+    session.execute(stmt)

@@ -1,0 +1,148 @@
+"""Articles: each stored once, by canonical URL and by content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from bot.models import Article
+from bot.store._sql import insert_ignore
+from bot.store.tables import ArticleRow, utcnow
+from bot.text import tokens
+from bot.urls import canonical_url
+
+DuplicateBy = Literal["url", "content"]
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    """The outcome of ``store_article``.
+
+    ``created`` is False when the article was already stored; ``row`` is then
+    the stored one and ``duplicate_by`` says which key matched.
+    """
+
+    row: ArticleRow
+    created: bool
+    duplicate_by: DuplicateBy | None = None
+
+    @property
+    def id(self) -> int:
+        return self.row.id
+
+
+def identity_url(url: str) -> str | None:
+    """The canonical URL that identifies an article, or None (no web URL)."""
+    canonical = canonical_url(url) if url else ""
+    return canonical if canonical.startswith(("http://", "https://")) else None
+
+
+def url_hash(canonical: str) -> str:
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def content_hash(article: Article) -> str:
+    """SHA-256 of the normalised title and text (case, punctuation, spacing ignored).
+
+    Raises ValueError for an article with neither title nor text.
+    """
+    title, text = " ".join(tokens(article.title)), " ".join(tokens(article.text))
+    if not title and not text:  # nothing the normaliser keeps: hash the raw text
+        title, text = article.title.strip(), " ".join(article.text.split())
+    if not title and not text:
+        raise ValueError("an article needs a title or a text")
+    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+
+
+def parse_published(value: str) -> datetime | None:
+    """An ISO 8601 timestamp as an aware UTC datetime (naive ones are UTC); None if invalid."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def find_duplicate(session: Session, article: Article) -> tuple[ArticleRow, DuplicateBy] | None:
+    """The stored article with the same canonical URL (first) or content, if any."""
+    canonical = identity_url(article.url)
+    return _find(session, url_hash(canonical) if canonical else None, content_hash(article))
+
+
+def _find(
+    session: Session, u_hash: str | None, c_hash: str
+) -> tuple[ArticleRow, DuplicateBy] | None:
+    cond = ArticleRow.content_hash == c_hash
+    if u_hash is not None:
+        cond = or_(ArticleRow.url_hash == u_hash, cond)
+    rows = session.scalars(select(ArticleRow).where(cond)).all()
+    for row in rows:
+        if u_hash is not None and row.url_hash == u_hash:
+            return row, "url"
+    return (rows[0], "content") if rows else None
+
+
+def store_article(
+    session: Session,
+    article: Article,
+    source_id: int | None = None,
+    now: datetime | None = None,
+) -> StoredArticle:
+    """Store ``article`` unless an article with its canonical URL or content is stored.
+
+    Safe against concurrent writers: the unique keys decide, and the loser
+    gets the stored row back with ``created=False``. Articles without a web
+    URL (files, stdin) are identified by their content alone.
+    """
+    canonical = identity_url(article.url)
+    u_hash = url_hash(canonical) if canonical else None
+    c_hash = content_hash(article)
+    found = _find(session, u_hash, c_hash)
+    if found is not None:
+        return StoredArticle(found[0], False, found[1])
+    new_id = insert_ignore(
+        session,
+        ArticleRow,
+        {
+            "canonical_url": canonical,
+            "url_hash": u_hash,
+            "content_hash": c_hash,
+            "url": article.url,
+            "title": article.title,
+            "text": article.text,
+            "source_name": article.source[:200],
+            "source_id": source_id,
+            "published_at": parse_published(article.published),
+            "fetched_at": now or utcnow(),
+        },
+    )
+    if new_id is None:  # another writer stored it between our look and our insert
+        found = _find(session, u_hash, c_hash)
+        if found is None:  # pragma: no cover - the conflicting row was rolled back
+            raise RuntimeError("article conflicted with a row that no longer exists")
+        return StoredArticle(found[0], False, found[1])
+    row = session.get(ArticleRow, new_id)
+    assert row is not None
+    return StoredArticle(row, True)
+
+
+def get_article(session: Session, article_id: int) -> ArticleRow | None:
+    return session.get(ArticleRow, article_id)
+
+
+def as_article(row: ArticleRow) -> Article:
+    """The plain ``Article`` of a stored row (for matching and story assignment)."""
+    return Article(
+        title=row.title,
+        text=row.text,
+        url=row.url,
+        source=row.source_name,
+        published=row.published_at.isoformat() if row.published_at else "",
+    )

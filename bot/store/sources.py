@@ -1,0 +1,227 @@
+"""Sources and their polling: claim the due ones, record success or failure.
+
+Each replica's scheduler calls ``claim_due_sources`` every few seconds; a
+claimed source is leased to that worker (``lease_owner``/``lease_until``) so
+no other replica polls it at the same time. On PostgreSQL the claim skips
+rows another worker is claiming (``FOR UPDATE SKIP LOCKED``); on SQLite the
+single ``UPDATE`` is atomic. A worker that dies leaves a lease that expires.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from bot.store.tables import Source, utcnow
+
+MAX_BACKOFF = timedelta(hours=6)
+
+
+def add_source(
+    session: Session,
+    name: str,
+    url_or_path: str,
+    kind: str,
+    interval_s: int = 900,
+    fetch_full: bool = False,
+    enabled: bool = True,
+    now: datetime | None = None,
+) -> Source:
+    """A new source, due for its first poll at once (IntegrityError if name or URL exist)."""
+    now = now or utcnow()
+    source = Source(
+        name=name,
+        url_or_path=url_or_path,
+        kind=kind,
+        interval_s=interval_s,
+        fetch_full=fetch_full,
+        enabled=enabled,
+        next_poll_at=now,
+        created_at=now,
+        consecutive_failures=0,
+    )
+    session.add(source)
+    session.flush()
+    return source
+
+
+def upsert_source(
+    session: Session,
+    name: str,
+    url_or_path: str,
+    kind: str,
+    interval_s: int = 900,
+    fetch_full: bool = False,
+    enabled: bool = True,
+    now: datetime | None = None,
+) -> tuple[Source, bool]:
+    """Create the source ``name``, or update its declaration (e.g. from ``sources.yaml``).
+
+    Polling state (validators, failures, next poll) is kept, except that a
+    changed URL or kind forgets the validators and makes the source due now.
+    Returns the source and whether it is new.
+    """
+    source = session.scalars(select(Source).where(Source.name == name)).one_or_none()
+    if source is None:
+        return add_source(
+            session, name, url_or_path, kind, interval_s, fetch_full, enabled, now
+        ), True
+    if (source.url_or_path, source.kind) != (url_or_path, kind):
+        source.url_or_path, source.kind = url_or_path, kind
+        source.etag = source.last_modified = None
+        source.next_poll_at = now or utcnow()
+    source.interval_s, source.fetch_full, source.enabled = interval_s, fetch_full, enabled
+    session.flush()
+    return source, False
+
+
+def get_source(session: Session, ref: int | str) -> Source | None:
+    """A source by id, or by name or URL."""
+    if isinstance(ref, int):
+        return session.get(Source, ref)
+    return session.scalars(
+        select(Source).where(or_(Source.name == ref, Source.url_or_path == ref))
+    ).first()
+
+
+def list_sources(session: Session, enabled_only: bool = False) -> list[Source]:
+    stmt = select(Source).order_by(Source.id)
+    if enabled_only:
+        stmt = stmt.where(Source.enabled.is_(True))
+    return list(session.scalars(stmt))
+
+
+def remove_source(session: Session, source_id: int) -> bool:
+    """Delete a source (its articles stay, without a source id); False if unknown."""
+    gone = session.execute(
+        delete(Source).where(Source.id == source_id).returning(Source.id)
+    ).scalar_one_or_none()
+    return gone is not None
+
+
+def set_source_enabled(session: Session, source_id: int, enabled: bool) -> bool:
+    done = session.execute(
+        update(Source)
+        .where(Source.id == source_id)
+        .values(enabled=enabled)
+        .returning(Source.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    return done is not None
+
+
+def claim_due_sources(
+    session: Session,
+    worker: str,
+    now: datetime | None = None,
+    lease_s: float = 300,
+    limit: int = 50,
+) -> list[Source]:
+    """Lease the enabled sources due at ``now`` (and not leased) to ``worker``.
+
+    Most overdue first. Commit right after claiming.
+    """
+    now = now or utcnow()
+    due = (
+        select(Source.id)
+        .where(
+            Source.enabled.is_(True),
+            Source.next_poll_at <= now,
+            or_(Source.lease_until.is_(None), Source.lease_until < now),
+        )
+        .order_by(Source.next_poll_at, Source.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders nothing
+    )
+    stmt = (
+        update(Source)
+        .where(Source.id.in_(due))
+        .values(lease_owner=worker, lease_until=now + timedelta(seconds=lease_s))
+        .returning(Source)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    claimed = list(session.scalars(stmt))
+    claimed.sort(key=lambda s: (s.next_poll_at, s.id))
+    return claimed
+
+
+def _held_by(worker: str) -> ColumnElement[bool]:
+    return or_(Source.lease_owner == worker, Source.lease_owner.is_(None))
+
+
+def record_poll_success(
+    session: Session,
+    source_id: int,
+    worker: str,
+    now: datetime | None = None,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> bool:
+    """A successful poll: next one after ``interval_s``, lease released, failures reset.
+
+    ``etag``/``last_modified`` are the validators of the response (for the
+    next conditional GET). False when ``worker`` no longer holds the lease.
+    """
+    now = now or utcnow()
+    source = session.get(Source, source_id)
+    if source is None:
+        return False
+    done = session.execute(
+        update(Source)
+        .where(and_(Source.id == source_id, _held_by(worker)))
+        .values(
+            next_poll_at=now + timedelta(seconds=source.interval_s),
+            last_success_at=now,
+            consecutive_failures=0,
+            etag=etag,
+            last_modified=last_modified,
+            lease_owner=None,
+            lease_until=None,
+        )
+        .returning(Source.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    return done is not None
+
+
+def backoff(interval_s: int, failures: int) -> timedelta:
+    """Delay before the next poll after ``failures`` failures in a row (doubling, capped)."""
+    return min(timedelta(seconds=interval_s * 2 ** min(failures - 1, 16)), MAX_BACKOFF)
+
+
+def record_poll_failure(
+    session: Session,
+    source_id: int,
+    worker: str,
+    error: str,
+    now: datetime | None = None,
+    retry_at: datetime | None = None,
+) -> datetime | None:
+    """A failed poll: the error is kept and the next poll backs off.
+
+    ``retry_at`` (e.g. from ``Retry-After``) overrides the backoff. Returns
+    the next poll time, or None when ``worker`` no longer holds the lease.
+    """
+    now = now or utcnow()
+    source = session.get(Source, source_id)
+    if source is None:
+        return None
+    failures = source.consecutive_failures + 1
+    next_poll = retry_at or now + backoff(source.interval_s, failures)
+    done = session.execute(
+        update(Source)
+        .where(and_(Source.id == source_id, _held_by(worker)))
+        .values(
+            next_poll_at=next_poll,
+            last_error=error[:2000],
+            last_error_at=now,
+            consecutive_failures=Source.consecutive_failures + 1,
+            lease_owner=None,
+            lease_until=None,
+        )
+        .returning(Source.id)
+        .execution_options(synchronize_session="fetch")
+    ).scalar_one_or_none()
+    return next_poll if done is not None else None

@@ -1,0 +1,318 @@
+"""The tables: SQLAlchemy 2 typed declarative models (SQLite and PostgreSQL).
+
+Times are stored in UTC (``UTCDateTime``: aware datetimes in, aware UTC
+datetimes out, on both backends). Constraint names follow one naming
+convention so later migrations can refer to them (SQLite batch mode needs it).
+
+Watchlist names in ``alerts`` and ``subscriptions`` are plain strings, not
+foreign keys: watchlists may come from YAML files, and alerts outlive a
+deleted watchlist.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DELIVERY_STATUSES = ("pending", "sending", "sent", "failed")
+SUBSCRIPTION_MODES = ("instant", "hourly", "daily")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC; naive values are taken to be UTC already."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if dialect.name == "sqlite":  # stored as text: keep one comparable form
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+    }
+
+
+class Source(Base):
+    """A feed, page, file, webhook or stream that articles come from."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    url_or_path: Mapped[str] = mapped_column(Text, unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    interval_s: Mapped[int] = mapped_column(Integer, default=900)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    fetch_full: Mapped[bool] = mapped_column(Boolean, default=False)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    last_success_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error_at: Mapped[datetime | None]
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    next_poll_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lease_owner: Mapped[str | None] = mapped_column(String(200))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Source(id={self.id!r}, name={self.name!r}, kind={self.kind!r})"
+
+
+class Story(Base):
+    """Articles that are near-duplicates of one another (one wire report, many outlets)."""
+
+    __tablename__ = "stories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL", use_alter=True)
+    )
+    title: Mapped[str] = mapped_column(Text, default="")
+    article_count: Mapped[int] = mapped_column(Integer, default=0)
+    minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"Story(id={self.id!r}, title={self.title!r}, articles={self.article_count!r})"
+
+
+class ArticleRow(Base):
+    """An article as stored: once per canonical URL and once per content hash.
+
+    ``url_hash`` is the SHA-256 of ``canonical_url`` and carries its
+    uniqueness (a unique index on a long URL would exceed PostgreSQL's
+    B-tree entry limit).
+    """
+
+    __tablename__ = "articles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    canonical_url: Mapped[str | None] = mapped_column(Text)
+    url_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    url: Mapped[str] = mapped_column(Text, default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    source_name: Mapped[str] = mapped_column(String(200), default="")
+    source_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sources.id", ondelete="SET NULL"), index=True
+    )
+    published_at: Mapped[datetime | None]
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    story_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+
+    def __repr__(self) -> str:
+        return f"Article(id={self.id!r}, title={self.title!r}, story_id={self.story_id!r})"
+
+
+class Alert(Base):
+    """One watchlist firing on one story: pushed once, however many outlets reprint it."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("story_id", "watchlist"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
+    watchlist: Mapped[str] = mapped_column(String(100), index=True)
+    article_id: Mapped[int | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    score: Mapped[float] = mapped_column(Float)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    hits: Mapped[list[Any]] = mapped_column(default=list)
+    score_parts: Mapped[list[Any]] = mapped_column(default=list)
+    rule: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+    story: Mapped[Story] = relationship()
+    article: Mapped[ArticleRow | None] = relationship()
+    outlets: Mapped[list[AlertOutlet]] = relationship(
+        back_populates="alert", order_by="AlertOutlet.id", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"Alert(id={self.id!r}, watchlist={self.watchlist!r}, story_id={self.story_id!r})"
+
+
+class AlertOutlet(Base):
+    """An outlet that published the alert's story (the first one included)."""
+
+    __tablename__ = "alert_outlets"
+    __table_args__ = (UniqueConstraint("alert_id", "outlet"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    outlet: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text, default="")
+    article_id: Mapped[int | None] = mapped_column(ForeignKey("articles.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    alert: Mapped[Alert] = relationship(back_populates="outlets")
+
+
+class WatchlistRow(Base):
+    """A watchlist's YAML as edited in chat (the source of truth once loaded)."""
+
+    __tablename__ = "watchlists"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    yaml: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class Chat(Base):
+    """A Telegram chat, Slack channel or console session the bot talks to."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    chat_key: Mapped[str] = mapped_column(String(200), unique=True)  # "telegram:-100123"
+    title: Mapped[str] = mapped_column(Text, default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    allowed: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="chat", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def __repr__(self) -> str:
+        return f"Chat(id={self.id!r}, chat_key={self.chat_key!r})"
+
+
+class Subscription(Base):
+    """A chat following a watchlist: instant pushes, or hourly/daily digests."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "watchlist"),
+        CheckConstraint("mode IN ('instant', 'hourly', 'daily')", name="mode"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    watchlist: Mapped[str] = mapped_column(String(100), index=True)
+    mode: Mapped[str] = mapped_column(String(10), default="instant")
+    daily_at: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" in the chat's timezone
+    muted_until: Mapped[datetime | None]
+    paused_reason: Mapped[str | None] = mapped_column(Text)  # e.g. "bot blocked by the user"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    chat: Mapped[Chat] = relationship(back_populates="subscriptions")
+
+    def __repr__(self) -> str:
+        return (
+            f"Subscription(id={self.id!r}, chat_id={self.chat_id!r}, "
+            f"watchlist={self.watchlist!r}, mode={self.mode!r})"
+        )
+
+
+class Delivery(Base):
+    """The outbox: one row per (subscription, alert) to push, claimed by a sender."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "alert_id"),
+        CheckConstraint("status IN ('pending', 'sending', 'sent', 'failed')", name="status"),
+        Index("ix_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    message_ref: Mapped[str | None] = mapped_column(Text)  # platform message id(s)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    subscription: Mapped[Subscription] = relationship()
+    alert: Mapped[Alert] = relationship()
+
+    def __repr__(self) -> str:
+        return (
+            f"Delivery(id={self.id!r}, subscription_id={self.subscription_id!r}, "
+            f"alert_id={self.alert_id!r}, status={self.status!r})"
+        )
+
+
+class Feedback(Base):
+    """A user's verdict on an alert (relevant or not); one per user and alert."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (UniqueConstraint("alert_id", "chat_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
+    user_id: Mapped[str] = mapped_column(String(200))  # platform user id
+    relevant: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DigestSent(Base):
+    """A digest period already sent to a subscription: the key that makes it once-only."""
+
+    __tablename__ = "digests_sent"
+    __table_args__ = (UniqueConstraint("subscription_id", "period_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    period_key: Mapped[str] = mapped_column(String(40))  # e.g. "daily:2026-03-10"
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,120 @@
+"""Engines and migrations on both backends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, inspect, text
+
+from bot.store.db import (
+    current_revision,
+    make_engine,
+    migrate,
+    normalise_database_url,
+    session_scope,
+)
+from bot.store.tables import Base, Chat
+
+TABLES = {
+    "sources",
+    "articles",
+    "stories",
+    "alerts",
+    "alert_outlets",
+    "watchlists",
+    "chats",
+    "subscriptions",
+    "deliveries",
+    "feedback",
+    "digests_sent",
+}
+
+
+def test_migrations_create_every_table_on_an_empty_database(empty_engine: Engine) -> None:
+    assert current_revision(empty_engine) is None
+    migrate(empty_engine)
+    names = set(inspect(empty_engine).get_table_names())
+    assert names >= TABLES | {"alembic_version"}
+    assert set(Base.metadata.tables) == TABLES
+    assert current_revision(empty_engine) == "0001"
+
+
+def test_migrate_twice_is_a_no_op(engine: Engine) -> None:
+    migrate(engine)
+    assert current_revision(engine) == "0001"
+
+
+def test_migrated_schema_matches_the_models(engine: Engine) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.connect() as conn:
+        ctx = MigrationContext.configure(conn, opts={"compare_type": False})
+        assert compare_metadata(ctx, Base.metadata) == []
+
+
+def test_migrations_downgrade_to_nothing(empty_engine: Engine) -> None:
+    from alembic import command
+    from bot.store.db import alembic_config
+
+    migrate(empty_engine)
+    config = alembic_config()
+    with empty_engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "base")
+    assert set(inspect(empty_engine).get_table_names()) <= {"alembic_version"}
+
+
+def test_default_sqlite_file_is_created_under_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    engine = make_engine(None)
+    try:
+        migrate(engine)
+        assert (tmp_path / "data" / "alertbot.db").is_file()
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'x' / 'a.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 10_000
+    finally:
+        engine.dispose()
+
+
+def test_postgres_urls_use_psycopg_3() -> None:
+    assert normalise_database_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert normalise_database_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+    assert normalise_database_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
+    assert normalise_database_url(None).render_as_string() == "sqlite:///data/alertbot.db"
+
+
+def test_session_scope_commits_or_rolls_back(engine: Engine) -> None:
+    with session_scope(engine) as s:
+        s.add(Chat(platform="console", chat_key="console:1"))
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        s.add(Chat(platform="console", chat_key="console:2"))
+        s.flush()
+        raise RuntimeError("boom")
+    with session_scope(engine) as s:
+        keys = [c.chat_key for c in s.query(Chat).order_by(Chat.id)]
+    assert keys == ["console:1"]
+
+
+def test_times_come_back_as_utc(engine: Engine) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    moment = datetime(2026, 3, 10, 14, 30, tzinfo=timezone(timedelta(hours=2)))
+    with session_scope(engine) as s:
+        s.add(Chat(platform="console", chat_key="console:tz", created_at=moment))
+    with session_scope(engine) as s:
+        chat = s.query(Chat).one()
+        assert chat.created_at == moment
+        assert chat.created_at.utcoffset() == timedelta(0)
