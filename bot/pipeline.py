@@ -1,11 +1,24 @@
-"""Article → clean → match → summarise. (Stories, storage and the outbox build on this.)"""
+"""Article → clean → store once → story → match → alerts (+ outbox rows).
+
+``analyse`` is the pure part (what ``scan`` and ``eval`` use). ``ingest`` is
+the stored path of the long-running job: one article in one transaction, so
+an article, its story, its alerts and their outbox rows are written together
+or not at all.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from bot.matcher import Matcher
 from bot.models import Article, Match
+from bot.store import add_story_outlet, assign_story, record_alert, session_scope, store_article
+from bot.store.db import SessionFactory
+from bot.stories import StoryIndex
 from bot.summarize import PUSH_BUDGET, clean_text, summarize
 
 
@@ -24,3 +37,54 @@ def analyse(article: Article, matcher: Matcher, budget: int = PUSH_BUDGET) -> li
     for m in matches:
         m.summary = summarize(article, m.hits, budget)
     return matches
+
+
+@dataclass
+class Ingested:
+    """What happened to one article."""
+
+    article_id: int
+    stored: bool  # False: already stored (same canonical URL or same content)
+    story_id: int | None
+    new_story: bool = False
+    alerts_created: list[int] = field(default_factory=list)  # new alerts: pushed
+    alerts_joined: list[int] = field(default_factory=list)  # reprints: outlet added
+
+
+def ingest(
+    session: Session,
+    article: Article,
+    matcher: Matcher,
+    stories: StoryIndex,
+    source_id: int | None = None,
+    now: datetime | None = None,
+) -> Ingested:
+    """Store, group and match one article. The caller commits (one article per transaction)."""
+    article = clean_article(article)
+    stored = store_article(session, article, source_id, now)
+    row = stored.row
+    if not stored.created:
+        if stored.duplicate_by == "content" and row.story_id is not None and article.url:
+            add_story_outlet(session, row.story_id, article.source, article.url, now)
+        return Ingested(row.id, False, row.story_id)
+    story = assign_story(session, stories, row, now)
+    result = Ingested(row.id, True, story.story_id, story.created)
+    for match in analyse(article, matcher):
+        alert, created = record_alert(session, story.story_id, match, row.id, now)
+        (result.alerts_created if created else result.alerts_joined).append(alert.id)
+    return result
+
+
+def ingest_all(
+    session_factory: SessionFactory,
+    articles: Iterable[Article],
+    matcher: Matcher,
+    stories: StoryIndex,
+    source_id: int | None = None,
+) -> list[Ingested]:
+    """``ingest`` each article in a transaction of its own."""
+    done = []
+    for article in articles:
+        with session_scope(session_factory) as session:
+            done.append(ingest(session, article, matcher, stories, source_id))
+    return done

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import codecs
 import io
+import re
 import xml.sax
 from dataclasses import dataclass, field
+from email.message import Message
 from typing import Any
 from urllib.parse import urljoin
 
+import charset_normalizer
 import feedparser
 
 from bot.ingest.dates import iso_from_struct
 from bot.ingest.errors import IngestError, one_line
 from bot.ingest.html import domain
 from bot.ingest.htmltext import html_to_text, tidy_lines
+from bot.ingest.textfile import bom_encoding, codec_name
 from bot.models import Article
 
 _HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
@@ -107,3 +112,77 @@ def _plain(detail: Any) -> str:
     if kind in _HTML_TYPES:
         return html_to_text(value)
     return tidy_lines(value)
+
+
+# --- encodings -------------------------------------------------------------
+
+_XML_ENCODING = re.compile(rb"""^(\s*<\?xml[^>]*?\bencoding\s*=\s*)(["'])([A-Za-z0-9_.:-]*)\2""")
+
+
+def read_feed_bytes(
+    body: bytes, url: str = "", headers: dict[str, str] | None = None
+) -> FeedResult:
+    """:func:`parse_feed` after :func:`feed_as_utf8`; the encoding note joins the problems."""
+    data, fixed_headers, note = feed_as_utf8(body, headers or {})
+    feed = parse_feed(data, url, response_headers=fixed_headers)
+    feed.problem = "; ".join(p for p in (note, feed.problem) if p) or None
+    return feed
+
+
+def feed_as_utf8(body: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str], str | None]:
+    """Feed bytes with an encoding feedparser will not get wrong, and a note when the
+    feed lied about its encoding.
+
+    feedparser trusts the declared charset (HTTP, then the XML declaration,
+    else UTF-8) and falls back to windows-1252 when the bytes do not fit, which
+    turns a cp1251 feed labelled UTF-8 into mojibake. Here, as for text files
+    (:mod:`bot.ingest.textfile`): a BOM (or the zero bytes of UTF-16/32) is
+    left to feedparser; else strict UTF-8, then the HTTP charset, then the XML
+    declaration; else charset-normalizer's guess. The result is UTF-8 bytes,
+    declared as such in both the headers and the XML declaration.
+    """
+    headers = {k.lower(): v for k, v in headers.items()}
+    if not body or bom_encoding(body) or b"\x00" in body[:512]:
+        return body, headers, None  # a BOM, or UTF-16/32 without one: feedparser knows those
+    http_charset = _param_charset(headers.get("content-type", ""))
+    decl = _XML_ENCODING.match(body[:1024])
+    xml_charset = decl.group(3).decode("ascii") if decl else None
+    note = None
+    encoding = None
+    for label in ("utf-8", http_charset, xml_charset):
+        codec = codec_name(label)
+        if codec and _decodes(body, codec):
+            encoding = codec
+            break
+    if encoding is None:
+        best = charset_normalizer.from_bytes(body).best()
+        if best is None:
+            return body, headers, None  # let feedparser recover what it can
+        encoding = codec_name(best.encoding) or best.encoding
+        declared = http_charset or xml_charset
+        note = (
+            f"not valid {declared} as declared; read as {encoding}"
+            if declared
+            else f"not UTF-8 and no encoding declared; read as {encoding}"
+        )
+    if codecs.lookup(encoding).name != "utf-8":
+        body = body.decode(encoding, errors="replace").encode("utf-8")
+    body = _XML_ENCODING.sub(rb'\1"utf-8"', body, count=1)
+    media = headers.get("content-type", "").split(";")[0].strip() or "application/xml"
+    headers["content-type"] = f"{media}; charset=utf-8"
+    return body, headers, note
+
+
+def _param_charset(content_type: str) -> str | None:
+    msg = Message()
+    msg["content-type"] = content_type
+    value = msg.get_param("charset")
+    return value if isinstance(value, str) and value else None
+
+
+def _decodes(data: bytes, codec: str) -> bool:
+    try:
+        data.decode(codec)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True

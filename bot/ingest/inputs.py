@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from bot.ingest.errors import IngestError
-from bot.ingest.feeds import parse_feed
+from bot.ingest.feeds import read_feed_bytes
 from bot.ingest.fetch import FetchResult, fetch_sync
 from bot.ingest.html import article_from_html, domain
 from bot.ingest.jsonfile import articles_from_json
@@ -131,7 +131,7 @@ def articles_from_bytes(
     """Read ``data`` as ``fmt``. ``url`` is where it came from on the web; ``name``
     (a file path) stands in for it when the content names no URL of its own."""
     if fmt == "feed":
-        feed = parse_feed(data, url, response_headers=headers)
+        feed = read_feed_bytes(data, url, headers)
         if feed.problem:
             log.warning("%s: %s (kept what could be read)", url or name, feed.problem)
         return [_with_url(a, name) for a in feed.articles]

@@ -100,6 +100,11 @@ class Source(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Poller state kept across restarts: files already read ("path": "mtime:size").
+    seen_files: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The last problem a poll reported (e.g. a feed recovered from bad XML):
+    # logged when it changes, not on every poll.
+    last_problem: Mapped[str | None] = mapped_column(Text)
 
     def __repr__(self) -> str:
         return f"Source(id={self.id!r}, name={self.name!r}, kind={self.kind!r})"
