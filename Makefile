@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/alertbot scan samples/
+	$(BIN)/alertbot run
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot handlers tests bench

@@ -168,6 +168,97 @@ def eval_command(
         typer.echo(evaluation.render_text(report, show_errors=errors))
 
 
+@app.command()
+def run(
+    once: Annotated[
+        bool, typer.Option("--once", help="Poll every source once, push what is new, and exit.")
+    ] = False,
+    sources: Annotated[
+        Path | None,
+        typer.Option("--sources", help="sources.yaml (default: SOURCES or the samples)."),
+    ] = None,
+    watchlists: Annotated[
+        Path | None, typer.Option("--watchlists", "-w", help="Folder of watchlist YAML files.")
+    ] = None,
+) -> None:
+    """Run the watch: poll sources on a schedule, store, match, and push alerts."""
+    import asyncio
+    import contextlib
+
+    from bot.config import Settings
+    from bot.logs import configure_logging
+
+    settings = Settings()
+    if sources is not None:
+        settings.sources = sources
+    if watchlists is not None:
+        settings.watchlist_dir = watchlists
+    configure_logging(settings.log_level)
+    with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while shutting down
+        asyncio.run(_run(settings, once))
+
+
+async def _run(settings: object, once: bool) -> None:
+    import asyncio
+    import logging
+    import signal
+
+    from bot.config import Settings
+    from bot.scheduler import InFlight, make_scheduler, schedule_all
+    from bot.service import Service
+    from bot.sources import SourceError
+    from bot.store.db import session_scope
+    from bot.store.sources import make_all_due
+    from handlers.console import ConsoleNotifier
+
+    assert isinstance(settings, Settings)
+    log = logging.getLogger("alertbot")
+    notifiers = {} if settings.has_chat else {"console": ConsoleNotifier()}
+    try:
+        service = Service(settings, notifiers)  # type: ignore[arg-type]
+    except Exception as exc:  # the database is the one thing we cannot run without
+        error(f"cannot open the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    try:
+        if not service.load_watchlists():
+            error(f"{settings.watchlist_dir}: no usable watchlists")
+            raise typer.Exit(EXIT_INPUT_ERROR)
+        try:
+            specs = service.sync_sources()
+        except SourceError as err:
+            error(str(err))
+            raise typer.Exit(EXIT_INPUT_ERROR) from None
+        if not settings.has_chat:
+            service.subscribe_console()
+            log.info("no chat token set: alerts are printed here")
+        log.info("sources: %s", ", ".join(s.name for s in specs) or "none")
+        if once:
+            with session_scope(service.factory) as session:
+                make_all_due(session)
+            for source_id, _ in service.source_ids():
+                await service.poll_source(source_id)
+            while await service.drain_outbox():
+                pass
+            return
+        scheduler = make_scheduler()
+        inflight = InFlight()
+        schedule_all(scheduler, service, inflight)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        scheduler.start()
+        log.info("alertbot is running (Ctrl-C to stop)")
+        await stop.wait()
+        log.info("stopping: finishing the work in hand")
+        service.stopping = True
+        scheduler.pause()  # no new runs; running jobs finish what they hold
+        await inflight.wait(timeout=30)
+        scheduler.shutdown(wait=False)
+    finally:
+        await service.close()
+
+
 def main() -> None:
     app()
 

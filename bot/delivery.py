@@ -78,6 +78,7 @@ class Notifier(Protocol):
     """A chat platform's way of pushing an alert (see handlers/)."""
 
     platform: str
+    min_interval: float  # seconds between two messages to one chat (platform limit)
 
     async def send_alert(self, chat_key: str, alert: AlertView) -> str | None:
         """Send it; return the platform's message reference. Raise DeliveryError on failure."""
@@ -92,12 +93,15 @@ class ChatPacer:
         self._next: dict[str, float] = defaultdict(float)
         self._locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
-    async def wait(self, chat_key: str) -> None:
+    async def wait(self, chat_key: str, interval: float | None = None) -> None:
+        gap = self.interval if interval is None else interval
+        if gap <= 0:
+            return
         async with self._locks[chat_key]:
             delay = self._next[chat_key] - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            self._next[chat_key] = time.monotonic() + self.interval
+            self._next[chat_key] = time.monotonic() + gap
 
 
 @dataclass
@@ -170,7 +174,7 @@ async def _send_one(
         retry = None if item.skip_reason else utcnow() + timedelta(seconds=60)
         await asyncio.to_thread(_failed, factory, item.delivery_id, worker, reason, retry)
         return 0
-    await pacer.wait(item.chat_key)
+    await pacer.wait(item.chat_key, notifier.min_interval)
     try:
         ref = await notifier.send_alert(item.chat_key, item.alert)
     except DeliveryError as err:
@@ -192,10 +196,18 @@ def _after_error(factory: SessionFactory, worker: str, item: Claimed, err: Deliv
     message = str(err)
     with session_scope(factory) as session:
         if err.permanent:
-            log.warning("delivery %s to %s failed for good: %s", item.delivery_id, item.chat_key, message)
+            log.warning(
+                "delivery %s to %s failed for good: %s", item.delivery_id, item.chat_key, message
+            )
             mark_failed(session, item.delivery_id, worker, message, None)
             pause_subscription(session, item.subscription_id, message)
             return
         delay = retry_delay(item.attempts, err.retry_after)
-        log.info("delivery %s to %s retried in %.0fs: %s", item.delivery_id, item.chat_key, delay, message)
+        log.info(
+            "delivery %s to %s retried in %.0fs: %s",
+            item.delivery_id,
+            item.chat_key,
+            delay,
+            message,
+        )
         mark_failed(session, item.delivery_id, worker, message, utcnow() + timedelta(seconds=delay))

@@ -133,6 +133,8 @@ def test_troop_and_border_lists_share_their_force_and_hedge_vocabulary() -> None
     watchlists = {wl.name: wl for wl in load_dir(BUNDLED)[0]}
     troop, border = watchlists[TROOP], watchlists[BORDER]
     for group in ("hedge", "background", "frame", "diplomacy", "transfer", "move_noun"):
-        assert [k.term for k in troop.groups[group]] == [k.term for k in border.groups[group]], group
+        assert [k.term for k in troop.groups[group]] == [k.term for k in border.groups[group]], (
+            group
+        )
     troop_personnel = {k.term for k in troop.groups["personnel"]}
     assert troop_personnel <= {k.term for k in border.groups["personnel"]}

@@ -66,8 +66,15 @@ def test_one_story_from_three_outlets_is_one_alert_with_three_outlets(
         chat = upsert_chat(s, "console", "console:test")
         subscribe(s, chat.id, "troop-movements")
     articles = [
-        Article("Russian troops arrive in Gomel for drills", WIRE, "https://a.example/1", "Agency A"),
-        Article("Hundreds of Russian troops arrive in Belarus", REPRINT_1, "https://b.example/x?utm_source=tw", "Paper B"),
+        Article(
+            "Russian troops arrive in Gomel for drills", WIRE, "https://a.example/1", "Agency A"
+        ),
+        Article(
+            "Hundreds of Russian troops arrive in Belarus",
+            REPRINT_1,
+            "https://b.example/x?utm_source=tw",
+            "Paper B",
+        ),
         Article("Russian soldiers reach Gomel", REPRINT_2, "https://c.example/news/77", "Site C"),
     ]
     results = ingest_all(db, articles, matcher, stories)
@@ -88,7 +95,9 @@ def test_two_different_stories_on_one_topic_are_two_alerts(
         db,
         [
             Article("Russian troops arrive in Gomel for drills", WIRE, "https://a.example/1", "A"),
-            Article("Military convoy heads for the border", OTHER_STORY, "https://a.example/2", "A"),
+            Article(
+                "Military convoy heads for the border", OTHER_STORY, "https://a.example/2", "A"
+            ),
         ],
         matcher,
         stories,
@@ -99,7 +108,9 @@ def test_two_different_stories_on_one_topic_are_two_alerts(
 def test_same_article_twice_is_stored_once_and_alerts_once(
     db: SessionFactory, matcher: Matcher, stories: StoryIndex
 ) -> None:
-    art = Article("Russian troops arrive in Gomel for drills", WIRE, "https://a.example/1?utm_medium=x", "A")
+    art = Article(
+        "Russian troops arrive in Gomel for drills", WIRE, "https://a.example/1?utm_medium=x", "A"
+    )
     again = Article(art.title, art.text, "https://A.example/1#top", "A")
     first, second = ingest_all(db, [art, again], matcher, stories)
     assert first.stored and not second.stored

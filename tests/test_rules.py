@@ -547,7 +547,10 @@ spans_lists = st.lists(
 def test_near_agrees_with_the_definition(a: list[Span], b: list[Span], n: int) -> None:
     spans = {"a": a, "b": b}
     pairs = [
-        (x, y) for x in a for y in b if span_distance(x, y) <= n and not (x[0] < y[1] and y[0] < x[1])
+        (x, y)
+        for x in a
+        for y in b
+        if span_distance(x, y) <= n and not (x[0] < y[1] and y[0] < x[1])
     ]
     expected = tuple(sorted({s for pair in pairs for s in pair}))
     assert evaluate(Near(A, B, n), lookup(spans)) == Result(bool(pairs), expected)

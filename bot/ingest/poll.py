@@ -73,7 +73,6 @@ DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_BYTES = 5_000_000
 
 
-
 @dataclass
 class SourceState:
     """What a poll needs to know about its source (the store keeps it between polls).

@@ -10,6 +10,7 @@ single ``UPDATE`` is atomic. A worker that dies leaves a lease that expires.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -147,6 +148,47 @@ def claim_due_sources(
     return claimed
 
 
+def claim_source(
+    session: Session,
+    source_id: int,
+    worker: str,
+    now: datetime | None = None,
+    lease_s: float = 300,
+) -> Source | None:
+    """Lease one source to ``worker`` if it is enabled, due and not leased; else None.
+
+    What each replica's per-source job calls: of several replicas, one gets
+    the lease and polls; the others find it taken. Commit right after.
+    """
+    now = now or utcnow()
+    stmt = (
+        update(Source)
+        .where(
+            Source.id == source_id,
+            Source.enabled.is_(True),
+            Source.next_poll_at <= now,
+            or_(Source.lease_until.is_(None), Source.lease_until < now),
+        )
+        .values(lease_owner=worker, lease_until=now + timedelta(seconds=lease_s))
+        .returning(Source)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    return session.scalars(stmt).one_or_none()
+
+
+def make_all_due(session: Session, now: datetime | None = None) -> int:
+    """Make every enabled source due now and free its lease (``alertbot run --once``,
+    an operator's explicit "poll now"); returns how many."""
+    ids = session.scalars(
+        update(Source)
+        .where(Source.enabled.is_(True))
+        .values(next_poll_at=now or utcnow(), lease_owner=None, lease_until=None)
+        .returning(Source.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return len(ids)
+
+
 def _held_by(worker: str) -> ColumnElement[bool]:
     return or_(Source.lease_owner == worker, Source.lease_owner.is_(None))
 
@@ -158,28 +200,42 @@ def record_poll_success(
     now: datetime | None = None,
     etag: str | None = None,
     last_modified: str | None = None,
+    *,
+    next_poll_at: datetime | None = None,
+    seen_files: dict[str, Any] | None = None,
+    problem: str | None = None,
+    kind: str | None = None,
 ) -> bool:
-    """A successful poll: next one after ``interval_s``, lease released, failures reset.
+    """A successful poll: lease released, failures reset, poller state kept.
 
     ``etag``/``last_modified`` are the validators of the response (for the
-    next conditional GET). False when ``worker`` no longer holds the lease.
+    next conditional GET); ``next_poll_at`` defaults to ``now + interval``;
+    ``seen_files`` and ``problem`` are the poller's state; ``kind`` replaces
+    ``auto`` once the first fetch told what the source is. False when
+    ``worker`` no longer holds the lease.
     """
     now = now or utcnow()
     source = session.get(Source, source_id)
     if source is None:
         return False
+    values: dict[str, Any] = {
+        "next_poll_at": next_poll_at or now + timedelta(seconds=source.interval_s),
+        "last_success_at": now,
+        "consecutive_failures": 0,
+        "etag": etag,
+        "last_modified": last_modified,
+        "lease_owner": None,
+        "lease_until": None,
+        "last_problem": problem,
+    }
+    if seen_files is not None:
+        values["seen_files"] = seen_files
+    if kind:
+        values["kind"] = kind
     done = session.execute(
         update(Source)
         .where(and_(Source.id == source_id, _held_by(worker)))
-        .values(
-            next_poll_at=now + timedelta(seconds=source.interval_s),
-            last_success_at=now,
-            consecutive_failures=0,
-            etag=etag,
-            last_modified=last_modified,
-            lease_owner=None,
-            lease_until=None,
-        )
+        .values(**values)
         .returning(Source.id)
         .execution_options(synchronize_session="fetch")
     ).scalar_one_or_none()

@@ -1,0 +1,125 @@
+"""APScheduler wiring: the jobs of :class:`bot.service.Service` on one event loop.
+
+APScheduler 3 cannot share a job store between processes, so every replica
+schedules in memory and the work is claimed in the database (a source's
+lease, an outbox row's claim). Job bodies are the service's plain async
+methods; this module only says when they run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.service import Service
+
+log = logging.getLogger("alertbot")
+
+JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
+SOURCE_CHECK_MAX_S = 60  # a source's job looks at least this often whether it is due
+SYNC_SOURCES_S = 30
+OUTBOX_S = 2
+WATCHLISTS_S = 5
+STORIES_S = 60
+RETENTION_S = 6 * 3600
+
+
+def make_scheduler() -> AsyncIOScheduler:
+    return AsyncIOScheduler(timezone=UTC, job_defaults=JOB_DEFAULTS)
+
+
+class InFlight:
+    """Tracks running job tasks so shutdown can let them finish."""
+
+    def __init__(self) -> None:
+        self.tasks: set[asyncio.Task[Any]] = set()
+
+    def wrap(self, job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+        async def tracked(*args: Any) -> Any:
+            task = asyncio.current_task()
+            if task is not None:
+                self.tasks.add(task)
+            try:
+                return await job(*args)
+            except Exception:
+                log.exception("job %s failed", getattr(job, "__name__", job))
+                return None
+            finally:
+                if task is not None:
+                    self.tasks.discard(task)
+
+        tracked.__name__ = getattr(job, "__name__", "job")
+        return tracked
+
+    async def wait(self, timeout: float) -> None:
+        pending = [t for t in self.tasks if t is not asyncio.current_task()]
+        if not pending:
+            return
+        log.info("waiting for %d running job(s) to finish", len(pending))
+        _, late = await asyncio.wait(pending, timeout=timeout)
+        for task in late:
+            task.cancel()
+
+
+def _now_plus(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def schedule_source(
+    scheduler: AsyncIOScheduler, service: Service, inflight: InFlight, source_id: int, interval: int
+) -> None:
+    """One job per source, with jitter; it polls when the database says the source is due."""
+    every = max(5, min(interval, SOURCE_CHECK_MAX_S))
+    scheduler.add_job(
+        inflight.wrap(service.poll_source),
+        IntervalTrigger(seconds=every, jitter=max(1, every // 10)),
+        args=[source_id],
+        id=f"source:{source_id}",
+        replace_existing=True,
+        next_run_time=_now_plus(random.uniform(0, 1)),
+    )
+
+
+def sync_source_jobs(scheduler: AsyncIOScheduler, service: Service, inflight: InFlight) -> None:
+    """Add jobs for new sources (e.g. added from chat), drop those of removed ones."""
+    wanted = dict(service.source_ids())
+    existing = {
+        int(job.id.split(":", 1)[1]) for job in scheduler.get_jobs() if job.id.startswith("source:")
+    }
+    for source_id in wanted.keys() - existing:
+        schedule_source(scheduler, service, inflight, source_id, wanted[source_id])
+    for source_id in existing - wanted.keys():
+        scheduler.remove_job(f"source:{source_id}")
+
+
+def schedule_all(scheduler: AsyncIOScheduler, service: Service, inflight: InFlight) -> None:
+    sync_source_jobs(scheduler, service, inflight)
+
+    async def sync() -> None:
+        await asyncio.to_thread(service.source_ids)  # touch the database off the loop
+        sync_source_jobs(scheduler, service, inflight)
+
+    scheduler.add_job(inflight.wrap(sync), "interval", seconds=SYNC_SOURCES_S, id="sources")
+    scheduler.add_job(
+        inflight.wrap(service.drain_outbox), "interval", seconds=OUTBOX_S, id="outbox"
+    )
+    scheduler.add_job(
+        inflight.wrap(service.reload_watchlists), "interval", seconds=WATCHLISTS_S, id="watchlists"
+    )
+    scheduler.add_job(
+        inflight.wrap(service.refresh_stories), "interval", seconds=STORIES_S, id="stories"
+    )
+    scheduler.add_job(
+        inflight.wrap(service.retention),
+        "interval",
+        seconds=RETENTION_S,
+        id="retention",
+        next_run_time=_now_plus(60),
+    )

@@ -1,0 +1,300 @@
+"""The long-running job's work: poll sources, ingest, push, reload, forget.
+
+Each method is a plain async function that the scheduler calls (and tests
+call directly). State shared between replicas lives in the database: a
+source is polled by whoever holds its lease, an outbox row is sent by
+whoever claimed it. What lives in memory — the compiled watchlists and the
+recent stories' MinHash index — is rebuilt from files and the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+
+from bot.config import Settings
+from bot.delivery import ChatPacer, Notifier, drain_outbox
+from bot.ingest.poll import (
+    HostLimiter,
+    PollOutcome,
+    SourceState,
+    next_poll_delay,
+    next_state,
+    poll,
+)
+from bot.ingest.safety import guard_request
+from bot.matcher import Matcher
+from bot.models import Article
+from bot.pipeline import Ingested, ingest
+from bot.sources import SourceSpec, load_sources
+from bot.store import (
+    load_story_index,
+    make_engine,
+    make_session_factory,
+    migrate,
+    record_poll_failure,
+    record_poll_success,
+    refresh_story_index,
+    session_scope,
+    subscribe,
+    upsert_chat,
+    upsert_source,
+)
+from bot.store.retention import purge_older_than
+from bot.store.sources import claim_source, list_sources
+from bot.store.tables import utcnow
+from bot.watchlist import Watchlist, load_dir, watchlist_files
+
+log = logging.getLogger("alertbot")
+
+PROGRESS_EVERY_S = 2.0
+CONSOLE_CHAT = "console:local"
+
+__all__ = ["CONSOLE_CHAT", "PollReport", "Service"]
+
+
+@dataclass
+class PollReport:
+    """What one poll of one source did (for logs, tests and the sources command)."""
+
+    source: str
+    polled: bool = False
+    error: str | None = None
+    articles: int = 0
+    stored: int = 0
+    alerts: list[int] = field(default_factory=list)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Service:
+    """Everything ``alertbot run`` does, minus the scheduler and the chat faces."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        notifiers: dict[str, Notifier] | None = None,
+        *,
+        worker: str | None = None,
+        on_alerts: Callable[[list[int]], None] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.worker = worker or settings.worker_id or default_worker_id()
+        self.engine = make_engine(settings.database_url)
+        migrate(self.engine)
+        self.factory = make_session_factory(self.engine)
+        self.notifiers: dict[str, Notifier] = dict(notifiers or {})
+        self.on_alerts = on_alerts
+        self.matcher = Matcher([])
+        self._watchlist_stamp: tuple[tuple[str, float, int], ...] = ()
+        with session_scope(self.factory) as session:
+            self.stories = load_story_index(session)
+        hooks = {} if settings.allow_private_sources else {"request": [guard_request]}
+        self.client = httpx.AsyncClient(event_hooks=hooks)
+        self.limiter = HostLimiter()
+        self.pacer = ChatPacer()
+        self.stopping = False
+        self._db_lock = (
+            asyncio.Lock()
+        )  # one writer task at a time (the story index is not thread-safe)
+
+    # --- set-up --------------------------------------------------------------
+
+    def load_watchlists(self) -> list[Watchlist]:
+        """(Re)compile the watchlists; a broken file keeps the previous index."""
+        directory = self.settings.watchlist_dir
+        watchlists, errors = load_dir(directory)
+        for err in errors:
+            log.error("watchlist not loaded: %s", err)
+        if errors and self.matcher.watchlists:
+            log.error("keeping the previous watchlists until %s is fixed", directory)
+            return self.matcher.watchlists
+        self.matcher = Matcher(watchlists)  # one assignment: the swap is atomic for readers
+        self._watchlist_stamp = self._stamp()
+        log.info("watchlists: %s", ", ".join(wl.name for wl in watchlists) or "none")
+        return watchlists
+
+    def _stamp(self) -> tuple[tuple[str, float, int], ...]:
+        directory = self.settings.watchlist_dir
+        if not directory.is_dir():
+            return ()
+        out = []
+        for path in watchlist_files(directory):
+            stat = path.stat()
+            out.append((path.name, stat.st_mtime, stat.st_size))
+        return tuple(out)
+
+    def sync_sources(self, path: Path | None = None) -> list[SourceSpec]:
+        """Declare the sources of ``sources.yaml`` in the database (idempotent)."""
+        specs = load_sources(path or self.settings.sources)
+        with session_scope(self.factory) as session:
+            for spec in specs:
+                upsert_source(
+                    session,
+                    spec.name,
+                    spec.target,
+                    spec.kind,
+                    int(spec.interval_s),
+                    spec.fetch_full,
+                    spec.enabled,
+                )
+        return specs
+
+    def subscribe_console(self) -> None:
+        """With no chat configured, the terminal follows every watchlist."""
+        with session_scope(self.factory) as session:
+            chat = upsert_chat(session, "console", CONSOLE_CHAT, title="terminal")
+            for wl in self.matcher.watchlists:
+                subscribe(session, chat.id, wl.name)
+
+    def source_ids(self) -> list[tuple[int, int]]:
+        """(id, interval) of every enabled source."""
+        with session_scope(self.factory) as session:
+            return [(s.id, s.interval_s) for s in list_sources(session, enabled_only=True)]
+
+    # --- jobs ------------------------------------------------------------------
+
+    async def poll_source(self, source_id: int) -> PollReport:
+        """Poll one source if it is due and nobody else holds it; ingest what is new."""
+        claimed = await asyncio.to_thread(self._claim, source_id)
+        if claimed is None:
+            return PollReport(source=str(source_id))
+        name, state, interval, failures = claimed
+        report = PollReport(source=name, polled=True)
+        outcome = await poll(state, client=self.client, limiter=self.limiter)
+        if outcome.error:
+            report.error = outcome.error
+            delay = next_poll_delay(interval, failures + 1)
+            log.warning("source %s: %s (next try in %.0fs)", name, outcome.error, delay)
+            await asyncio.to_thread(self._failed, source_id, outcome.error, delay)
+            return report
+        if outcome.problem and outcome.problem != state.last_problem:
+            log.warning("source %s: %s", name, outcome.problem)
+        report.articles = len(outcome.articles)
+        finished = await self._ingest_many(source_id, name, outcome.articles, report)
+        if finished:
+            await asyncio.to_thread(self._succeeded, source_id, interval, state, outcome)
+        return report
+
+    def _claim(self, source_id: int) -> tuple[str, SourceState, int, int] | None:
+        with session_scope(self.factory) as session:
+            src = claim_source(session, source_id, self.worker)
+            if src is None:
+                return None
+            is_url = src.url_or_path.startswith(("http://", "https://"))
+            state = SourceState(
+                kind=src.kind,
+                url=src.url_or_path if is_url else None,
+                path=None if is_url else src.url_or_path,
+                fetch_full=src.fetch_full,
+                etag=src.etag,
+                last_modified=src.last_modified,
+                seen_files=dict(src.seen_files or {}),
+                last_problem=src.last_problem,
+            )
+            return src.name, state, src.interval_s, src.consecutive_failures
+
+    def _failed(self, source_id: int, error: str, delay: float) -> None:
+        with session_scope(self.factory) as session:
+            retry_at = utcnow() + timedelta(seconds=delay)
+            record_poll_failure(session, source_id, self.worker, error, retry_at=retry_at)
+
+    def _succeeded(
+        self, source_id: int, interval: int, state: SourceState, outcome: PollOutcome
+    ) -> None:
+        new = next_state(state, outcome)
+        with session_scope(self.factory) as session:
+            record_poll_success(
+                session,
+                source_id,
+                self.worker,
+                etag=new.etag,
+                last_modified=new.last_modified,
+                next_poll_at=utcnow() + timedelta(seconds=next_poll_delay(interval, 0)),
+                seen_files=dict(new.seen_files),
+                problem=new.last_problem,
+                kind=new.kind,
+            )
+
+    async def _ingest_many(
+        self, source_id: int, name: str, articles: list[Article], report: PollReport
+    ) -> bool:
+        """Ingest one article per transaction; False when stopped half-way."""
+        started = last = time.monotonic()
+        async with self._db_lock:
+            for done, article in enumerate(articles, 1):
+                if self.stopping:
+                    log.info(
+                        "source %s: stopping after %d of %d articles", name, done - 1, len(articles)
+                    )
+                    return False
+                result = await asyncio.to_thread(self._ingest_one, article, source_id)
+                report.stored += result.stored
+                report.alerts += result.alerts_created
+                now = time.monotonic()
+                if len(articles) > 50 and now - last >= PROGRESS_EVERY_S:
+                    last = now
+                    rate = done / (now - started)
+                    log.info("source %s: %d/%d articles (%.0f/s)", name, done, len(articles), rate)
+        if report.alerts and self.on_alerts:
+            self.on_alerts(report.alerts)
+        if report.articles:
+            log.info(
+                "source %s: %d articles, %d new, %d alerts",
+                name,
+                report.articles,
+                report.stored,
+                len(report.alerts),
+            )
+        return True
+
+    def _ingest_one(self, article: Article, source_id: int) -> Ingested:
+        with session_scope(self.factory) as session:
+            return ingest(session, article, self.matcher, self.stories, source_id)
+
+    async def drain_outbox(self) -> int:
+        if not self.notifiers:
+            return 0
+        return await drain_outbox(self.factory, self.notifiers, self.worker, pacer=self.pacer)
+
+    async def reload_watchlists(self) -> bool:
+        """Recompile when a watchlist file changed; True when it did."""
+        if self._stamp() == self._watchlist_stamp:
+            return False
+        await asyncio.to_thread(self.load_watchlists)
+        return True
+
+    async def refresh_stories(self) -> int:
+        """Pick up stories other replicas created (shared PostgreSQL)."""
+        async with self._db_lock:
+            with session_scope(self.factory) as session:
+                return refresh_story_index(session, self.stories)
+
+    async def retention(self) -> tuple[int, int]:
+        days = self.settings.retention_days
+        with session_scope(self.factory) as session:
+            stories, articles = purge_older_than(session, days)
+        self.stories.prune(utcnow())
+        if stories or articles:
+            log.info(
+                "retention: forgot %d stories and %d articles older than %d days",
+                stories,
+                articles,
+                days,
+            )
+        return stories, articles
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        self.engine.dispose()
