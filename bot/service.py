@@ -20,6 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import httpx
+from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.delivery import ChatPacer, Notifier, drain_outbox
@@ -52,12 +53,14 @@ from bot.store import (
 from bot.store.retention import purge_older_than
 from bot.store.sources import claim_source, list_sources
 from bot.store.tables import utcnow
-from bot.watchlist import Watchlist, load_dir, watchlist_files
+from bot.store.watchlists import get_watchlist, list_watchlists, save_watchlist
+from bot.watchlist import Watchlist, WatchlistError, load_text, watchlist_files
 
 log = logging.getLogger("alertbot")
 
 PROGRESS_EVERY_S = 2.0
 CONSOLE_CHAT = "console:local"
+FILE_EDITOR = "file"  # updated_by of a watchlist that came from WATCHLIST_DIR
 
 __all__ = ["CONSOLE_CHAT", "PollReport", "Service"]
 
@@ -98,6 +101,7 @@ class Service:
         self.on_alerts = on_alerts
         self.matcher = Matcher([])
         self._watchlist_stamp: tuple[tuple[str, float, int], ...] = ()
+        self._db_stamp: tuple[int, str] = (0, "")
         with session_scope(self.factory) as session:
             self.stories = load_story_index(session)
         hooks = {} if settings.allow_private_sources else {"request": [guard_request]}
@@ -112,18 +116,52 @@ class Service:
     # --- set-up --------------------------------------------------------------
 
     def load_watchlists(self) -> list[Watchlist]:
-        """(Re)compile the watchlists; a broken file keeps the previous index."""
-        directory = self.settings.watchlist_dir
-        watchlists, errors = load_dir(directory)
-        for err in errors:
-            log.error("watchlist not loaded: %s", err)
-        if errors and self.matcher.watchlists:
-            log.error("keeping the previous watchlists until %s is fixed", directory)
+        """Seed the database from the watchlist files, then compile what the database holds.
+
+        The database is the source of truth once a watchlist is in it (chat
+        edits land there). A file updates its row only while nobody edited it
+        in chat (``updated_by == "file"``). A watchlist that no longer
+        validates is skipped with an error; if none compiles, the previous
+        index stays.
+        """
+        self._seed_from_files()
+        watchlists: list[Watchlist] = []
+        with session_scope(self.factory) as session:
+            for row in list_watchlists(session):
+                try:
+                    watchlists.append(load_text(row.yaml, f"watchlist {row.name}"))
+                except WatchlistError as err:
+                    log.error("watchlist not loaded: %s", err)
+            self._db_stamp = self._db_signature(session)
+        if not watchlists and self.matcher.watchlists:
+            log.error("no watchlist compiles: keeping the previous ones")
             return self.matcher.watchlists
         self.matcher = Matcher(watchlists)  # one assignment: the swap is atomic for readers
         self._watchlist_stamp = self._stamp()
         log.info("watchlists: %s", ", ".join(wl.name for wl in watchlists) or "none")
         return watchlists
+
+    def _seed_from_files(self) -> None:
+        directory = self.settings.watchlist_dir
+        if not directory.is_dir():
+            return
+        with session_scope(self.factory) as session:
+            for path in watchlist_files(directory):
+                try:
+                    text = path.read_text(encoding="utf-8")
+                    wl = load_text(text, str(path))
+                except (OSError, UnicodeDecodeError, WatchlistError) as err:
+                    log.error("watchlist file not loaded: %s", err)
+                    continue
+                row = get_watchlist(session, wl.name)
+                if row is None or (row.updated_by == FILE_EDITOR and row.yaml != text):
+                    save_watchlist(session, wl.name, text, updated_by=FILE_EDITOR)
+
+    @staticmethod
+    def _db_signature(session: Session) -> tuple[int, str]:
+        rows = list_watchlists(session)
+        latest = max((r.updated_at for r in rows), default=None)
+        return len(rows), latest.isoformat() if latest else ""
 
     def _stamp(self) -> tuple[tuple[str, float, int], ...]:
         directory = self.settings.watchlist_dir
@@ -269,8 +307,10 @@ class Service:
         return await drain_outbox(self.factory, self.notifiers, self.worker, pacer=self.pacer)
 
     async def reload_watchlists(self) -> bool:
-        """Recompile when a watchlist file changed; True when it did."""
-        if self._stamp() == self._watchlist_stamp:
+        """Recompile when a watchlist file or stored watchlist changed; True when it did."""
+        with session_scope(self.factory) as session:
+            db_stamp = self._db_signature(session)
+        if self._stamp() == self._watchlist_stamp and db_stamp == self._db_stamp:
             return False
         await asyncio.to_thread(self.load_watchlists)
         return True

@@ -71,7 +71,9 @@ class Recorder:
         return str(len(self.sent))
 
 
-def make_service(tmp_path: Path, wire: str, recorder: Recorder) -> Service:
+def make_service(
+    tmp_path: Path, wire: str, recorder: Recorder, watchlists: Path = ROOT / "watchlists"
+) -> Service:
     sources = tmp_path / "sources.yaml"
     sources.write_text(
         f"sources:\n  - name: wire\n    url: {wire}/feed\n    kind: feed\n"
@@ -81,7 +83,7 @@ def make_service(tmp_path: Path, wire: str, recorder: Recorder) -> Service:
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'a.db'}",
         sources=sources,
-        watchlist_dir=ROOT / "watchlists",
+        watchlist_dir=watchlists,
         allow_private_sources=True,
     )
     service = Service(settings, {"console": recorder}, worker="test")
@@ -153,20 +155,42 @@ async def test_failing_source_records_health_and_backs_off(tmp_path: Path, wire:
 
 
 async def test_watchlist_change_applies_to_the_next_article(tmp_path: Path, wire: str) -> None:
-    service = make_service(tmp_path, wire, Recorder())
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "markets.yaml").write_text("name: markets\nkeywords: [shares]\n", encoding="utf-8")
+    service = make_service(tmp_path, wire, Recorder(), watchlists=lists)
     try:
-        lists = tmp_path / "lists"
-        lists.mkdir()
-        (lists / "markets.yaml").write_text("name: markets\nkeywords: [banks]\n", encoding="utf-8")
-        service.settings.watchlist_dir = lists
-        assert await service.reload_watchlists()
         assert [wl.name for wl in service.matcher.watchlists] == ["markets"]
         assert not await service.reload_watchlists()  # unchanged: no recompile
+        (lists / "markets.yaml").write_text("name: markets\nkeywords: [banks]\n", encoding="utf-8")
+        assert await service.reload_watchlists()
+        assert [k.term for k in service.matcher.watchlists[0].keywords] == ["banks"]
         (lists / "markets.yaml").write_text("name: markets\nrule: (banks\n", encoding="utf-8")
         await service.reload_watchlists()
-        assert [wl.name for wl in service.matcher.watchlists] == ["markets"]  # broken: kept old
+        assert [k.term for k in service.matcher.watchlists[0].keywords] == ["banks"]  # kept
         await service.poll_source(_source_id(service, "wire"))
         with session_scope(service.factory) as s:
             assert s.scalars(select(Alert.watchlist)).all() == ["markets"]
+    finally:
+        await service.close()
+
+
+async def test_a_watchlist_edited_in_the_database_wins_over_its_file(
+    tmp_path: Path, wire: str
+) -> None:
+    from bot.store.watchlists import save_watchlist
+
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    (lists / "markets.yaml").write_text("name: markets\nkeywords: [shares]\n", encoding="utf-8")
+    service = make_service(tmp_path, wire, Recorder(), watchlists=lists)
+    try:
+        with session_scope(service.factory) as s:
+            save_watchlist(s, "markets", "name: markets\nkeywords: [bonds]\n", updated_by="chat:1")
+        assert await service.reload_watchlists()
+        assert [k.term for k in service.matcher.watchlists[0].keywords] == ["bonds"]
+        (lists / "markets.yaml").write_text("name: markets\nkeywords: [gold]\n", encoding="utf-8")
+        await service.reload_watchlists()
+        assert [k.term for k in service.matcher.watchlists[0].keywords] == ["bonds"]
     finally:
         await service.close()
