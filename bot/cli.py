@@ -240,6 +240,11 @@ async def _run(settings: object, once: bool) -> None:
             while await service.drain_outbox():
                 pass
             return
+        runner = None
+        if settings.ingest_token is not None:
+            from bot.webapp import make_web_app, start_web
+
+            runner = await start_web(make_web_app(service), settings.http_host, settings.http_port)
         scheduler = make_scheduler()
         inflight = InFlight()
         schedule_all(scheduler, service, inflight)
@@ -255,6 +260,8 @@ async def _run(settings: object, once: bool) -> None:
         scheduler.pause()  # no new runs; running jobs finish what they hold
         await inflight.wait(timeout=30)
         scheduler.shutdown(wait=False)
+        if runner is not None:
+            await runner.cleanup()
     finally:
         await service.close()
 

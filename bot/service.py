@@ -266,7 +266,7 @@ class Service:
             )
 
     async def _ingest_many(
-        self, source_id: int, name: str, articles: list[Article], report: PollReport
+        self, source_id: int | None, name: str, articles: list[Article], report: PollReport
     ) -> bool:
         """Ingest one article per transaction; False when stopped half-way."""
         started = last = time.monotonic()
@@ -297,7 +297,22 @@ class Service:
             )
         return True
 
-    def _ingest_one(self, article: Article, source_id: int) -> Ingested:
+    async def ingest_articles(self, articles: list[Article], source_name: str) -> PollReport:
+        """Articles pushed to us (the ingest endpoint, a stream): same path as a poll."""
+        report = PollReport(source=source_name, polled=True, articles=len(articles))
+        await self._ingest_many(None, source_name, articles, report)
+        return report
+
+    def database_ok(self) -> bool:
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # any driver error: the database is not usable
+            log.error("database check failed: %s", exc)
+            return False
+        return True
+
+    def _ingest_one(self, article: Article, source_id: int | None) -> Ingested:
         with session_scope(self.factory) as session:
             return ingest(session, article, self.matcher, self.stories, source_id)
 
