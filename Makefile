@@ -6,7 +6,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint install bench clean
+.PHONY: run test lint install bench bench-pipeline clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/matcher.py
+
+# needs real feed items as JSON lines: make bench-pipeline ITEMS=path/to/items.jsonl
+bench-pipeline: $(STAMP)
+	$(BIN)/python bench/pipeline.py $(ITEMS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

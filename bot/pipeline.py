@@ -43,8 +43,8 @@ def analyse(article: Article, matcher: Matcher, budget: int = PUSH_BUDGET) -> li
 class Ingested:
     """What happened to one article."""
 
-    article_id: int
-    stored: bool  # False: already stored (same canonical URL or same content)
+    article_id: int | None  # None: nothing to store (no title, no text)
+    stored: bool  # False: already stored (same canonical URL or same content), or empty
     story_id: int | None
     new_story: bool = False
     alerts_created: list[int] = field(default_factory=list)  # new alerts: pushed
@@ -61,6 +61,8 @@ def ingest(
 ) -> Ingested:
     """Store, group and match one article. The caller commits (one article per transaction)."""
     article = clean_article(article)
+    if not (article.title.strip() or article.text.strip()):
+        return Ingested(None, False, None)
     stored = store_article(session, article, source_id, now)
     row = stored.row
     if not stored.created:

@@ -128,3 +128,16 @@ def test_a_failed_transaction_leaves_nothing(
     assert _alerts(db, "troop-movements") == []
     (again,) = ingest_all(db, [art], matcher, stories)
     assert again.stored and again.alerts_created  # not lost: the retry stores it
+
+
+def test_an_empty_item_is_skipped_not_a_crash(
+    db: SessionFactory, matcher: Matcher, stories: StoryIndex
+) -> None:
+    (empty, full) = ingest_all(
+        db,
+        [Article("", "  "), Article("Russian troops arrive in Gomel for drills", WIRE, "https://a.example/1")],
+        matcher,
+        stories,
+    )
+    assert empty.article_id is None and not empty.stored
+    assert full.stored
