@@ -1,6 +1,6 @@
-# First version: runs `alertbot scan` on the bundled samples by default.
-# (The production image — non-root user, healthcheck, `alertbot run` — comes
-# with the pipeline and production issues.)
+# First version: `alertbot run` with SQLite in /data (mount a volume) or
+# DATABASE_URL=postgresql+psycopg://… . Hardening (non-root user, healthcheck)
+# comes with the production issue.
 FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
@@ -9,6 +9,10 @@ COPY handlers ./handlers
 COPY watchlists ./watchlists
 COPY samples ./samples
 RUN pip install --no-cache-dir .
-ENV WATCHLIST_DIR=/app/watchlists
+ENV WATCHLIST_DIR=/app/watchlists \
+    SOURCES=/app/samples/sources.yaml \
+    DATABASE_URL=sqlite:////data/alertbot.db \
+    HTTP_HOST=0.0.0.0
+VOLUME ["/data"]
 ENTRYPOINT ["alertbot"]
-CMD ["scan", "samples/"]
+CMD ["run"]
