@@ -78,7 +78,7 @@ class TermInfo:
 class CompiledWatchlist:
     watchlist: Watchlist
     terms: dict[str, TermInfo] = field(default_factory=dict)
-    keys_by_rule_term: dict[rules.Term, list[str]] = field(default_factory=dict)
+    keys_by_rule_term: dict[rules.Term, frozenset[str]] = field(default_factory=dict)
     entity_keys: list[str] = field(default_factory=list)
     keyword_keys: list[str] = field(default_factory=list)
     evidence_keys: set[str] = field(default_factory=set)  # terms whose hits are evidence
@@ -188,7 +188,7 @@ class Matcher:
             cwl.evidence_keys = set(cwl.terms)
             return
         for term in rules.terms(wl.rule_ast):
-            cwl.keys_by_rule_term[term] = self._rule_term_keys(index, cwl, term)
+            cwl.keys_by_rule_term[term] = frozenset(self._rule_term_keys(index, cwl, term))
         plain_keywords = {Pattern.from_text(kw.term).key for kw in wl.keywords}
         cwl.evidence_keys = set(cwl.entity_keys) | plain_keywords
         for term in positive_terms(wl.rule_ast):
@@ -293,10 +293,14 @@ class Matcher:
         cwl: CompiledWatchlist, occ_by_key: dict[str, list[Occurrence]]
     ) -> Callable[[rules.Term], list[tuple[int, int]]]:
         def lookup(term: rules.Term) -> list[tuple[int, int]]:
-            spans: list[tuple[int, int]] = []
-            for key in cwl.keys_by_rule_term.get(term, []):
-                spans.extend((o.tok_start, o.tok_end) for o in occ_by_key.get(key, []))
-            return spans
+            """Spans of ``term``: walk the few keys found, not a group's every word."""
+            wanted = cwl.keys_by_rule_term.get(term, frozenset())
+            return [
+                (o.tok_start, o.tok_end)
+                for key, occs in occ_by_key.items()
+                if key in wanted
+                for o in occs
+            ]
 
         return lookup
 

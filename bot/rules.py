@@ -664,6 +664,22 @@ def _merge(*results: Result) -> tuple[Span, ...]:
     return tuple(sorted({span for result in results for span in result.spans}))
 
 
+_BOTTOM_UP: dict[int, tuple[Node, list[Node]]] = {}
+
+
+def _bottom_up(node: Node) -> list[Node]:
+    """Children before parents. Cached per rule: a watchlist's rule is evaluated for
+    every article, and walking a large rule's tree each time would dominate."""
+    cached = _BOTTOM_UP.get(id(node))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    order = [current for current, _ in reversed(list(_preorder(node)))]
+    if len(_BOTTOM_UP) > 10_000:
+        _BOTTOM_UP.clear()
+    _BOTTOM_UP[id(node)] = (node, order)
+    return order
+
+
 class _Evaluator:
     """Results of every node of one rule for one article, computed bottom-up."""
 
@@ -672,7 +688,7 @@ class _Evaluator:
         self.title_end = title_end
         self.results: dict[int, Result] = {}
         self.term_spans: dict[Term, tuple[Span, ...]] = {}
-        for current, _ in reversed(list(_preorder(node))):
+        for current in _bottom_up(node):
             self.results[id(current)] = self.compute(current)
 
     def __getitem__(self, node: Node) -> Result:
