@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.delivery import AlertView
 from bot.models import Match
+from handlers.reply import Button, Part, Reply, bold, italic, link, text
 
 Segment = tuple[str, bool]  # (text, is a matched term)
 
@@ -91,3 +94,85 @@ def plain_alert(alert: AlertView, color: bool = False) -> str:
             dim(f"  matched: {', '.join(terms)}"),
         ]
     )
+
+
+# --- chat messages ---------------------------------------------------------
+
+BUTTON_LIMIT = 64  # bytes of callback data (Telegram)
+
+
+def zone(tz: str) -> ZoneInfo:
+    """The zone ``tz``, or UTC when it is unknown."""
+    try:
+        return ZoneInfo(tz or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def format_time(moment: datetime, tz: str = "UTC") -> str:
+    """``2026-03-10 14:30 Europe/Kyiv``: the moment in the chat's zone, named by the zone."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    where = zone(tz)
+    return f"{moment.astimezone(where):%Y-%m-%d %H:%M} {where.key}"
+
+
+def parse_time(value: str) -> datetime | None:
+    """An ISO 8601 time as stored for articles; None when it is not one."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def highlighted(sentence: str, matched: Iterable[str]) -> list[Part]:
+    """``sentence`` with the ``matched`` words in bold."""
+    return [bold(t) if hit else text(t) for t, hit in segments_of(sentence, matched)]
+
+
+def button_data(short: str, fallback: str) -> str:
+    """``short`` when it fits in a button, else ``fallback`` (an id that always fits)."""
+    return short if len(short.encode("utf-8")) <= BUTTON_LIMIT else fallback
+
+
+def alert_buttons(alert: AlertView) -> list[list[Button]]:
+    """[Explain, Mute 24 h, Unsubscribe] and [Relevant, Not relevant].
+
+    Data: ``ex:<id>``, ``mu:<wl>:24h``, ``un:<wl>``, ``fb:<id>:1``/``fb:<id>:0``;
+    a watchlist name too long for 64 bytes is reached through the alert
+    (``mx:<id>``, ``ux:<id>``).
+    """
+    wl, ident = alert.watchlist, alert.id
+    return [
+        [
+            Button("Explain", f"ex:{ident}"),
+            Button("Mute 24 h", button_data(f"mu:{wl}:24h", f"mx:{ident}")),
+            Button("Unsubscribe", button_data(f"un:{wl}", f"ux:{ident}")),
+        ],
+        [Button("Relevant", f"fb:{ident}:1"), Button("Not relevant", f"fb:{ident}:0")],
+    ]
+
+
+def alert_message(alert: AlertView, tz: str = "UTC") -> Reply:
+    """The push message of an alert: linked title, watchlist and score, the summary
+    with the matched words in bold, source and time (in ``tz``), outlets, buttons."""
+    reply = Reply()
+    title = " ".join(alert.title.split()) or "(untitled article)"
+    reply.line(link(title, alert.url) if alert.url else bold(title))
+    reply.line(italic(f"{alert.watchlist} · score {alert.score:.2f} · alert #{alert.id}"))
+    summary = " ".join(alert.summary.split())
+    if summary:
+        reply.line(*highlighted(summary, alert.matched_texts))
+    where = [alert.source] if alert.source else []
+    moment = parse_time(alert.published) or alert.created_at
+    if moment is not None:
+        where.append(format_time(moment, tz))
+    if len(alert.outlets) > 1:
+        where.append(f"reported by {len(alert.outlets)} outlets")
+    if where:
+        reply.line(italic(" · ".join(where)))
+    reply.buttons = alert_buttons(alert)
+    return reply

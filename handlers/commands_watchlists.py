@@ -1,0 +1,592 @@
+"""Watchlist commands: list, show, create, add and remove terms, set the rule, test, export, import.
+
+Every edit goes the same way (:func:`edit`): the stored YAML is loaded, the
+:class:`~bot.watchlist.Watchlist` changed, written back with
+:func:`~bot.watchlist.dump` over the old text (comments and layout kept),
+validated again, saved, and the matcher recompiled, so the next article is
+matched against the edited watchlist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ruamel.yaml import YAML
+from sqlalchemy.orm import Session
+
+from bot.ingest import IngestError, articles_from_fetch, fetch
+from bot.ingest.safety import check_public_url_async
+from bot.matcher import Diagnosis, Matcher
+from bot.models import Article, Hit, Match
+from bot.pipeline import analyse
+from bot.store import session_scope
+from bot.store.subscriptions import chat_subscriptions, get_chat
+from bot.store.tables import Subscription, WatchlistRow, utcnow
+from bot.store.watchlists import get_watchlist, list_watchlists, save_watchlist
+from bot.watchlist import (
+    Entity,
+    Keyword,
+    Watchlist,
+    WatchlistError,
+    compile_rule,
+    dump,
+    from_mapping,
+    parse_yaml,
+)
+from handlers.commands_base import (
+    Call,
+    chat_timezone,
+    close_names,
+    echo,
+    find_watchlist,
+    local_time,
+    one_line,
+    plural,
+    split_first,
+    straight_quotes,
+    unquote,
+    unwrap_url,
+    watchlist_name,
+)
+from handlers.render import highlighted
+from handlers.reply import Attachment, Part, Reply, bold, code, italic, text
+
+YAML_MIME = "application/x-yaml"
+MAX_IMPORT_BYTES = 512_000
+MAX_LISTED = 30  # terms shown per list by `show` (export has them all)
+MAX_TEST_HITS = 8
+MAX_TEST_ARTICLES = 5
+MAX_DESCRIPTION = 300
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
+_AKA = re.compile(r"(?:^|\s+)aka(?:\s+|$)", re.IGNORECASE)
+
+_EDIT_LOCK = threading.Lock()  # one read-modify-write of a watchlist at a time
+
+
+# --- loading and saving ----------------------------------------------------
+
+
+def load_watchlist(text: str, name: str) -> Watchlist:
+    """A stored watchlist, including one just created (no terms yet), which
+    :func:`~bot.watchlist.load_text` refuses because it cannot match anything."""
+    data = parse_yaml(text, name)
+    if isinstance(data, dict) and _is_empty(data):
+        placeholder = dict(data)
+        placeholder["keywords"] = ["placeholder"]
+        wl = from_mapping(placeholder, name)
+        wl.keywords = []
+        return wl
+    return from_mapping(data, name)
+
+
+def _is_empty(data: dict[object, object]) -> bool:
+    rule = data.get("rule")
+    return not any(data.get(k) for k in ("entities", "keywords", "groups")) and not (
+        rule is not None and str(rule).strip()
+    )
+
+
+def where_wrong(err: WatchlistError) -> str:
+    """A watchlist error without the file name: ``field: what is wrong``."""
+    return f"{err.field_name}: {err.message}" if err.field_name else err.message
+
+
+def edit(call: Call, raw_name: str, change: Callable[[Watchlist], str]) -> tuple[str, Watchlist]:
+    """Apply ``change`` to the stored watchlist and save it; returns its message and the result."""
+    with _EDIT_LOCK:
+        with session_scope(call.service.factory) as session:
+            row = find_watchlist(call, session, raw_name)
+            wl = _stored(call, row)
+            message = change(wl)
+            new_text = dump_edited(wl, row.yaml)
+            try:
+                checked = load_watchlist(new_text, row.name)
+            except WatchlistError as err:
+                call.fail(f"Not changed: {where_wrong(err)}")
+            save_watchlist(session, row.name, new_text, updated_by=call.ctx.user_id)
+        call.service.load_watchlists()
+    return message, checked
+
+
+def dump_edited(wl: Watchlist, original: str) -> str:
+    """:func:`~bot.watchlist.dump` over ``original``, comments kept.
+
+    ruamel cannot write a commented list that became empty (the comment
+    before its first item lands where the ``[]`` goes: invalid YAML). Then
+    the emptied lists are dropped from the old document first, and with
+    them the comments that belonged to them.
+    """
+    text_out = dump(wl, original)
+    try:
+        parse_yaml(text_out, wl.name)
+        return text_out
+    except WatchlistError:
+        pass
+    base = parse_yaml(original, wl.name)
+    if isinstance(base, dict):
+        for key, items in (("entities", wl.entities), ("keywords", wl.keywords)):
+            if not items and key in base:
+                del base[key]
+    buf = io.StringIO()
+    _round_trip_yaml().dump(base, buf)
+    return dump(wl, buf.getvalue())
+
+
+def _round_trip_yaml() -> YAML:
+    yaml = YAML()  # as bot.watchlist writes watchlists
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    return yaml
+
+
+def _stored(call: Call, row: WatchlistRow) -> Watchlist:
+    try:
+        return load_watchlist(row.yaml, row.name)
+    except WatchlistError as err:
+        call.fail(
+            f"{row.name} does not load ({where_wrong(err)}); fix it with an import", usage=False
+        )
+
+
+def rule_note(wl: Watchlist) -> str:
+    return (
+        " It has a rule: a new term counts as evidence, but fires only where the rule uses it."
+        if wl.rule
+        else ""
+    )
+
+
+# --- watchlists ------------------------------------------------------------
+
+
+def cmd_watchlists(call: Call) -> Reply:
+    with session_scope(call.service.factory) as session:
+        rows = list_watchlists(session)
+        subs = _subscriptions(session, call)
+        tz = chat_timezone(session, call.ctx)
+    if not rows:
+        return Reply.plain(f"No watchlists yet. Create one: {call.prefix}new <wl> [description]")
+    reply = Reply().line(bold(f"Watchlists ({len(rows)})"))
+    for row in rows:
+        reply.line(*_summary_line(row, subs.get(row.name), tz))
+    p = call.prefix
+    return reply.line(italic(f"{p}show <wl> for its terms · {p}subscribe <wl> for alerts here"))
+
+
+def _subscriptions(session: Session, call: Call) -> dict[str, Subscription]:
+    chat = get_chat(session, call.ctx.chat_key)
+    return {s.watchlist: s for s in chat_subscriptions(session, chat.id)} if chat else {}
+
+
+def _summary_line(row: WatchlistRow, sub: Subscription | None, tz: str) -> list[Part]:
+    try:
+        wl = load_watchlist(row.yaml, row.name)
+    except WatchlistError as err:
+        return [text("• "), bold(row.name), text(f" — does not load: {where_wrong(err)}")]
+    about = f" — {wl.description}" if wl.description else ""
+    terms = plural(wl.term_count, "term") if wl.term_count else "no terms yet"
+    return [text("• "), bold(row.name), text(f"{about} · {terms} · {subscription_state(sub, tz)}")]
+
+
+def subscription_state(sub: Subscription | None, tz: str) -> str:
+    if sub is None:
+        return "not subscribed here"
+    mode = {"instant": "instant alerts", "hourly": "hourly digest"}.get(
+        sub.mode, f"daily digest at {sub.daily_at}"
+    )
+    state = f"subscribed: {mode}"
+    if sub.paused_reason:
+        state += f" (paused: {sub.paused_reason})"
+    elif sub.muted_until is not None and sub.muted_until > utcnow():
+        state += f" (muted until {local_time(sub.muted_until, tz)})"
+    return state
+
+
+def cmd_show(call: Call) -> Reply:
+    raw, extra = split_first(call.args)
+    if extra:
+        call.fail(f"show takes one watchlist name, not {echo(call.args)}")
+    with session_scope(call.service.factory) as session:
+        row = find_watchlist(call, session, raw)
+        wl = _stored(call, row)
+    return describe(wl, call.prefix)
+
+
+def describe(wl: Watchlist, p: str) -> Reply:
+    reply = Reply().line(bold(wl.name), text(f" — {wl.description}" if wl.description else ""))
+    reply.line(bold(f"Entities ({len(wl.entities)})"))
+    for ent in wl.entities[:MAX_LISTED]:
+        reply.line(*_entity_line(ent))
+    _more(reply, len(wl.entities), p, wl.name)
+    reply.line(bold(f"Keywords ({len(wl.keywords)}): "), text(_terms(wl.keywords) or "none"))
+    for group, terms in wl.groups.items():
+        reply.line(bold(f"Group @{group} ({len(terms)}): "), text(_terms(terms)))
+    reply.line(bold("Rule: "), code(wl.rule) if wl.rule else text(_default_rule(wl)))
+    reply.line(bold("Min score: "), text(f"{wl.min_score:g}"))
+    if not wl.term_count:
+        reply.line(italic(f"No terms yet: {p}add {wl.name} keyword <phrase>"))
+    return reply
+
+
+def _entity_line(ent: Entity) -> list[Part]:
+    parts: list[Part] = [text("• "), text(ent.name)]
+    if ent.aliases:
+        shown = ", ".join(ent.aliases[:MAX_LISTED])
+        more = f" … (+{len(ent.aliases) - MAX_LISTED})" if len(ent.aliases) > MAX_LISTED else ""
+        parts.append(text(f" — aka {shown}{more}"))
+    if ent.fuzzy is not None:
+        parts.append(italic(f" (fuzzy {ent.fuzzy})"))
+    if ent.weight != 1.0:
+        parts.append(italic(f" (weight {ent.weight:g})"))
+    return parts
+
+
+def _terms(keywords: list[Keyword]) -> str:
+    shown = [k.term if k.weight == 1.0 else f"{k.term} (×{k.weight:g})" for k in keywords]
+    more = f" … (+{len(shown) - MAX_LISTED})" if len(shown) > MAX_LISTED else ""
+    return ", ".join(shown[:MAX_LISTED]) + more
+
+
+def _more(reply: Reply, count: int, p: str, name: str) -> None:
+    if count > MAX_LISTED:
+        reply.line(italic(f"… and {count - MAX_LISTED} more ({p}export {name} for all)"))
+
+
+def _default_rule(wl: Watchlist) -> str:
+    if wl.entities and wl.keywords:
+        return "(default) any entity AND any keyword"
+    return "(default) any term"
+
+
+# --- editing ---------------------------------------------------------------
+
+
+def cmd_new(call: Call) -> Reply:
+    raw, description = split_first(call.args)
+    name = watchlist_name(call, raw)
+    description = one_line(unquote(description))
+    if len(description) > MAX_DESCRIPTION:
+        call.fail(f"The description is too long (at most {MAX_DESCRIPTION} characters)")
+    with _EDIT_LOCK:
+        with session_scope(call.service.factory) as session:
+            if get_watchlist(session, name) is not None:
+                call.fail(f"Watchlist {name} already exists")
+            yaml_text = dump(Watchlist(name=name, description=description))
+            try:
+                load_watchlist(yaml_text, name)
+            except WatchlistError as err:
+                call.fail(where_wrong(err))
+            save_watchlist(session, name, yaml_text, updated_by=call.ctx.user_id)
+        call.service.load_watchlists()
+    p = call.prefix
+    return (
+        Reply()
+        .line(text("Created watchlist "), bold(name), text("."))
+        .line(
+            text("Add terms: "),
+            code(f"{p}add {name} entity <name> aka <alias>, <alias>"),
+            text(" or "),
+            code(f"{p}add {name} keyword <phrase>"),
+            text(f"; then {p}subscribe {name}."),
+        )
+    )
+
+
+def cmd_add(call: Call) -> Reply:
+    raw, rest = split_first(call.args)
+    kind, term = split_first(rest)
+    kind = kind.lower()
+    if not raw or not kind:
+        call.fail("Say what to add")
+    if kind in ("entity", "entities"):
+        name, aliases = _entity_args(call, term)
+        message, wl = edit(call, raw, lambda wl: _add_entity(call, wl, name, aliases))
+    elif kind in ("keyword", "keywords"):
+        phrase = unquote(term)
+        if not phrase:
+            call.fail("Give the keyword or phrase to add")
+        message, wl = edit(call, raw, lambda wl: _add_keyword(call, wl, phrase))
+    else:
+        call.fail(f"Add an entity or a keyword, not {echo(kind)}")
+    return Reply.plain(f"{message} ({plural(wl.term_count, 'term')}).{rule_note(wl)}")
+
+
+def _entity_args(call: Call, args: str) -> tuple[str, list[str]]:
+    pieces = _AKA.split(straight_quotes(args), maxsplit=1)
+    name = unquote(pieces[0])
+    aliases = [unquote(a) for a in pieces[1].split(",")] if len(pieces) > 1 else []
+    aliases = [a for a in aliases if a]
+    if not name:
+        call.fail("Give the entity's name")
+    if len(pieces) > 1 and not aliases:
+        call.fail("Give the aliases after aka, separated by commas")
+    return name, aliases
+
+
+def _add_entity(call: Call, wl: Watchlist, name: str, aliases: list[str]) -> str:
+    existing = wl.entity(name)
+    if existing is None:
+        wl.entities.append(Entity(name=name, aliases=_unique(aliases, {name.casefold()})))
+        return f"Added entity {name!r} to {wl.name}"
+    known = {n.casefold() for n in existing.all_names}
+    new = _unique(aliases, known)
+    if not new:
+        call.fail(f"{existing.name!r} is already an entity of {wl.name} with those aliases")
+    existing.aliases.extend(new)
+    return f"Added {', '.join(map(repr, new))} to entity {existing.name!r} of {wl.name}"
+
+
+def _unique(values: list[str], seen: set[str]) -> list[str]:
+    out = []
+    for value in values:
+        if value.casefold() not in seen:
+            seen.add(value.casefold())
+            out.append(value)
+    return out
+
+
+def _add_keyword(call: Call, wl: Watchlist, phrase: str) -> str:
+    if any(k.term.casefold() == phrase.casefold() for k in wl.keywords):
+        call.fail(f"{phrase!r} is already a keyword of {wl.name}")
+    wl.keywords.append(Keyword(phrase))
+    return f"Added keyword {phrase!r} to {wl.name}"
+
+
+def cmd_remove(call: Call) -> Reply:
+    raw, rest = split_first(call.args)
+    term = unquote(rest)
+    if not raw or not term:
+        call.fail("Say which term to remove")
+    message, wl = edit(call, raw, lambda wl: _remove_term(call, wl, term))
+    return Reply.plain(f"{message} ({plural(wl.term_count, 'term')} left).")
+
+
+def _remove_term(call: Call, wl: Watchlist, term: str) -> str:
+    wanted = term.casefold()
+    ent = wl.entity(term)
+    if ent is not None:
+        wl.entities.remove(ent)
+        extra = f" and its {plural(len(ent.aliases), 'alias')}" if ent.aliases else ""
+        return f"Removed entity {ent.name!r}{extra} from {wl.name}"
+    for ent in wl.entities:
+        for alias in ent.aliases:
+            if alias.casefold() == wanted:
+                ent.aliases.remove(alias)
+                return f"Removed alias {alias!r} of {ent.name!r} from {wl.name}"
+    for kw in wl.keywords:
+        if kw.term.casefold() == wanted:
+            wl.keywords.remove(kw)
+            return f"Removed keyword {kw.term!r} from {wl.name}"
+    for group, terms in wl.groups.items():
+        for kw in terms:
+            if kw.term.casefold() == wanted:
+                terms.remove(kw)
+                return f"Removed {kw.term!r} from group @{group} of {wl.name}"
+    known = [*(n for e in wl.entities for n in e.all_names), *(k.term for k in wl.keywords)]
+    close = close_names(term, known)
+    hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
+    call.fail(f"{term!r} is not a term of {wl.name}{hint}")
+
+
+def cmd_rule(call: Call) -> Reply:
+    raw, expression = split_first(call.args)
+    expression = straight_quotes(expression).strip()
+    if not raw or not expression:
+        call.fail("Give the watchlist and the rule")
+    message, wl = edit(call, raw, lambda wl: _set_rule(call, wl, expression))
+    reply = Reply().line(text(message))
+    if wl.rule:
+        reply.line(code(wl.rule))
+    return reply.line(italic(f"Try it: {call.prefix}test {wl.name} <text or URL>"))
+
+
+def _set_rule(call: Call, wl: Watchlist, expression: str) -> str:
+    if expression.lower() == "default":
+        if not wl.entities and not wl.keywords and not wl.groups:
+            call.fail(f"{wl.name} has no terms for the default rule")
+        wl.rule, wl.rule_ast = None, None
+        return f"{wl.name} now uses the default rule: {_default_rule(wl)}."
+    try:
+        ast = compile_rule(wl, expression, wl.name)
+    except WatchlistError as err:
+        call.fail(f"Bad rule: {err.message}")
+    wl.rule, wl.rule_ast = expression, ast
+    return f"Rule of {wl.name} set:"
+
+
+# --- testing ---------------------------------------------------------------
+
+
+@dataclass
+class _Tested:
+    article: Article
+    match: Match | None
+    diagnosis: Diagnosis
+
+
+async def cmd_test(call: Call) -> Reply:
+    raw, sample = split_first(call.args)
+    if not raw or not sample:
+        call.fail("Give the watchlist and a text or URL to try")
+    wl = await asyncio.to_thread(_saved_for_test, call, raw)
+    target = unwrap_url(sample)
+    if _URL.match(target):
+        articles = await _fetch_articles(call, target)
+    else:
+        articles = [_article_from_text(sample)]
+    matcher = Matcher([wl])
+    results = await asyncio.to_thread(_run_tests, matcher, wl.name, articles)
+    if len(results) == 1:
+        return _test_reply(results[0], wl)
+    return _tests_reply(results, wl)
+
+
+def _saved_for_test(call: Call, raw: str) -> Watchlist:
+    with session_scope(call.service.factory) as session:
+        row = find_watchlist(call, session, raw)
+        wl = _stored(call, row)
+    if not wl.term_count and not wl.rule:
+        call.fail(f"{wl.name} has no terms yet; add some first", usage=False)
+    return wl
+
+
+async def _fetch_articles(call: Call, url: str) -> list[Article]:
+    try:
+        await check_public_url_async(url, allow_private=call.service.settings.allow_private_sources)
+        result = await fetch(url, client=call.service.client, max_bytes=2_000_000, timeout=15)
+        articles = await asyncio.to_thread(articles_from_fetch, result)
+    except IngestError as err:
+        call.fail(f"Cannot use {echo(url)}: {err.reason}")
+    if not articles:
+        call.fail(f"No article found at {echo(url)}", usage=False)
+    return articles
+
+
+def _article_from_text(sample: str) -> Article:
+    lines = [line.strip() for line in sample.strip().splitlines() if line.strip()]
+    if len(lines) > 1:
+        return Article(title=lines[0], text="\n".join(lines[1:]))
+    return Article(title="", text=sample.strip())
+
+
+def _run_tests(matcher: Matcher, name: str, articles: list[Article]) -> list[_Tested]:
+    out = []
+    for article in articles:
+        matches = analyse(article, matcher)
+        out.append(
+            _Tested(article, matches[0] if matches else None, matcher.diagnose(article, name))
+        )
+    return out
+
+
+def _test_reply(result: _Tested, wl: Watchlist) -> Reply:
+    diag, match = result.diagnosis, result.match
+    reply = Reply()
+    if result.article.title and result.article.url:
+        reply.line(italic(result.article.title))
+    if match is None:
+        reply.line(bold(f"{wl.name} would not alert"), text(f" (min score {wl.min_score:g})."))
+        reply.line(text("Nearest miss: "), text(diag.nearest_miss or "nothing of it matched"))
+        found = ", ".join(diag.terms_found) or "none"
+        return reply.line(text(f"Terms found: {found}"))
+    reply.line(
+        bold(f"{wl.name} would alert"),
+        text(f" — score {match.score:.2f} (min {wl.min_score:g})."),
+    )
+    reply.line(text("Rule: "), code(match.rule))
+    for part in _hit_lines(match.hits):
+        reply.line(*part)
+    if match.summary:
+        reply.line(text("Summary: "), *highlighted(match.summary, [h.text for h in match.hits]))
+    return reply
+
+
+def _hit_lines(hits: list[Hit], limit: int = MAX_TEST_HITS) -> list[list[Part]]:
+    lines: list[list[Part]] = []
+    seen: set[tuple[str, str]] = set()
+    for hit in hits:
+        if (hit.term, hit.sentence) in seen:
+            continue
+        seen.add((hit.term, hit.sentence))
+        where = f"{hit.kind}, title" if hit.field == "title" else hit.kind
+        lines.append([text(f"• {hit.term} ({where}): "), *highlighted(hit.sentence, [hit.text])])
+    if len(lines) > limit:
+        return [*lines[:limit], [italic(f"… and {len(lines) - limit} more hits")]]
+    return lines
+
+
+def _tests_reply(results: list[_Tested], wl: Watchlist) -> Reply:
+    fired = [r for r in results if r.match is not None]
+    reply = Reply().line(
+        bold(f"{len(fired)} of {len(results)} articles would alert on {wl.name}"),
+        text(f" (min score {wl.min_score:g})."),
+    )
+    for r in fired[:MAX_TEST_ARTICLES]:
+        assert r.match is not None
+        terms = ", ".join(sorted({h.term for h in r.match.hits})[:6])
+        reply.line(text(f"• {r.match.score:.2f} "), italic(r.article.title or "(untitled)"))
+        reply.line(text(f"   {terms}"))
+    if len(fired) > MAX_TEST_ARTICLES:
+        reply.line(italic(f"… and {len(fired) - MAX_TEST_ARTICLES} more"))
+    if not fired:
+        first = results[0]
+        reply.line(text(f"Nearest miss (first article): {first.diagnosis.nearest_miss}"))
+    return reply
+
+
+# --- export and import -----------------------------------------------------
+
+
+def cmd_export(call: Call) -> Reply:
+    raw, extra = split_first(call.args)
+    if extra:
+        call.fail(f"export takes one watchlist name, not {echo(call.args)}")
+    with session_scope(call.service.factory) as session:
+        row = find_watchlist(call, session, raw)
+        name, content = row.name, row.yaml
+    reply = Reply().add(text(f"{name}.yaml — edit it and send it back to this chat to import it."))
+    reply.attachment = Attachment(f"{name}.yaml", content.encode("utf-8"), YAML_MIME)
+    return reply
+
+
+async def cmd_import(call: Call) -> Reply:
+    return Reply.plain(
+        "To import a watchlist, send its .yaml file to this chat "
+        f"(get one with {call.prefix}export <wl>). The name inside the file decides which "
+        "watchlist it creates or replaces."
+    )
+
+
+def import_file(call: Call, filename: str, content: bytes) -> Reply:
+    """A YAML file sent to the chat: validated, then it creates or replaces its watchlist."""
+    if len(content) > MAX_IMPORT_BYTES:
+        call.fail(f"{filename} is too large (at most {MAX_IMPORT_BYTES // 1000} kB)", usage=False)
+    try:
+        yaml_text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        call.fail(f"{filename} is not UTF-8 text", usage=False)
+    try:
+        wl = load_watchlist(yaml_text, filename)
+    except WatchlistError as err:
+        call.fail(f"{filename} not imported: {where_wrong(err)}", usage=False)
+    if not wl.term_count and not wl.rule:
+        call.fail(
+            f"{filename} not imported: a watchlist needs entities, keywords or a rule", usage=False
+        )
+    with _EDIT_LOCK:
+        with session_scope(call.service.factory) as session:
+            existed = get_watchlist(session, wl.name) is not None
+            save_watchlist(session, wl.name, yaml_text, updated_by=call.ctx.user_id)
+        call.service.load_watchlists()
+    verb = "Replaced" if existed else "Created"
+    return Reply().add(
+        text(f"{verb} watchlist "),
+        bold(wl.name),
+        text(f" from {filename} ({plural(wl.term_count, 'term')})."),
+    )
