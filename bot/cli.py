@@ -266,6 +266,47 @@ async def _run(settings: object, once: bool) -> None:
         await service.close()
 
 
+@app.command()
+def chat(
+    watchlists: Annotated[
+        Path | None, typer.Option("--watchlists", "-w", help="Folder of watchlist YAML files.")
+    ] = None,
+) -> None:
+    """The chat commands in a terminal (help, watchlists, add, subscribe, …)."""
+    import asyncio
+    import contextlib
+
+    from bot.config import Settings
+    from bot.logs import configure_logging
+
+    settings = Settings()
+    if watchlists is not None:
+        settings.watchlist_dir = watchlists
+    configure_logging("WARNING")
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_chat(settings))
+
+
+async def _chat(settings: object) -> None:
+    from bot.config import Settings
+    from bot.service import Service
+    from handlers.console import repl
+
+    assert isinstance(settings, Settings)
+    try:
+        service = Service(settings, {})
+    except Exception as exc:  # the database is the one thing we cannot run without
+        error(f"cannot open the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    try:
+        service.load_watchlists()
+        if sys.stdin.isatty():
+            typer.echo("alertbot chat — type help for the commands, quit to leave.")
+        await repl(service, sys.stdin, sys.stdout)
+    finally:
+        await service.close()
+
+
 def main() -> None:
     app()
 

@@ -131,7 +131,10 @@ class Service:
                 try:
                     watchlists.append(load_text(row.yaml, f"watchlist {row.name}"))
                 except WatchlistError as err:
-                    log.error("watchlist not loaded: %s", err)
+                    if "needs entities, keywords or a rule" in str(err):
+                        log.info("watchlist %s has no terms yet: nothing to match", row.name)
+                    else:
+                        log.error("watchlist not loaded: %s", err)
             self._db_stamp = self._db_signature(session)
         if not watchlists and self.matcher.watchlists:
             log.error("no watchlist compiles: keeping the previous ones")
