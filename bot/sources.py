@@ -58,6 +58,8 @@ from urllib.parse import urlsplit
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from bot.configfile import ConfigError, unknown_field_message
+from bot.configfile import type_name as _type_name
 from bot.ingest.inputs import EXTENSIONS
 
 SourceKind = Literal["feed", "page", "auto", "file", "folder"]
@@ -87,15 +89,8 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.I)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
 
 
-class SourceError(ValueError):
+class SourceError(ConfigError):
     """A sources file that cannot be used; ``str()`` is one line naming file and field."""
-
-    def __init__(self, source: str, where: str, message: str) -> None:
-        self.source = source
-        self.where = where
-        self.message = message
-        prefix = f"{source}: {where}: " if where else f"{source}: "
-        super().__init__(prefix + message)
 
 
 @dataclass(frozen=True)
@@ -353,22 +348,7 @@ def _or(words: Iterable[str]) -> str:
 
 
 def _unknown_field(source: str, where: str, key: object, allowed: Iterable[str]) -> SourceError:
-    allowed = list(allowed)
-    hint = difflib.get_close_matches(str(key), allowed, n=1)
-    more = f" (did you mean {hint[0]!r}?)" if hint else f" (allowed: {', '.join(allowed)})"
-    return SourceError(source, where, f"unknown field {key!r}{more}")
-
-
-def _type_name(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return type(value).__name__
+    return SourceError(source, where, unknown_field_message(key, allowed))
 
 
 def _parse_yaml(text: str, source: str) -> Any:

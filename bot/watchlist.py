@@ -23,7 +23,6 @@ traceback, never a silently ignored part.
 
 from __future__ import annotations
 
-import difflib
 import io
 import re
 from collections.abc import Iterable
@@ -36,6 +35,8 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
 from bot import rules
+from bot.configfile import ConfigError, unknown_field_message
+from bot.configfile import type_name as _type_name
 from bot.text import tokens
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -54,15 +55,12 @@ KEYWORD_FIELDS = ("term", "weight")
 DEFAULT_MIN_SCORE = 0.3
 
 
-class WatchlistError(ValueError):
+class WatchlistError(ConfigError):
     """A watchlist that cannot be used; ``str()`` is one line naming file and field."""
 
-    def __init__(self, source: str, field_name: str, message: str) -> None:
-        self.source = source
-        self.field_name = field_name
-        self.message = message
-        where = f"{source}: {field_name}: " if field_name else f"{source}: "
-        super().__init__(where + message)
+    @property
+    def field_name(self) -> str:
+        return self.where
 
 
 @dataclass
@@ -131,13 +129,7 @@ def _yaml() -> YAML:
 
 
 def _unknown_field(source: str, where: str, key: object, allowed: Iterable[str]) -> WatchlistError:
-    hint = difflib.get_close_matches(str(key), list(allowed), n=1)
-    msg = f"unknown field {key!r}"
-    if hint:
-        msg += f" (did you mean {hint[0]!r}?)"
-    else:
-        msg += f" (allowed: {', '.join(allowed)})"
-    return WatchlistError(source, where, msg)
+    return WatchlistError(source, where, unknown_field_message(key, allowed))
 
 
 def _string(source: str, where: str, value: object) -> str:
@@ -168,16 +160,6 @@ def _number(source: str, where: str, value: object, lo: float, hi: float) -> flo
     if not lo <= float(value) <= hi:
         raise WatchlistError(source, where, f"{value!r} is out of range ({lo:g} to {hi:g})")
     return float(value)
-
-
-def _type_name(value: object) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    if value is None:
-        return "nothing"
-    return type(value).__name__
 
 
 def _list(source: str, where: str, value: object) -> list[Any]:

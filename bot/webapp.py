@@ -47,7 +47,11 @@ def _article(item: Any, index: int) -> Article:
         raise BadArticle(f"{where}: expected a JSON object")
     title = item.get("title")
     text = item.get("text", item.get("content"))
-    if not isinstance(title, str) or not isinstance(text, str) or not (title.strip() or text.strip()):
+    if (
+        not isinstance(title, str)
+        or not isinstance(text, str)
+        or not (title.strip() or text.strip())
+    ):
         raise BadArticle(f'{where}: needs "title" and "text" (or "content") as strings')
     fields = {k: item.get(k, "") for k in ("url", "source", "published")}
     for key, value in fields.items():
