@@ -255,6 +255,7 @@ class TelegramStub:
         self._failures: dict[str, list[Failure]] = {}
         self._updates: list[JSON] = []
         self._arrived = asyncio.Event()
+        self._poll_generation = 0  # a newer getUpdates ends an older one (409), as Telegram does
         self._called = asyncio.Event()
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1)
@@ -286,7 +287,7 @@ class TelegramStub:
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.+}", self._download)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.05)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -588,7 +589,17 @@ class TelegramStub:
         elif offset < 0:
             self._updates = self._updates[offset:]
         deadline = time.monotonic() + timeout
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._arrived.set()  # wakes an older long poll, which then ends with 409
+        await asyncio.sleep(0)
         while True:
+            if generation != self._poll_generation:
+                raise ApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
             ready = [u for u in self._updates if _allowed(u, allowed)]
             left = deadline - time.monotonic()
             if ready or left <= 0:

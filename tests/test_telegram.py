@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import shutil
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -66,11 +67,23 @@ def make_settings(tmp_path: Path, tg: TelegramStub, **extra: Any) -> Settings:
     return Settings(**values)
 
 
+@pytest.fixture(scope="module")
+def seeded_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated database with the bundled watchlists in it, copied for each test (faster)."""
+    path = tmp_path_factory.mktemp("seeded") / "a.db"
+    settings = Settings(database_url=f"sqlite:///{path}", watchlist_dir=ROOT / "watchlists")
+    svc = Service(settings, worker="seed")
+    svc.load_watchlists()
+    svc.engine.dispose()  # the last connection checkpoints the WAL into the file
+    return path
+
+
 @pytest.fixture
-async def service(tmp_path: Path, tg: TelegramStub) -> AsyncIterator[Service]:
+async def service(tmp_path: Path, tg: TelegramStub, seeded_db: Path) -> AsyncIterator[Service]:
+    shutil.copyfile(seeded_db, tmp_path / "a.db")
     # a trailing slash in TELEGRAM_API_URL is forgiven
     svc = Service(make_settings(tmp_path, tg, telegram_api_url=tg.api_url + "/"), worker="test")
-    svc.load_watchlists()
+    # the watchlists are in the database; compiling them (load_watchlists) waits for make_alert
     yield svc
     await svc.close()
 
@@ -95,6 +108,8 @@ async def reply_to(tg: TelegramStub, chat_id: int, count: int = 1) -> list[str]:
 
 def make_alert(service: Service) -> AlertView:
     """A real alert in the database (troop-movements fires on this article)."""
+    if not service.matcher.watchlists:
+        service.load_watchlists()
     article = Article(
         title="Russian troops arrive in Belarus for joint drills",
         text="Several thousand soldiers and a column of tanks arrived by train in Brest region.",
@@ -566,3 +581,66 @@ async def test_updates_fed_from_a_webhook(tg: TelegramStub, service: Service) ->
         assert "/subscribe" in answer
     finally:
         await face.stop()
+
+
+async def test_outbox_push_end_to_end(
+    tg: TelegramStub, face: TelegramFace, service: Service
+) -> None:
+    """Subscribed in chat → an article matches → the outbox pushes through the face's bot."""
+    service.notifiers["telegram"] = face.notifier
+    group = tg.group(-100800, "Desk")
+    blocked_user = tg.user(70, "Ola")
+    tg.private_chat(blocked_user)
+    boss = tg.user(71, "Boss")
+    tg.set_member(group, boss, "administrator")
+    tg.send_text(group, boss, "/subscribe troop-movements")
+    tg.send_text(tg.chats[70], blocked_user, "/subscribe troop-movements")
+    await reply_to(tg, group["id"])
+    await reply_to(tg, 70)
+    tg.fail_next("sendMessage", 403, "Forbidden: bot was blocked by the user", chat_id=70)
+    alert = make_alert(service)
+    assert await service.drain_outbox() == 1
+    pushed = tg.sent(group["id"])[-1]
+    assert pushed["text"].startswith(alert.title)
+    assert any(e["type"] == "bold" for e in pushed["entities"])
+    with session_scope(service.factory) as s:
+        chat = get_chat(s, "telegram:70")
+        assert chat is not None
+        sub = get_subscription(s, chat.id, "troop-movements")
+        assert sub is not None and "blocked" in (sub.paused_reason or "")
+
+
+async def test_wire_format_details(tg: TelegramStub, face: TelegramFace) -> None:
+    """Strings go raw, other values JSON-encoded; unknown methods are 404s."""
+    from telegram.error import EndPointNotFound
+
+    user = tg.user(72, "Pia")
+    chat = tg.private_chat(user)
+    await face.app.bot.send_message(chat["id"], "42")
+    call = tg.calls_to("sendMessage")[-1]
+    assert call.params == {"chat_id": chat["id"], "text": "42"}
+    assert tg.sent(chat["id"])[-1]["text"] == "42"
+    with pytest.raises(EndPointNotFound):
+        await face.app.bot.do_api_request("sendTelepathy", api_kwargs={"chat_id": chat["id"]})
+    assert tg.calls_to("sendTelepathy")[0].status == 404
+
+
+async def test_stub_long_poll_waits_and_conflicts(tg: TelegramStub) -> None:
+    """The stand-in's getUpdates: waits for an update, and a second poller ends the first (409)."""
+    from telegram import Bot
+    from telegram.error import Conflict
+
+    # two bots: one Bot polls over a single connection, so it cannot overlap itself
+    async with Bot(TOKEN, base_url=tg.api_url) as bot, Bot(TOKEN, base_url=tg.api_url) as other:
+        started = time.monotonic()
+        assert await bot.get_updates(timeout=0.3) == ()
+        assert time.monotonic() - started >= 0.3
+        first = asyncio.create_task(other.get_updates(timeout=5))
+        await tg.wait_for("getUpdates", 2)
+        second = asyncio.create_task(bot.get_updates(timeout=5))
+        with pytest.raises(Conflict):
+            await first
+        user = tg.user(80, "Quin")
+        tg.send_text(tg.private_chat(user), user, "hello")
+        (update,) = await second
+        assert update.message is not None and update.message.text == "hello"
