@@ -22,8 +22,10 @@ from the project's bundled texts (``samples/seed-article.txt``, the
 as constants, nothing is read at run time) mixed with generated pseudo-words
 and names. MB here is 10**6 bytes of UTF-8 (title + text).
 
-Everything runs in one thread (pure Python plus C extensions): one core.
-Progress goes to stderr; the result tables (markdown) go to stdout.
+Everything runs in one thread (pure Python plus C extensions): one core. Times
+are CPU seconds of this process (``time.process_time``), so other work on the
+machine does not count. Progress goes to stderr; the result tables (markdown)
+go to stdout.
 """
 
 from __future__ import annotations
@@ -56,6 +58,11 @@ from bot.models import Article  # noqa: E402
 from bot.watchlist import Entity, Keyword, Watchlist  # noqa: E402
 
 MB = 1_000_000
+# CPU seconds of this (single-threaded) process: other work on the machine does not count,
+# though a busy sibling hyper-thread still slows it down a little.
+clock = time.process_time
+MIN_ARTICLES = 5  # a baseline scans at least this many articles, whatever the budget
+LONG_PASS_S = 60.0  # no further matcher pass (--repeat) after one that took this long
 TERMS_PER_WATCHLIST = 100
 FUZZY_SHARE = 0.10  # share of the terms that are fuzzy entities
 FUZZY_CUTOFF = 90
@@ -69,7 +76,7 @@ _ONSETS = ["b", "br", "c", "ch", "d", "dr", "f", "g", "gr", "h", "j", "k", "kr",
            "p", "pr", "r", "s", "sh", "sl", "st", "t", "tr", "v", "w", "z"]
 _VOWELS = ["a", "e", "i", "o", "u", "a", "e", "i", "o", "ai", "ea", "ou", "ia"]
 _CODAS = ["", "", "", "n", "r", "s", "l", "k", "m", "nd", "st", "t", "rk", "ng"]
-_NAME_ENDINGS = ["enko", "ov", "ova", "ski", "ska", "ez", "son", "sen", "ani", "elli", "ić",
+_NAME_ENDINGS = ["enko", "ov", "ova", "ski", "ska", "ez", "son", "sen", "ani", "elli", "ic",
                  "uk", "ian", "berg", "mann", "ero"]
 # fmt: on
 _FIRST_ENDINGS = ["a", "o", "an", "el", "ir", "ia", "us", "ek", "ine", ""]
@@ -159,7 +166,7 @@ def build_vocabulary(rng: random.Random, tail: int = 30_000) -> Vocabulary:
     surnames = unique_words(
         rng, 12_000, taken, lambda: (pseudo_word(rng, 2) + rng.choice(_NAME_ENDINGS)).capitalize()
     )
-    surnames = [with_diacritic(rng, s) if rng.random() < 0.03 else s for s in surnames]
+    surnames = [with_diacritic(rng, s) if rng.random() < 0.02 else s for s in surnames]
     people = [(rng.choice(firsts), s) for s in surnames]
     places = unique_words(rng, 4000, taken, lambda: pseudo_word(rng, 3).capitalize())
     content = [w for w in en_real[60:] + de_real[40:] if len(w) >= 4] + en_tail
@@ -458,14 +465,14 @@ def run_for(
     hits = 0
     done = 0
     nbytes = 0
-    start = time.perf_counter()
+    start = clock()
     elapsed = 0.0
     for art, size in zip(articles, sizes, strict=True):
         hits += scan(art)
         done += 1
         nbytes += size
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget:
+        elapsed = clock() - start
+        if elapsed >= budget and done >= MIN_ARTICLES:
             break
     return Rate(done, nbytes, elapsed, hits)
 
@@ -491,11 +498,13 @@ class MatcherResult:
     rss_mb: float  # RSS growth over the (untraced) build
     automaton_mb: float | None  # pyahocorasick's own estimate
     rate: Rate
+    passes: int
     alerts: int
     occurrences_per_article: float | None
 
 
 def measure_memory(watchlists: list[Watchlist]) -> tuple[float, float]:
+    """MB still allocated after building a Matcher (its index), and the peak during the build."""
     gc.collect()
     tracemalloc.start()
     matcher = Matcher(watchlists)
@@ -509,32 +518,18 @@ def measure_memory(watchlists: list[Watchlist]) -> tuple[float, float]:
 def measure_matcher(
     terms: TermSet, articles: list[Article], sizes: list[int], repeat: int
 ) -> MatcherResult:
-    traced, traced_peak = measure_memory(terms.watchlists)
     gc.collect()
     rss_before = rss_bytes()
-    start = time.perf_counter()
+    start = clock()
     matcher = Matcher(terms.watchlists)
-    compile_s = time.perf_counter() - start
+    compile_s = clock() - start
     rss_mb = (rss_bytes() - rss_before) / MB
+    traced, traced_peak = measure_memory(terms.watchlists)  # a second build, traced
     automaton = getattr(matcher, "_automaton", None)
     automaton_mb = automaton.get_stats()["total_size"] / MB if automaton is not None else None
 
-    for art in articles[:20]:  # warm-up: the normaliser's caches
+    for art in articles[:20]:  # warm-up: the normaliser's module-level caches
         matcher.match(art)
-    best: Rate | None = None
-    alerts = 0
-    for _ in range(repeat):
-        gc.collect()
-        alerts = 0
-        start = time.perf_counter()
-        for art in articles:
-            alerts += len(matcher.match(art))
-        elapsed = time.perf_counter() - start
-        rate = Rate(len(articles), sum(sizes), elapsed, alerts)
-        if best is None or rate.seconds < best.seconds:
-            best = rate
-    assert best is not None
-
     occurrences = None
     scan = getattr(matcher, "_scan", None)  # internal; only to show how much work there is
     if callable(scan):
@@ -544,8 +539,28 @@ def measure_matcher(
             _, found = scan(art)
             total += sum(len(occs) for by_key in found.values() for occs in by_key.values())
         occurrences = total / len(sample)
+    del matcher
+
+    best: Rate | None = None
+    alerts = 0
+    passes = 0
+    while passes < repeat and (best is None or best.seconds < LONG_PASS_S):
+        # A fresh Matcher for every pass: whatever it caches starts cold, as in a new process.
+        fresh = Matcher(terms.watchlists)
+        gc.collect()
+        alerts = 0
+        start = clock()
+        for art in articles:
+            alerts += len(fresh.match(art))
+        elapsed = clock() - start
+        passes += 1
+        del fresh
+        rate = Rate(len(articles), sum(sizes), elapsed, alerts)
+        if best is None or rate.seconds < best.seconds:
+            best = rate
+    assert best is not None
     return MatcherResult(
-        compile_s, traced, traced_peak, rss_mb, automaton_mb, best, alerts, occurrences
+        compile_s, traced, traced_peak, rss_mb, automaton_mb, best, passes, alerts, occurrences
     )
 
 
@@ -562,10 +577,6 @@ class SizeResult:
     loop_mbps: float  # extrapolated to all patterns
     alt: Rate
     alt_compile_s: float
-
-    @property
-    def loop_aps(self) -> float:
-        return self.loop_sample.aps * self.loop_terms / len(self.terms.patterns)
 
     @property
     def vs_loop(self) -> float:
@@ -594,17 +605,17 @@ def bench_size(
     rng = random.Random(args.seed + size)
     patterns = terms.patterns
     sample = patterns if len(patterns) <= args.loop_terms else rng.sample(patterns, args.loop_terms)
-    start = time.perf_counter()
+    start = clock()
     regexes = compile_loop(sample)
-    loop_compile = (time.perf_counter() - start) * len(patterns) / len(sample)
+    loop_compile = (clock() - start) * len(patterns) / len(sample)
     say(f"[{size} terms] per-term loop: {len(sample)} of {len(patterns)} patterns, {args.budget}s")
     loop = run_for(lambda a: loop_scan(regexes, a), articles, sizes, args.budget)
     loop_mbps = loop.mbps * len(sample) / len(patterns)
 
     say(f"[{size} terms] alternation: compiling {len(patterns)} patterns")
-    start = time.perf_counter()
+    start = clock()
     alternation = compile_alternation(patterns)
-    alt_compile = time.perf_counter() - start
+    alt_compile = clock() - start
     say(f"[{size} terms] alternation: compiled in {alt_compile:.1f}s, scanning {args.budget}s")
     alt = run_for(lambda a: alternation_scan(alternation, a), articles, sizes, args.budget)
     return SizeResult(terms, result, loop, len(sample), loop_compile, loop_mbps, alt, alt_compile)
@@ -678,7 +689,10 @@ def report(
         *machine_info(),
         f"- corpus: {len(articles)} articles, {total / MB:.2f} MB "
         f"(mean {total / len(articles) / 1000:.1f} kB; {non_ascii * 100 // len(articles)} % non-ASCII), "
-        f"seed {args.seed}; loop sample ≤ {args.loop_terms} terms, budget {args.budget:g} s per baseline",
+        f"seed {args.seed}",
+        f"- times are CPU seconds of one thread; the matcher runs over the whole corpus "
+        f"(best of up to {args.repeat} passes, no new pass after one of ≥ {LONG_PASS_S:g} s); each baseline runs ≥ {args.budget:g} s (≥ {MIN_ARTICLES} articles), "
+        f"the per-term loop with a sample of ≤ {args.loop_terms:,} terms",
         "",
         table(
             [
@@ -720,6 +734,7 @@ def report(
                 [
                     f"{r.terms.size:,}",
                     f"{len(r.terms.patterns):,}",
+                    "{word:,} / {phrase:,} / {prefix:,}".format(**r.terms.kinds),
                     f"{len(r.terms.watchlists):,}",
                     fmt(r.matcher.traced_peak_mb),
                     fmt(r.matcher.rss_mb),
@@ -728,6 +743,7 @@ def report(
                     if r.matcher.occurrences_per_article is not None
                     else "–",
                     fmt(r.matcher.alerts / len(articles)),
+                    str(r.matcher.passes),
                     f"{r.loop_terms:,} × {r.loop_sample.articles} art. in {r.loop_sample.seconds:.1f} s",
                     fmt(r.loop_compile_s) + "*",
                     f"{r.alt.articles} art. in {r.alt.seconds:.1f} s",
@@ -739,12 +755,14 @@ def report(
             [
                 "terms",
                 "patterns",
+                "keywords: words / phrases / prefix*",
                 "watchlists",
                 "build peak MB",
                 "RSS Δ MB",
                 "automaton MB",
                 "term hits/article",
                 "alerts/article",
+                "matcher passes",
                 "loop run (terms × articles)",
                 "loop compile s",
                 "alternation run",
@@ -778,7 +796,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         help="terms in the per-term loop's sample (default 1000; quick 200)",
     )
-    parser.add_argument("--repeat", type=int, default=1, help="matcher passes, best one counts")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="matcher passes over the corpus, best counts (default 3)",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     args.sizes = [

@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -240,11 +240,14 @@ async def _run(settings: object, once: bool) -> None:
             while await service.drain_outbox():
                 pass
             return
-        runner = None
-        if settings.ingest_token is not None:
-            from bot.webapp import make_web_app, start_web
+        from bot.webapp import make_web_app, start_web
 
-            runner = await start_web(make_web_app(service), settings.http_host, settings.http_port)
+        web_app = make_web_app(service)
+        faces = await _start_faces(service, settings, web_app)
+        runner = None
+        slack_http = settings.slack_bot_token is not None and settings.slack_app_token is None
+        if settings.ingest_token is not None or slack_http:
+            runner = await start_web(web_app, settings.http_host, settings.http_port)
         scheduler = make_scheduler()
         inflight = InFlight()
         schedule_all(scheduler, service, inflight)
@@ -260,10 +263,47 @@ async def _run(settings: object, once: bool) -> None:
         scheduler.pause()  # no new runs; running jobs finish what they hold
         await inflight.wait(timeout=30)
         scheduler.shutdown(wait=False)
+        for face in faces:
+            await face.stop()
         if runner is not None:
             await runner.cleanup()
     finally:
         await service.close()
+
+
+async def _start_faces(service: Any, settings: Any, web_app: Any) -> list[Any]:
+    """Start the Telegram and/or Slack faces whose tokens are set; their notifiers push."""
+    import logging
+
+    log = logging.getLogger("alertbot")
+    faces: list[Any] = []
+    try:
+        if settings.telegram_token is not None:
+            from handlers.telegram import TelegramFace
+
+            telegram = TelegramFace(service, settings)
+            service.notifiers["telegram"] = telegram.notifier
+            await telegram.start()
+            faces.append(telegram)
+            log.info("Telegram: polling for commands, pushing alerts")
+        if settings.slack_bot_token is not None:
+            from handlers.slack import SlackFace
+
+            slack = SlackFace(service, settings)
+            service.notifiers["slack"] = slack.notifier()
+            if settings.slack_app_token is None:
+                slack.mount(web_app)
+            await slack.start()
+            faces.append(slack)
+            mode = "Socket Mode" if settings.slack_app_token else "HTTP (POST /slack/events)"
+            log.info("Slack: %s, pushing alerts", mode)
+    except Exception as exc:  # a bad token or an unreachable API: say which, in one line
+        for face in faces:
+            await face.stop()
+        first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        error(f"cannot start the chat faces: {first}")
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    return faces
 
 
 @app.command()
