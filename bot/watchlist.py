@@ -363,8 +363,8 @@ def to_document(wl: Watchlist, base: CommentedMap | None = None) -> CommentedMap
     doc["name"] = wl.name
     if wl.description or "description" in doc:
         doc["description"] = wl.description
-    doc["entities"] = _merge_seq(doc.get("entities"), [_entity_doc(e) for e in wl.entities])
-    doc["keywords"] = _merge_seq(doc.get("keywords"), [_keyword_doc(k) for k in wl.keywords])
+    _set_seq(doc, "entities", [_entity_doc(e) for e in wl.entities])
+    _set_seq(doc, "keywords", [_keyword_doc(k) for k in wl.keywords])
     if wl.groups or "groups" in doc:
         groups = doc.get("groups")
         groups = groups if isinstance(groups, CommentedMap) else CommentedMap()
@@ -400,6 +400,15 @@ def _keyword_doc(kw: Keyword) -> object:
     if kw.weight == 1.0:
         return kw.term
     return CommentedMap(term=kw.term, weight=kw.weight)
+
+
+def _set_seq(doc: CommentedMap, key: str, items: list[object]) -> None:
+    """Set a list field, keeping unchanged items' comments; an emptied list goes away
+    (with its comments: an empty list with a comment inside is not valid YAML)."""
+    if items:
+        doc[key] = _merge_seq(doc.get(key), items)
+    elif key in doc:
+        del doc[key]
 
 
 def _merge_seq(old: object, new: list[object]) -> CommentedSeq:

@@ -10,13 +10,11 @@ matched against the edited watchlist.
 from __future__ import annotations
 
 import asyncio
-import io
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ruamel.yaml import YAML
 from sqlalchemy.orm import Session
 
 from bot.ingest import IngestError, articles_from_fetch, fetch
@@ -103,7 +101,7 @@ def edit(call: Call, raw_name: str, change: Callable[[Watchlist], str]) -> tuple
             row = find_watchlist(call, session, raw_name)
             wl = _stored(call, row)
             message = change(wl)
-            new_text = dump_edited(wl, row.yaml)
+            new_text = dump(wl, row.yaml)
             try:
                 checked = load_watchlist(new_text, row.name)
             except WatchlistError as err:
@@ -111,38 +109,6 @@ def edit(call: Call, raw_name: str, change: Callable[[Watchlist], str]) -> tuple
             save_watchlist(session, row.name, new_text, updated_by=call.ctx.user_id)
         call.service.load_watchlists()
     return message, checked
-
-
-def dump_edited(wl: Watchlist, original: str) -> str:
-    """:func:`~bot.watchlist.dump` over ``original``, comments kept.
-
-    ruamel cannot write a commented list that became empty (the comment
-    before its first item lands where the ``[]`` goes: invalid YAML). Then
-    the emptied lists are dropped from the old document first, and with
-    them the comments that belonged to them.
-    """
-    text_out = dump(wl, original)
-    try:
-        parse_yaml(text_out, wl.name)
-        return text_out
-    except WatchlistError:
-        pass
-    base = parse_yaml(original, wl.name)
-    if isinstance(base, dict):
-        for key, items in (("entities", wl.entities), ("keywords", wl.keywords)):
-            if not items and key in base:
-                del base[key]
-    buf = io.StringIO()
-    _round_trip_yaml().dump(base, buf)
-    return dump(wl, buf.getvalue())
-
-
-def _round_trip_yaml() -> YAML:
-    yaml = YAML()  # as bot.watchlist writes watchlists
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    return yaml
 
 
 def _stored(call: Call, row: WatchlistRow) -> Watchlist:

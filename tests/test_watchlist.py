@@ -102,3 +102,13 @@ def test_dump_without_original_is_loadable() -> None:
     assert again.entities == wl.entities
     assert again.keywords == wl.keywords
     assert again.groups == wl.groups
+
+
+def test_emptying_a_commented_list_still_saves_valid_yaml() -> None:
+    from bot.watchlist import Entity
+
+    text = "name: demo\nkeywords:\n  # the main words\n  - troops\nrule: troops\n"
+    wl = load_text(text, "demo.yaml")
+    wl.keywords, wl.rule, wl.entities = [], None, [Entity("Belarus")]
+    again = load_text(dump(wl, text), "again.yaml")
+    assert again.keywords == [] and [e.name for e in again.entities] == ["Belarus"]
