@@ -39,6 +39,11 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Convoy of military equipment heading north", "", {TROOP}),
         ("Army put on standby as floods hit the north", "Soldiers were deployed to help.", {TROOP}),
         ("Russia masses troops near Ukraine's border", "", {BORDER}),
+        ("Six landing ships leave the Baltic Sea", "", {TROOP}),
+        ("Pentagon puts 8,500 troops on high alert", "", {TROOP}),
+        ("Air force to send a squadron of fighter jets to the Pacific", "", {TROOP}),
+        ("Navies begin joint exercises in the Black Sea", "", {TROOP}),
+        ("Russia pulls some troops back from the border", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -95,6 +100,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "software deployment",
             "Bank completes deployment of new software",
             "The rollout moved all branches to the new system.",
+        ),
+        (
+            "proposal",
+            "Washington is considering sending warships to the region",
+            "",
+        ),
+        (
+            "negated alert",
+            "Army says soldiers are not on alert",
+            "",
         ),
         (
             "sports withdrawal",
