@@ -29,6 +29,11 @@ class ConsoleNotifier:
         print(plain_alert(alert, self.color) + "\n", file=self.stream, flush=True)
         return f"console:{alert.id}"
 
+    async def send_reply(self, chat_key: str, reply: Reply) -> str | None:
+        """A reply pushed unasked (a digest)."""
+        print(reply_text(reply) + "\n", file=self.stream, flush=True)
+        return "console"
+
 
 # --- the chat commands in a terminal -----------------------------------------
 

@@ -576,9 +576,13 @@ class SlackNotifier:
         return cls(AsyncWebClient(token=token, base_url=settings.slack_api_url), tz=tz)
 
     async def send_alert(self, chat_key: str, alert: AlertView) -> str | None:
+        return await self.send_reply(chat_key, render.alert_message(alert, self.tz))
+
+    async def send_reply(self, chat_key: str, reply: Reply) -> str | None:
+        """Any reply pushed unasked (an alert, a digest); DeliveryError on failure."""
         channel = _channel_of(chat_key)
         first: str | None = None
-        for message in render_reply(render.alert_message(alert, self.tz)):
+        for message in render_reply(reply):
             ts = await self._post(channel, message)
             first = first or ts
         return first

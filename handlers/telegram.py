@@ -422,14 +422,17 @@ class TelegramNotifier:
         self.timezone_of = timezone_of  # chat key → IANA zone for the alert's times
 
     async def send_alert(self, chat_key: str, alert: AlertView) -> str | None:
+        tz = "UTC"
+        if self.timezone_of is not None:
+            tz = await asyncio.to_thread(self.timezone_of, chat_key)
+        return await self.send_reply(chat_key, render.alert_message(alert, tz))
+
+    async def send_reply(self, chat_key: str, reply: Reply) -> str | None:
+        """Any reply pushed unasked (an alert, a digest); DeliveryError on failure."""
         try:
             chat_id = chat_id_of(chat_key)
         except ValueError as err:
             raise DeliveryError(str(err), permanent=True) from err
-        tz = "UTC"
-        if self.timezone_of is not None:
-            tz = await asyncio.to_thread(self.timezone_of, chat_key)
-        reply = render.alert_message(alert, tz)
         try:
             sent = await send_reply(self.bot, chat_id, reply)
         except TelegramError as err:
