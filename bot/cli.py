@@ -250,7 +250,9 @@ async def _run(settings: object, once: bool) -> None:
             runner = await start_web(web_app, settings.http_host, settings.http_port)
         scheduler = make_scheduler()
         inflight = InFlight()
-        schedule_all(scheduler, service, inflight)
+        from handlers.commands_answers import send_digests
+
+        schedule_all(scheduler, service, inflight, digests=send_digests)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

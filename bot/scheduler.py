@@ -16,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.answers.digests import DigestJob, digest_job
 from bot.service import Service
 
 log = logging.getLogger("alertbot")
@@ -29,6 +31,7 @@ OUTBOX_S = 2
 WATCHLISTS_S = 5
 STORIES_S = 60
 RETENTION_S = 6 * 3600
+DIGEST_SECOND = 5  # digests are looked at every minute, 5 s past it
 
 
 def make_scheduler() -> AsyncIOScheduler:
@@ -99,7 +102,14 @@ def sync_source_jobs(scheduler: AsyncIOScheduler, service: Service, inflight: In
         scheduler.remove_job(f"source:{source_id}")
 
 
-def schedule_all(scheduler: AsyncIOScheduler, service: Service, inflight: InFlight) -> None:
+def schedule_all(
+    scheduler: AsyncIOScheduler,
+    service: Service,
+    inflight: InFlight,
+    digests: DigestJob | None = None,
+) -> None:
+    """Every job. ``digests``: the digest job; default, the one ``handlers/`` registered
+    (``bot/`` cannot import the renderer; see ``bot.answers.digests``)."""
     sync_source_jobs(scheduler, service, inflight)
 
     async def sync() -> None:
@@ -122,4 +132,22 @@ def schedule_all(scheduler: AsyncIOScheduler, service: Service, inflight: InFlig
         seconds=RETENTION_S,
         id="retention",
         next_run_time=_now_plus(60),
+    )
+    schedule_digests(scheduler, service, inflight, digests or digest_job())
+
+
+def schedule_digests(
+    scheduler: AsyncIOScheduler, service: Service, inflight: InFlight, job: DigestJob | None
+) -> None:
+    """Every minute: send the hourly and daily digests whose period just ended."""
+    if job is None:
+        log.warning("no digest job registered: hourly and daily digests are not sent")
+        return
+    send = job
+
+    async def digests() -> None:
+        await send(service, datetime.now(UTC))
+
+    scheduler.add_job(
+        inflight.wrap(digests), CronTrigger(second=DIGEST_SECOND, timezone=UTC), id="digests"
     )

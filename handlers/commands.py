@@ -29,6 +29,18 @@ from dataclasses import dataclass
 from typing import NoReturn
 
 from bot.service import Service
+from handlers.commands_answers import (
+    ALERTS,
+    SEARCH,
+    SUMMARY,
+    TREND,
+    answer_question,
+    cmd_alerts,
+    cmd_search,
+    cmd_summary,
+    cmd_trend,
+    more_alerts_button,
+)
 from handlers.commands_base import (
     NOT_ALLOWED,
     OOPS,
@@ -204,7 +216,11 @@ COMMANDS: list[Command] = [
         ),
         in_thread(cmd_timezone),  # reading is for anyone: the command checks when setting
     ),
+    Command(ALERTS, in_thread(cmd_alerts)),
+    Command(SEARCH, in_thread(cmd_search)),
+    Command(SUMMARY, in_thread(cmd_summary)),
     Command(EXPLAIN, in_thread(cmd_explain)),
+    Command(TREND, in_thread(cmd_trend)),
     Command(
         _spec("sources", "sources", "the feeds, with their health", "sources"),
         in_thread(cmd_sources),
@@ -285,8 +301,20 @@ async def _handle_text(
         return help_reply(ctx)
     command = REGISTRY.get(name)
     if command is None:
-        return _unknown(ctx, name)
+        return await _not_a_command(service, ctx, text, name, args)
     return await run(command, Call(service, ctx, args, command.spec))
+
+
+async def _not_a_command(
+    service: Service, ctx: CommandContext, text: str, name: str, args: str
+) -> Reply:
+    """``/word`` is a mistyped command; other text may be a question about a watched name."""
+    if _SLACK_MENTION.sub("", text.strip(), count=1).startswith("/"):
+        return _unknown(ctx, name)
+    reply = await answer_question(service, ctx, text)
+    if reply.error and not args:
+        return _unknown(ctx, name)  # one unknown word: more likely a command than a question
+    return reply
 
 
 def _unknown(ctx: CommandContext, name: str) -> Reply:
@@ -344,7 +372,8 @@ ButtonAction = Callable[[Call, list[str]], Awaitable[Reply]]
 
 
 async def handle_button(service: Service, ctx: CommandContext, data: str) -> Reply:
-    """Run a button's action (``ex:``, ``mu:``, ``un:``, ``fb:``; see alert_buttons). Never raises."""
+    """Run a button's action (``ex:``, ``mu:``, ``un:``, ``fb:``, see alert_buttons; ``al:``,
+    see commands_answers). Never raises."""
     try:
         if not chat_allowed(service, ctx):
             return Reply.plain(NOT_ALLOWED, error=True)
@@ -357,7 +386,7 @@ async def handle_button(service: Service, ctx: CommandContext, data: str) -> Rep
 async def _handle_button(service: Service, ctx: CommandContext, data: str) -> Reply:
     kind, *fields = data.split(":")
     action = BUTTONS.get(kind)
-    if action is None or not 1 <= len(fields) <= 2 or len(data) > 64:
+    if action is None or not 1 <= len(fields) <= 3 or len(data) > 64:
         return Reply.plain("That button is not one of ours (or no longer works).", error=True)
     if not may(service, ctx, action.access):
         return refusal(ctx, action.refusal)
@@ -431,6 +460,7 @@ BUTTONS: dict[str, ButtonRoute] = {
     "un": ButtonRoute(_unsubscribe_button, "subscriber", SUBSCRIPTIONS),
     "ux": ButtonRoute(_unsubscribe_by_alert, "subscriber", SUBSCRIPTIONS),
     "fb": ButtonRoute(_feedback_button),  # anyone may say whether an alert was relevant
+    "al": ButtonRoute(more_alerts_button),  # the next page of an alerts answer
 }
 
 

@@ -16,6 +16,7 @@ from alembic import context
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Connection
 
+from bot.answers.search import include_object
 from bot.store.db import DEFAULT_URL, make_engine
 from bot.store.tables import Base, UTCDateTime
 
@@ -50,6 +51,7 @@ def _configure(**kwargs: Any) -> None:
         render_as_batch=True,  # SQLite cannot ALTER most things: copy-and-move tables
         render_item=_render_item,
         compare_type=True,
+        include_object=include_object,  # the full-text index lives outside the models
         **kwargs,
     )
 

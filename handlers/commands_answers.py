@@ -1,0 +1,723 @@
+"""Answers in chat: ``alerts``, ``search``, ``summary``, ``trend``, plain questions, digests.
+
+Every answer is in the chat's time zone (``timezone``; UTC by default) and
+goes through ``handle_text``, so Telegram, Slack and the console get the same
+replies. The reading is in ``bot/answers/``; this module parses arguments and
+turns what comes back into a :class:`~handlers.reply.Reply`.
+
+* ``alerts [wl] [since]`` — newest first, ten a page, a "More" button
+  (``al:<offset>:<who>:<period key>``, where ``who`` is ``-`` for every
+  watchlist, a watchlist's name, ``#<hash>`` for a name too long for a
+  button, or ``@<hash>[.<hash>…]`` for entities).
+* ``search <query>`` — full-text, ranked by relevance and recency.
+* ``summary [wl] [period]`` — the renderer the scheduled digests use too
+  (:func:`due_digests`, :func:`send_digests`).
+* ``trend <entity or wl> [period]`` — a PNG and a sparkline.
+* :func:`answer_question` — text that is not a command: "anything new on
+  Belarus?", "lukashenko this week".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import re
+import weakref
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple, NoReturn
+
+from sqlalchemy.orm import Session
+
+from bot.answers.charts import sparkline, trend_png
+from bot.answers.digests import DuePeriod, due_periods, register_digest_job, release_digest
+from bot.answers.names import NameIndex, Target
+from bot.answers.periods import (
+    Period,
+    PeriodError,
+    find_period,
+    parse_period,
+    period_from_key,
+)
+from bot.answers.queries import (
+    AlertFilter,
+    AlertLine,
+    SummaryData,
+    alert_lines,
+    count_alerts,
+    latest_alert,
+    list_alerts,
+    summary_data,
+    trend_data,
+)
+from bot.answers.search import QueryError, SearchQuery, match_spans, parse_query, search_alerts
+from bot.delivery import DeliveryError
+from bot.matcher import Matcher
+from bot.service import Service
+from bot.store import session_scope
+from bot.store.subscriptions import claim_digest, pause_subscription
+from bot.store.tables import utcnow
+from bot.store.watchlists import list_watchlists
+from bot.watchlist import NAME_RE
+from handlers.commands_base import (
+    Call,
+    CommandSpec,
+    chat_timezone,
+    close_names,
+    echo,
+    one_line,
+    prefix,
+)
+from handlers.render import format_time, highlighted, zone
+from handlers.reply import (
+    Attachment,
+    Button,
+    CommandContext,
+    Part,
+    Reply,
+    bold,
+    code,
+    italic,
+    link,
+    text,
+)
+
+__all__ = [
+    "ALERTS",
+    "SEARCH",
+    "SUMMARY",
+    "TREND",
+    "DigestMessage",
+    "answer_question",
+    "cmd_alerts",
+    "cmd_search",
+    "cmd_summary",
+    "cmd_trend",
+    "digest_reply",
+    "due_digests",
+    "more_alerts_button",
+    "send_digests",
+    "summary_reply",
+]
+
+log = logging.getLogger("alertbot.answers")
+
+PAGE = 10
+MAX_OFFSET = 100_000
+SEARCH_SHOWN = 10
+SEARCH_FETCHED = 30  # several alerts may share an article: fetch more, show each article once
+MAX_TREND_DAYS = 366
+SPARK_MAX = 60  # a longer period is drawn in buckets of several days
+TITLE_MAX = 110
+SUMMARY_LINE_MAX = 200
+SNIPPET_MAX = 220
+HASH_LEN = 8
+_SLACK_MENTION = re.compile(r"^<@[^>\s]+>\s*")
+
+ALERTS = CommandSpec(
+    "alerts",
+    "alerts [wl] [since]",
+    "recent alerts, newest first (since: 24h, 7d, today, yesterday, this week, a date; default 7d)",
+    "alerts troop-movements 24h",
+)
+SEARCH = CommandSpec(
+    "search",
+    "search <query>",
+    'full-text search of alerted articles ("a phrase", AND, OR, NOT, prefix*)',
+    'search "joint force" OR convoy*',
+)
+SUMMARY = CommandSpec(
+    "summary",
+    "summary [wl] [period]",
+    "a digest: alerts, most mentioned names against the period before, top stories (default 24h)",
+    "summary troop-movements 7d",
+)
+TREND = CommandSpec(
+    "trend",
+    "trend <entity or wl> [period]",
+    "a chart of mentions and alerts per day (default 14d)",
+    "trend Lukashenko 30d",
+)
+
+
+# --- who an answer is about ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subject:
+    """Alerts of one watchlist, or mentioning one of some entities, or all."""
+
+    watchlist: str | None = None
+    entities: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, targets: Sequence[Target]) -> Subject:
+        entities = tuple(t.name for t in targets if t.kind == "entity")
+        if entities:
+            return cls(None, entities[:3])
+        watchlists = [t.name for t in targets if t.kind == "watchlist"]
+        return cls(watchlists[0] if watchlists else None)
+
+    @property
+    def filter(self) -> AlertFilter:
+        return AlertFilter(self.watchlist, self.entities)
+
+    @property
+    def about(self) -> str:
+        """``for all watchlists``, ``for troop-movements``, ``about Belarus``."""
+        if self.entities:
+            return "about " + " or ".join(self.entities)
+        return f"for {self.watchlist}" if self.watchlist else "for all watchlists"
+
+    @property
+    def token(self) -> str:
+        """How a button names it (see the module's docstring)."""
+        if self.entities:
+            return "@" + ".".join(_hash(e) for e in self.entities)
+        if self.watchlist is None:
+            return "-"
+        return self.watchlist if len(self.watchlist) <= 24 else "#" + _hash(self.watchlist)
+
+
+def _hash(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8")).hexdigest()[:HASH_LEN]
+
+
+_INDEXES: weakref.WeakKeyDictionary[Matcher, NameIndex] = weakref.WeakKeyDictionary()
+
+
+def _names(service: Service) -> NameIndex:
+    """The watched names of the service's current watchlists (rebuilt when they change)."""
+    matcher = service.matcher
+    index = _INDEXES.get(matcher)
+    if index is None:
+        index = NameIndex(matcher.watchlists)
+        _INDEXES[matcher] = index
+    return index
+
+
+def _watchlist_names(service: Service, session: Session) -> list[str]:
+    stored = {row.name for row in list_watchlists(session)}
+    return sorted(stored | {wl.name for wl in service.matcher.watchlists})
+
+
+def _target(call: Call, session: Session, words: str) -> Target | None:
+    name = words.strip().lower()
+    if NAME_RE.match(name) and name in _watchlist_names(call.service, session):
+        return Target("watchlist", name)
+    return _names(call.service).lookup(words)
+
+
+def _unknown_target(
+    call: Call, session: Session, words: str, entities: bool, period_too: bool
+) -> NoReturn:
+    names = _watchlist_names(call.service, session)
+    if entities:
+        names += _names(call.service).entity_names
+    folded = {n.lower(): n for n in names}
+    close = [folded[c] for c in close_names(words.strip().lower(), folded)]
+    kinds = ["a watchlist", "a watched name"] if entities else ["a watchlist"]
+    if period_too:
+        kinds.append("a period (24h, 7d, today, last week, 2026-11-01…)")
+    what = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0]
+    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    call.fail(f"{echo(words)} is not {what}{hint}")
+
+
+def _subject_and_period(
+    call: Call, session: Session, tz: str, default: str, *, required: bool, entities: bool
+) -> tuple[Subject, Period]:
+    """``[wl or entity] [period]`` → what and when; a usage error for anything else."""
+    now = utcnow()
+    words = call.args.split()
+    if not words:
+        if required:
+            call.fail("Name a watched entity or a watchlist" if entities else "Name a watchlist")
+        return Subject(), _period(call, default, tz, now)
+    if not required:
+        try:
+            return Subject(), parse_period(call.args, tz, now)
+        except PeriodError:
+            pass
+    for size in range(min(4, len(words) - 1), 0, -1):
+        head, tail = " ".join(words[:-size]), " ".join(words[-size:])
+        try:
+            period = parse_period(tail, tz, now)
+        except PeriodError:
+            continue
+        target = _target(call, session, head)
+        if target is not None:
+            return _subject(call, target, entities), period
+    whole = " ".join(words)
+    target = _target(call, session, whole)
+    if target is not None:
+        return _subject(call, target, entities), _period(call, default, tz, now)
+    if len(words) > 1 and _target(call, session, " ".join(words[:-1])) is not None:
+        _period(call, words[-1], tz, now)  # the name is right: the period is what is wrong
+    shown = whole if entities or len(words) == 1 else words[0]
+    _unknown_target(call, session, shown, entities, period_too=not required and len(words) == 1)
+
+
+def _subject(call: Call, target: Target, entities: bool) -> Subject:
+    if target.kind == "entity" and not entities:
+        call.fail(f"{target.name!r} is a watched name, not a watchlist")
+    return Subject.of([target])
+
+
+def _period(call: Call, value: str, tz: str, now: datetime) -> Period:
+    try:
+        return parse_period(value, tz, now)
+    except PeriodError as err:
+        call.fail(str(err))
+
+
+# --- formatting ------------------------------------------------------------
+
+
+def _when(moment: datetime, tz: str, year: int | None = None) -> str:
+    local = moment.astimezone(zone(tz))
+    return f"{local:%d %b %H:%M}" if local.year == year else f"{local:%d %b %Y %H:%M}"
+
+
+def _short(value: str, limit: int) -> str:
+    value = one_line(value)
+    if len(value) <= limit:
+        return value
+    cut = value[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut[: cut.rindex(" ")]
+    return cut.rstrip(" ,;:-") + "…"
+
+
+def _title(line: AlertLine) -> Part:
+    title = _short(line.title, TITLE_MAX) or "(untitled article)"
+    return link(title, line.url) if line.url else text(title)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _change(now: int, before: int) -> str:
+    if before == 0:
+        return "new" if now else "±0"
+    diff = now - before
+    return f"+{diff}" if diff > 0 else f"−{-diff}" if diff < 0 else "±0"
+
+
+def _alert_parts(line: AlertLine, tz: str, year: int) -> list[Part]:
+    return [
+        text(f"{_when(line.created_at, tz, year)} · "),
+        _title(line),
+        text(
+            f" · {line.watchlist} · {line.score:.2f} · "
+            f"{_count(line.outlets, 'outlet', 'outlets')} · #{line.id}"
+        ),
+    ]
+
+
+def _button(label: str, data: str) -> list[list[Button]]:
+    return [[Button(label, data)]] if len(data.encode("utf-8")) <= 64 else []
+
+
+# --- alerts ----------------------------------------------------------------
+
+
+def cmd_alerts(call: Call) -> Reply:
+    with session_scope(call.service.factory) as session:
+        tz = chat_timezone(session, call.ctx)
+        subject, period = _subject_and_period(
+            call, session, tz, "7d", required=False, entities=True
+        )
+        return alerts_page(session, subject, period, 0, tz)
+
+
+def alerts_page(session: Session, subject: Subject, period: Period, offset: int, tz: str) -> Reply:
+    """One page of alerts, newest first, with a button for the next page."""
+    flt = subject.filter
+    total = count_alerts(session, flt, period)
+    lines = list_alerts(session, flt, period, offset, PAGE) if offset < total else []
+    if not lines:
+        message = f"No alerts {subject.about} in {period.label}."
+        if offset == 0:
+            latest = latest_alert(session, flt, period.start)
+            if latest is not None:
+                message += f" The latest was #{latest.id}, {format_time(latest.created_at, tz)}."
+        elif total:
+            message = f"No more alerts {subject.about} in {period.label} ({total} in all)."
+        return Reply.plain(message)
+    year = period.end.astimezone(zone(tz)).year
+    shown = f"{offset + 1}–{offset + len(lines)} of {total}"
+    reply = Reply().line(
+        bold(f"Alerts {subject.about}"), text(f" — {period.label}: {shown} (times in {tz})")
+    )
+    for line in lines:
+        reply.line(*_alert_parts(line, tz, year))
+    after = offset + len(lines)
+    if after < total:
+        label = f"More ({after + 1}–{min(total, after + PAGE)} of {total})"
+        reply.buttons = _button(label, f"al:{after}:{subject.token}:{period.key}")
+    return reply
+
+
+async def more_alerts_button(call: Call, fields: list[str]) -> Reply:
+    """``al:<offset>:<who>:<period key>``: the next page of an alerts answer."""
+    if len(fields) != 3 or not fields[0].isdigit() or int(fields[0]) > MAX_OFFSET:
+        call.fail("That button is not one of ours (or no longer works)", usage=False)
+    offset = int(fields[0])
+
+    def page() -> Reply:
+        with session_scope(call.service.factory) as session:
+            tz = chat_timezone(session, call.ctx)
+            try:
+                period = period_from_key(fields[2], tz)
+            except PeriodError:
+                call.fail("That button is not one of ours (or no longer works)", usage=False)
+            subject = _subject_of_token(call, session, fields[1])
+            return alerts_page(session, subject, period, offset, tz)
+
+    return await asyncio.to_thread(page)
+
+
+def _subject_of_token(call: Call, session: Session, token: str) -> Subject:
+    if token == "-":
+        return Subject()
+    if token.startswith("@"):
+        wanted = token[1:].split(".")
+        by_hash = {_hash(n): n for n in _names(call.service).entity_names}
+        found = tuple(by_hash[h] for h in wanted if h in by_hash)
+        if not found:
+            call.fail("That name is no longer watched", usage=False)
+        return Subject(None, found)
+    if token.startswith("#"):
+        by_hash = {_hash(n): n for n in _watchlist_names(call.service, session)}
+        name = by_hash.get(token[1:])
+        if name is None:
+            call.fail("That watchlist is gone", usage=False)
+        return Subject(name)
+    if not NAME_RE.match(token):
+        call.fail("That button is not one of ours (or no longer works)", usage=False)
+    return Subject(token)
+
+
+# --- search ----------------------------------------------------------------
+
+
+def cmd_search(call: Call) -> Reply:
+    raw = call.args.strip()
+    if not raw:
+        call.fail("Say what to search for")
+    try:
+        query = parse_query(raw)
+    except QueryError as err:
+        call.fail(f"{err} (search {echo(raw)})")
+    with session_scope(call.service.factory) as session:
+        tz = chat_timezone(session, call.ctx)
+        try:
+            result = search_alerts(session, query, utcnow(), limit=SEARCH_FETCHED)
+        except QueryError as err:
+            call.fail(str(err), usage=False)
+        lines = alert_lines(session, result.alert_ids, with_text=True)
+    if not lines:
+        return Reply.plain(f"No alerted article matches {echo(raw)}.")
+    return _search_reply(raw, query, lines, result.total, tz)
+
+
+def _search_reply(
+    raw: str, query: SearchQuery, lines: list[AlertLine], total: int, tz: str
+) -> Reply:
+    by_story: dict[int, list[AlertLine]] = {}
+    for line in lines:
+        by_story.setdefault(line.story_id, []).append(line)
+    groups = list(by_story.values())[:SEARCH_SHOWN]
+    matches = _count(total, "alert matches", "alerts match")
+    reply = Reply().line(
+        bold("Search "),
+        text(f"{echo(raw)}: {matches}; the best {len(groups)}, by relevance and recency"),
+    )
+    year = utcnow().astimezone(zone(tz)).year
+    for i, group in enumerate(groups, 1):
+        best = group[0]
+        watchlists = ", ".join(dict.fromkeys(g.watchlist for g in group))
+        ids = ", ".join(f"#{g.id}" for g in group)
+        reply.line(
+            text(f"{i}. "),
+            _title(best),
+            text(f" — {watchlists} · {_when(best.created_at, tz, year)} · {ids}"),
+        )
+        snippet = next((parts for g in group if (parts := _snippet(g, query))), [])
+        if snippet:
+            reply.line(text("   "), *snippet)
+    reply.line(italic(f"Times in {tz}. Phrases in quotes; AND, OR, NOT; prefix*."))
+    return reply
+
+
+def _snippet(line: AlertLine, query: SearchQuery) -> list[Part]:
+    """The summary when it shows a match, else the article's text around the first one."""
+    summary = one_line(line.summary)
+    spans = match_spans(summary, query.terms)
+    if spans or not line.text:
+        return _bold_spans(_short(summary, SNIPPET_MAX + 80), query)
+    body = one_line(line.text)
+    spans = match_spans(body, query.terms)
+    if not spans:
+        return _bold_spans(_short(summary, SNIPPET_MAX + 80), query)
+    start = max(0, spans[0][0] - SNIPPET_MAX // 3)
+    if start:
+        space = body.find(" ", start)
+        start = space + 1 if 0 <= space < spans[0][0] else start
+    window = body[start : start + SNIPPET_MAX]
+    if start + SNIPPET_MAX < len(body) and " " in window[SNIPPET_MAX // 2 :]:
+        window = window[: window.rindex(" ")]
+    window = ("…" if start else "") + window + ("…" if start + len(window) < len(body) else "")
+    return _bold_spans(window, query)
+
+
+def _bold_spans(value: str, query: SearchQuery) -> list[Part]:
+    parts: list[Part] = []
+    pos = 0
+    for start, end in match_spans(value, query.terms):
+        if start > pos:
+            parts.append(text(value[pos:start]))
+        parts.append(bold(value[start:end]))
+        pos = end
+    if pos < len(value):
+        parts.append(text(value[pos:]))
+    return parts
+
+
+# --- summary and digests ---------------------------------------------------
+
+
+def cmd_summary(call: Call) -> Reply:
+    with session_scope(call.service.factory) as session:
+        tz = chat_timezone(session, call.ctx)
+        subject, period = _subject_and_period(
+            call, session, tz, "24h", required=False, entities=False
+        )
+        data = summary_data(session, subject.filter, period)
+    return summary_reply(data, tz)
+
+
+def summary_reply(
+    data: SummaryData, tz: str, heading: str = "Summary", show_end: bool = True
+) -> Reply:
+    """A period in brief: counts against the period before, most mentioned names, top stories."""
+    subject = Subject(data.watchlist)
+    period = data.period
+    if data.empty:
+        return Reply.plain(f"No alerts {subject.about} in {period.label}.")
+    what = data.watchlist or "all watchlists"
+    until = f", to {format_time(period.end, tz)}" if show_end else f" {zone(tz).key}"
+    reply = Reply().line(bold(heading), text(f" — {what}, {period.label}{until}"))
+    alerts = _count(data.alerts, "alert", "alerts")
+    stories = _count(data.stories, "story", "stories")
+    diff = data.alerts - data.previous_alerts
+    change = f"+{diff}" if diff > 0 else f"−{-diff}" if diff < 0 else "±0"
+    reply.line(
+        text(f"{alerts} on {stories} ({change} against {data.previous.label}: "),
+        text(f"{data.previous_alerts})"),
+    )
+    if data.entities:
+        reply.line(
+            bold("Most mentioned"), text(" (alerts naming them, change vs the period before)")
+        )
+        for ent in data.entities:
+            reply.line(text(f"• {ent.name} — {ent.count} ({_change(ent.count, ent.previous)})"))
+    if data.top:
+        reply.line(bold("Top stories"))
+        year = period.end.astimezone(zone(tz)).year
+        for i, line in enumerate(data.top, 1):
+            reply.line(
+                text(f"{i}. "),
+                _title(line),
+                text(
+                    f" — {line.watchlist} · {line.score:.2f} · "
+                    f"{_count(line.outlets, 'outlet', 'outlets')} · "
+                    f"{_when(line.created_at, tz, year)} · #{line.id}"
+                ),
+            )
+            summary = _short(line.summary, SUMMARY_LINE_MAX)
+            if summary:
+                reply.line(text("   "), *highlighted(summary, line.hit_texts))
+    if data.alerts > len(data.top):
+        label = f"All {data.alerts} alerts"
+        reply.buttons = _button(label, f"al:0:{subject.token}:{period.key}")
+    return reply
+
+
+def digest_reply(due: DuePeriod, data: SummaryData) -> Reply:
+    heading = "Hourly digest" if due.mode == "hourly" else "Daily digest"
+    return summary_reply(data, due.period.tz, heading, show_end=False)  # the label has both ends
+
+
+class DigestMessage(NamedTuple):
+    """A digest to send: where, what, and the claim to release if sending fails."""
+
+    platform: str
+    chat_key: str
+    reply: Reply
+    subscription_id: int
+    period_key: str
+
+
+async def due_digests(
+    service: Service, now: datetime, platforms: Collection[str] | None = None
+) -> list[DigestMessage]:
+    """Claim every digest period that just ended (once per subscription and period, across
+    restarts and replicas) and render the non-empty ones."""
+    return await asyncio.to_thread(_due_digests, service, now, platforms)
+
+
+def _due_digests(
+    service: Service, now: datetime, platforms: Collection[str] | None
+) -> list[DigestMessage]:
+    with session_scope(service.factory) as session:
+        due = due_periods(session, now, platforms)
+    out: list[DigestMessage] = []
+    for item in due:
+        with session_scope(service.factory) as session:
+            data = (
+                None
+                if item.muted
+                else summary_data(session, AlertFilter(item.watchlist), item.period)
+            )
+            if not claim_digest(session, item.subscription_id, item.key, now):
+                continue  # another replica has it
+        if data is None or data.empty:
+            continue  # muted, or nothing happened: claimed, so not looked at again
+        reply = digest_reply(item, data)
+        out.append(
+            DigestMessage(item.platform, item.chat_key, reply, item.subscription_id, item.key)
+        )
+    return out
+
+
+async def send_digests(service: Service, now: datetime | None = None) -> int:
+    """The scheduler's digest job: send what is due through each platform's ``send_reply``.
+
+    A platform whose notifier has no ``send_reply`` is left alone (its digests
+    stay unclaimed for a replica that can send them). A failed send releases
+    the claim so the next run tries again; a permanent failure pauses the
+    subscription, as for alerts. Returns how many digests went out.
+    """
+    now = now or utcnow()
+    senders = {
+        platform: send
+        for platform, notifier in service.notifiers.items()
+        if (send := getattr(notifier, "send_reply", None)) is not None
+    }
+    if not senders:
+        return 0
+    sent = 0
+    for message in await due_digests(service, now, set(senders)):
+        notifier = service.notifiers[message.platform]
+        await service.pacer.wait(message.chat_key, notifier.min_interval)
+        try:
+            await senders[message.platform](message.chat_key, message.reply)
+        except DeliveryError as err:
+            await asyncio.to_thread(_digest_failed, service, message, str(err), err.permanent)
+            continue
+        except Exception as exc:  # a notifier bug must not stop the other digests
+            log.exception("digest to %s failed", message.chat_key)
+            await asyncio.to_thread(_digest_failed, service, message, str(exc), False)
+            continue
+        sent += 1
+    return sent
+
+
+def _digest_failed(service: Service, message: DigestMessage, error: str, permanent: bool) -> None:
+    with session_scope(service.factory) as session:
+        if permanent:
+            log.warning("digest to %s failed for good: %s", message.chat_key, error)
+            pause_subscription(session, message.subscription_id, error)
+        else:
+            log.info("digest to %s failed, retried next minute: %s", message.chat_key, error)
+            release_digest(session, message.subscription_id, message.period_key)
+
+
+register_digest_job(send_digests)
+
+
+# --- trend -----------------------------------------------------------------
+
+
+def cmd_trend(call: Call) -> Reply:
+    with session_scope(call.service.factory) as session:
+        tz = chat_timezone(session, call.ctx)
+        subject, period = _subject_and_period(
+            call, session, tz, "14d", required=True, entities=True
+        )
+        period = period.from_midnight()  # whole local days: each bar is a full day
+        if len(period.days()) > MAX_TREND_DAYS:
+            call.fail(f"A trend covers at most {MAX_TREND_DAYS} days")
+        days = trend_data(session, subject.filter, period)
+    name = subject.entities[0] if subject.entities else subject.watchlist or ""
+    mentions = [d.mentions for d in days]
+    alerts = [d.alerts for d in days]
+    if not any(alerts):
+        return Reply.plain(f"No alerts {subject.about} in {period.label}.")
+    peak = max(days, key=lambda d: d.mentions)
+    reply = Reply().line(bold(name), text(f" — {period.label}, per day ({tz})"))
+    reply.line(
+        code(f"mentions {_spark(mentions)}"),
+        text(f" {sum(mentions)} in all, most on {peak.day:%d %b} ({peak.mentions})"),
+    )
+    reply.line(code(f"alerts   {_spark(alerts)}"), text(f" {sum(alerts)} in all"))
+    title = f"{name} — mentions and alerts per day, {period.label} ({tz})"
+    try:
+        png = trend_png(days, _short(title, 90))
+    except ImportError:  # matplotlib is an optional extra for a text-only install
+        reply.line(italic("(no chart: matplotlib is not installed)"))
+        return reply
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "trend"
+    reply.attachment = Attachment(f"trend-{slug[:40]}.png", png, "image/png", is_image=True)
+    return reply
+
+
+def _spark(values: list[int]) -> str:
+    if len(values) <= SPARK_MAX:
+        return sparkline(values)
+    size = -(-len(values) // SPARK_MAX)
+    return sparkline([sum(values[i : i + size]) for i in range(0, len(values), size)])
+
+
+# --- plain questions -------------------------------------------------------
+
+
+async def answer_question(service: Service, ctx: CommandContext, question: str) -> Reply:
+    """Text that is not a command. Naming a watched entity or watchlist (and maybe a
+    period: "anything new on Belarus?", "lukashenko this week") is answered like
+    ``alerts`` for it (default: the last 24 hours); anything else gets a one-line hint
+    (an error reply)."""
+    return await asyncio.to_thread(_answer_question, service, ctx, question)
+
+
+def _answer_question(service: Service, ctx: CommandContext, question: str) -> Reply:
+    body = one_line(_SLACK_MENTION.sub("", question.strip(), count=1))
+    phrase, since, rest = find_period(body)
+    index = _names(service)
+    targets = index.find(rest)
+    if not targets:
+        return _hint(ctx, index)
+    with session_scope(service.factory) as session:
+        tz = chat_timezone(session, ctx)
+        now = utcnow()
+        try:
+            period = parse_period(phrase or "24h", tz, now)
+        except PeriodError as err:
+            return Reply.plain(f"{err}.", error=True)
+        if since and period.end < now:
+            period = Period(period.start, now, f"since {period.label}", period.tz)
+        return alerts_page(session, Subject.of(targets), period, 0, tz)
+
+
+def _hint(ctx: CommandContext, index: NameIndex) -> Reply:
+    example = index.entity_names[0] if index.entity_names else "Belarus"
+    return Reply.plain(
+        f"Ask about a watched name or watchlist (e.g. “anything new on {example}?”, "
+        f"“{example.lower()} this week”), or send {prefix(ctx)}help for the commands.",
+        error=True,
+    )
