@@ -86,7 +86,7 @@ def _netloc(netloc: str, scheme: str) -> str | None:
         return None
     port = ""
     if port_text:
-        if not port_text.isdigit():
+        if not (port_text.isascii() and port_text.isdigit()):
             return None
         number = int(port_text)
         if number != _DEFAULT_PORTS[scheme]:

@@ -364,7 +364,7 @@ def alerts_page(session: Session, subject: Subject, period: Period, offset: int,
 
 async def more_alerts_button(call: Call, fields: list[str]) -> Reply:
     """``al:<offset>:<who>:<period key>``: the next page of an alerts answer."""
-    if len(fields) != 3 or not fields[0].isdigit() or int(fields[0]) > MAX_OFFSET:
+    if len(fields) != 3 or not (fields[0].isascii() and fields[0].isdigit()) or int(fields[0]) > MAX_OFFSET:
         call.fail("That button is not one of ours (or no longer works)", usage=False)
     offset = int(fields[0])
 

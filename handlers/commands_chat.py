@@ -187,7 +187,7 @@ def cmd_timezone(call: Call) -> Reply:
 
 def alert_id(call: Call, value: str) -> int:
     raw = value.strip().lstrip("#")
-    if not raw.isdigit() or len(raw) > 12:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 12:
         call.fail(
             f"{echo(value)} is not an alert number" if value.strip() else "Give an alert number"
         )

@@ -117,7 +117,7 @@ def cmd_removesource(call: Call) -> Reply:
     if not raw or extra:
         call.fail("Give one source number (see sources)")
     ref = raw.lstrip("#")
-    if not ref.isdigit() or len(ref) > 12:
+    if not (ref.isascii() and ref.isdigit()) or len(ref) > 12:
         call.fail(f"{echo(raw)} is not a source number")
     with session_scope(call.service.factory) as session:
         src = get_source(session, int(ref))

@@ -331,3 +331,10 @@ async def test_article_helper_fires_on_the_demo(service: Service) -> None:
     """The fixture article is what the button tests rely on."""
     fired = service.matcher.match(Article(title="Wagner", text="mercenaries"))
     assert [m.watchlist for m in fired] == ["demo"]
+
+
+async def test_superscript_digits_are_not_an_alert_id(service: Service) -> None:
+    """'²'.isdigit() is True but int('²') fails: ids must be ASCII digits."""
+    for command in ("explain ²", "removesource ²"):
+        reply = await handle_text(service, ADMIN, command)
+        assert reply.error and "went wrong" not in reply.plain_text, command
