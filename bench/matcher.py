@@ -531,14 +531,13 @@ def measure_matcher(
     for art in articles[:20]:  # warm-up: the normaliser's module-level caches
         matcher.match(art)
     occurrences = None
-    scan = getattr(matcher, "_scan", None)  # internal; only to show how much work there is
-    if callable(scan):
+    # internal; only to show how much work there is: term occurrences, once per watchlist
+    # that has the term
+    scan = getattr(matcher, "_scan", None)
+    count = getattr(matcher, "_occurrence_count", None)
+    if callable(scan) and callable(count):
         sample = articles[:100]
-        total = 0
-        for art in sample:
-            _, found = scan(art)
-            total += sum(len(occs) for by_key in found.values() for occs in by_key.values())
-        occurrences = total / len(sample)
+        occurrences = sum(count(scan(art)) for art in sample) / len(sample)
     del matcher
 
     best: Rate | None = None

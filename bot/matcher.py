@@ -11,38 +11,61 @@ How it works, and why it is fast:
   matches across line breaks and punctuation runs. One pass over the article
   finds every term of every watchlist, so the cost grows with the article's
   length, not with the number of watchlists × terms.
+* A hit is kept as (end in the token string, key id), once, however many
+  watchlists share the key. Which watchlists a key concerns, and in which
+  role (entity or keyword side of the default rule, or a rule term), is a
+  bitmask per key made at compile time, so the default rule of every
+  watchlist is a few integer ORs and one AND per article. Token positions,
+  original offsets and :class:`Hit` objects are only made for the
+  watchlists that have a rule to evaluate or that fired.
 * Fuzzy entities (``fuzzy: 90``) are checked with rapidfuzz's ``ratio`` (an
   edit-distance score, so a short prefix like ``Lukas`` scores low against
-  ``Lukashenko``), only against the article's distinct tokens of a similar
-  length that share the alias's first letter.
-* Only watchlists with at least one hit have their rule evaluated.
+  ``Lukashenko``) against the aliases with the same word count and first
+  letter and a similar length. Which words and grams get that check is
+  decided per distinct *word*, once, and remembered (:class:`_FuzzyCache`):
+  a new word is compared with the words of the fuzzy aliases; a word near a
+  one-word alias gets the full check, and a word near a word of a longer
+  alias proposes the gram around it (:meth:`Matcher._learn` says what this
+  finds and what not). Most of an article is words already seen, answered
+  by set operations in C.
 """
 
 from __future__ import annotations
 
 import math
+import operator
+import re
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from itertools import accumulate
+from functools import reduce
+from itertools import accumulate, chain, compress, count, filterfalse
 from typing import Literal
 
 import ahocorasick
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Indel
 
 from bot import rules
 from bot.models import Article, Hit, Match, TermKind, TermScore
-from bot.text import TOKEN_RE, NormText, normalise, sentence_for, split_sentences, tokens
+from bot.text import NormText, flatten, normalise, sentence_span, tokens
 from bot.watchlist import Watchlist
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
 MIN_FUZZY_LEN = 4
+FUZZY_CACHE_WORDS = 100_000  # words remembered for fuzzy matching (~20 MB), then afresh
+FUZZY_CACHE_GRAMS = 50_000  # multi-word grams remembered with their fuzzy candidates
+HOT_WORDS = 4096  # the first words seen, checked first (see _fuzzy_match)
 TITLE_BASE = 0.5
 BODY_BASE = 0.3
 REPEAT_BONUS = 0.05
 MAX_REPEAT_BONUS = 3
 
 Slot = tuple[int, str]  # (watchlist index, term key inside that watchlist)
+ExactHit = tuple[int, int]  # (index of the key's last character in the hay, key id)
+FuzzyHit = tuple[int, "FuzzyAlias", float]  # (first token, alias, score)
+_KEY_ID = operator.itemgetter(1)
+_NON_SPACE = re.compile(r"[^ ]")
 
 
 @dataclass(frozen=True)
@@ -82,6 +105,7 @@ class CompiledWatchlist:
     entity_keys: list[str] = field(default_factory=list)
     keyword_keys: list[str] = field(default_factory=list)
     evidence_keys: set[str] = field(default_factory=set)  # terms whose hits are evidence
+    weights: dict[tuple[str, TermKind], float] | None = None  # made by score_parts
 
 
 @dataclass
@@ -98,46 +122,148 @@ class Occurrence:
 
 
 @dataclass
+class _Roles:
+    """Watchlists (bitmasks of their indices) that a key or fuzzy alias concerns."""
+
+    entity: int = 0  # default rule: counts as the entity side
+    keyword: int = 0  # default rule: counts as the keyword side
+    rule: int = 0  # watchlists with a rule that has this term
+
+    def add(self, other: _Roles) -> None:
+        self.entity |= other.entity
+        self.keyword |= other.keyword
+        self.rule |= other.rule
+
+
+@dataclass
 class FuzzyAlias:
     text: str  # normalised alias, tokens joined by a space
     cutoff: int
     slots: list[Slot]
+    size: int = 1  # words
+    ident: int = 0  # index in Matcher._aliases
+    roles: _Roles = field(default_factory=_Roles)
+
+    @property
+    def budget(self) -> int:
+        """Most insertions + deletions a gram of a similar length can need and still score ≥ cutoff.
+
+        ``ratio`` is ``100 * (1 - distance / (len(gram) + len(alias)))`` and a
+        gram is at most ``_slack(alias)`` characters longer than the alias.
+        """
+        n = len(self.text)
+        return (100 - self.cutoff) * (2 * n + _slack(n)) // 100
+
+
+@dataclass
+class FuzzyChoices:
+    texts: list[str]
+    lowest: int  # the lowest cutoff among the aliases
+    aliases: list[FuzzyAlias]
+
+
+@dataclass
+class _FuzzyCache:
+    """What the matcher learnt about the words it has seen (grows, then starts afresh).
+
+    ``single[word]``: the one-word aliases ``word`` is a fuzzy match of, with
+    scores; ``anchors[word]``: (alias id, place) of the multi-word aliases
+    whose word at that place ``word`` may be a misspelling of (see
+    :meth:`Matcher._learn`); ``grams``: the fuzzy candidates of the multi-word
+    grams checked so far.
+    """
+
+    seen: set[str] = field(default_factory=set)
+    hot: set[str] = field(default_factory=set)  # the first words seen: most of every article
+    single: dict[str, list[tuple[FuzzyAlias, float]]] = field(default_factory=dict)
+    anchors: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    grams: dict[str, list[tuple[FuzzyAlias, float]]] = field(default_factory=dict)
+    # the keys of single and anchors together, and those of them that are in hot
+    relevant: set[str] = field(default_factory=set)
+    hot_relevant: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Scan:
+    """Everything found in one article, before any watchlist is looked at."""
+
+    fields: tuple[_FieldText, _FieldText]
+    exact: tuple[list[ExactHit], list[ExactHit]]  # per field, in the automaton's order
+    fuzzy: tuple[list[FuzzyHit], list[FuzzyHit]]  # per field, in the order they were found
+    fired: int  # watchlists whose default rule holds (bitmask)
+    rule: int  # watchlists with a rule and at least one of its terms found (bitmask)
 
 
 class _FieldText:
-    """One field of an article: normalised text, tokens and their positions."""
+    """One field of an article: normalised text, tokens and their positions.
+
+    ``flat`` is the normalised text with a space for every character between
+    tokens (same offsets); ``hay`` the tokens joined by single spaces, with a
+    space at both ends, for the automaton. Positions are worked out only for
+    the few hits that become occurrences, with ``str.count`` rather than
+    tables of every token.
+    """
 
     def __init__(self, original: str, field_name: Literal["title", "text"], pos_offset: int):
         self.field = field_name
         self.norm: NormText = normalise(original)
-        self.toks: list[str] = TOKEN_RE.findall(self.norm.text)
+        self.flat = flatten(self.norm.text)
+        self.toks: list[str] = self.flat.split()
         self.hay = " " + " ".join(self.toks) + " "
         self.pos_offset = pos_offset
         self._hay_starts: list[int] | None = None
-        self._spans: list[tuple[int, int]] | None = None
-        self._sentences: list[tuple[int, int]] | None = None
+        self._sentences: list[tuple[int, int]] = []
 
-    def token_index(self, hay_pos: int) -> int:
-        """Token index of the token that starts at ``hay_pos`` in the hay string."""
+    def token_at(self, hay_pos: int) -> int:
+        """Index of the token that starts at ``hay_pos`` in the hay (one space before each)."""
+        return self.hay.count(" ", 0, hay_pos) - 1
+
+    def hay_start(self, index: int) -> int:
         if self._hay_starts is None:
-            self._hay_starts = [0, *accumulate(len(t) + 1 for t in self.toks)]
-            self._index_of = {s + 1: i for i, s in enumerate(self._hay_starts[:-1])}
-        return self._index_of[hay_pos]
+            # token i starts at 1 + i + (length of the tokens before it)
+            lengths = accumulate(map(len, self.toks), initial=0)
+            self._hay_starts = list(map(operator.add, lengths, count(1)))
+        return self._hay_starts[index]
 
-    def original_span(self, tok_start: int, tok_end: int) -> tuple[int, int]:
-        if self._spans is None:
-            self._spans = [m.span() for m in TOKEN_RE.finditer(self.norm.text)]
-        start = self._spans[tok_start][0]
-        end = self._spans[tok_end - 1][1]
-        return self.norm.original_span(start, end)
+    def flat_start(self, index: int, hay_pos: int) -> int:
+        """Offset in ``flat`` (and the normalised text) of token ``index``, at ``hay_pos``.
+
+        The hay has ``hay_pos - 1 - index`` token characters before the token;
+        the smallest offset with that many non-space characters before it in
+        ``flat`` is the end of the token before, found by counting spaces a
+        stretch at a time; the token starts at the next non-space.
+        """
+        chars = hay_pos - 1 - index
+        counted, end, spaces = 0, chars, 0
+        while more := self.flat.count(" ", counted, end):
+            spaces += more
+            counted, end = end, chars + spaces
+        found = _NON_SPACE.search(self.flat, end)
+        assert found is not None
+        return found.start()
+
+    def original_span(self, tok_start: int, tok_end: int, hay_pos: int) -> tuple[int, int]:
+        """Original offsets of tokens ``tok_start``…``tok_end - 1``; the first is at ``hay_pos``."""
+        start = self.flat_start(tok_start, hay_pos)
+        last = tok_end - 1
+        if last > tok_start:
+            last_pos = hay_pos + sum(map(len, self.toks[tok_start:last])) + last - tok_start
+            last_start = self.flat_start(last, last_pos)
+        else:
+            last_start = start
+        return self.norm.original_span(start, last_start + len(self.toks[last]))
 
     def sentence(self, start: int) -> str:
-        if self._sentences is None:
-            self._sentences = split_sentences(self.norm.original)
-        span = sentence_for(self._sentences, start)
-        if span is None:
-            return ""
-        return " ".join(self.norm.original[span[0] : span[1]].split())
+        for first, last in self._sentences:  # hits often share a sentence
+            if first <= start < max(last, first + 1):
+                break
+        else:
+            span = sentence_span(self.norm.original, start)
+            if span is None:
+                return ""
+            self._sentences.append(span)
+            first, last = span
+        return " ".join(self.norm.original[first:last].split())
 
 
 class Matcher:
@@ -147,14 +273,22 @@ class Matcher:
         self.compiled: list[CompiledWatchlist] = []
         self._slots_by_key: dict[str, list[Slot]] = defaultdict(list)
         self._fuzzy: dict[tuple[int, str], list[FuzzyAlias]] = defaultdict(list)
+        self._fuzzy_by_text: dict[str, FuzzyAlias] = {}
         self._fuzzy_sizes: set[int] = set()
         for wl in watchlists:
             self._add(wl)
-        self._automaton = ahocorasick.Automaton()
-        for key, slots in self._slots_by_key.items():
-            self._automaton.add_word(key, (key, len(key.split()), tuple(slots)))
-        if self._slots_by_key:
-            self._automaton.make_automaton()
+        self._sides = [(set(c.entity_keys), set(c.keyword_keys)) for c in self.compiled]
+        self._index_exact()
+        self._aliases = [a for bucket in self._fuzzy.values() for a in bucket]
+        for ident, alias in enumerate(self._aliases):
+            alias.ident = ident
+            for index, key in alias.slots:
+                alias.roles.add(self._roles(index, key))
+        del self._sides, self._fuzzy_by_text  # only needed while compiling
+        self._fuzzy_order = sorted(self._fuzzy_sizes)
+        self._fuzzy_index = self._index_fuzzy()
+        self._index_probes()
+        self._cache = _FuzzyCache()
 
     @property
     def watchlists(self) -> list[Watchlist]:
@@ -162,7 +296,7 @@ class Matcher:
 
     @property
     def pattern_count(self) -> int:
-        return len(self._slots_by_key) + sum(len(v) for v in self._fuzzy.values())
+        return len(self._keys) + len(self._aliases)
 
     # --- compiling ---------------------------------------------------------
 
@@ -222,48 +356,178 @@ class Matcher:
         norm = " ".join(tokens(alias))
         if len(norm) < MIN_FUZZY_LEN:
             return
+        existing = self._fuzzy_by_text.get(norm)
+        if existing is not None:
+            existing.slots.append((index, key))
+            existing.cutoff = min(existing.cutoff, cutoff)
+            return
         size = len(norm.split())
-        bucket = self._fuzzy[(size, norm[0])]
-        for existing in bucket:
-            if existing.text == norm:
-                existing.slots.append((index, key))
-                existing.cutoff = min(existing.cutoff, cutoff)
-                return
-        bucket.append(FuzzyAlias(norm, cutoff, [(index, key)]))
+        created = FuzzyAlias(norm, cutoff, [(index, key)], size)
+        self._fuzzy[(size, norm[0])].append(created)
+        self._fuzzy_by_text[norm] = created
         self._fuzzy_sizes.add(size)
+
+    def _roles(self, index: int, key: str) -> _Roles:
+        """What finding ``key`` means for watchlist ``index``."""
+        bit = 1 << index
+        if self.compiled[index].watchlist.rule_ast is not None:
+            return _Roles(rule=bit)
+        entity_keys, keyword_keys = self._sides[index]
+        is_entity = key in entity_keys
+        is_keyword = key in keyword_keys
+        # ≥1 entity AND ≥1 keyword; any term of the other list when one list is empty
+        if not keyword_keys:
+            is_keyword = is_entity
+        if not entity_keys:
+            is_entity = is_keyword
+        return _Roles(bit if is_entity else 0, bit if is_keyword else 0)
+
+    def _index_exact(self) -> None:
+        """The automaton (key → key id) and, per key id, its watchlists and roles."""
+        self._keys: list[str] = []
+        self._key_ntoks: list[int] = []
+        self._key_watchlists: list[int] = []  # bitmask of the watchlists that have the key
+        self._key_entity: list[int] = []
+        self._key_keyword: list[int] = []
+        self._key_rule: list[int] = []
+        self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for key, slots in self._slots_by_key.items():
+            self._automaton.add_word(key, len(self._keys))
+            self._keys.append(key)
+            self._key_ntoks.append(len(key.split()))
+            roles = _Roles()
+            for index, _ in slots:
+                roles.add(self._roles(index, key))
+            self._key_watchlists.append(reduce(operator.or_, (1 << i for i, _ in slots), 0))
+            self._key_entity.append(roles.entity)
+            self._key_keyword.append(roles.keyword)
+            self._key_rule.append(roles.rule)
+        if self._keys:
+            self._automaton.make_automaton()
+        del self._slots_by_key  # the automaton and the lists above replace it
+
+    def _index_fuzzy(self) -> dict[tuple[int, str, int], FuzzyChoices]:
+        """Fuzzy aliases by (size, first letter, length of a gram they can match).
+
+        A gram of length n is only compared with aliases of a similar length
+        (:func:`_slack`), so each list is what ``process.extract``
+        needs for such a gram, with the lowest cutoff among them.
+        """
+        near: dict[tuple[int, str, int], list[FuzzyAlias]] = defaultdict(list)
+        for (size, letter), bucket in self._fuzzy.items():
+            for alias in bucket:
+                n = len(alias.text)
+                slack = _slack(n)
+                for length in range(n - slack, n + slack + 1):
+                    near[(size, letter, length)].append(alias)
+        return {
+            k: FuzzyChoices([a.text for a in v], min(a.cutoff for a in v), v)
+            for k, v in near.items()
+        }
+
+    def _index_probes(self) -> None:
+        """The alias words a new word is compared with in :meth:`_learn`.
+
+        A one-word alias is an *entry* with its own budget, for the words of a
+        similar length (:func:`_slack`). A multi-word alias contributes its
+        words of two or more letters (all of them if it has none) as
+        *anchors*, each with an equal share of the alias's budget: if a gram
+        is within the budget of the alias and lines up with it, at least one
+        of these words is within its share. ``_probe_targets[entry]`` lists
+        (alias id, place of the word in the alias or -1 for a one-word alias,
+        budget); ``_probe_buckets[(first letter, length)]`` the entries a word
+        of that first letter and length can be within the budget of, with the
+        largest budget among them.
+        """
+        targets: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
+        buckets: dict[tuple[str, int], dict[str, None]] = defaultdict(dict)
+        for alias in self._aliases:
+            words = alias.text.split()
+            if len(words) == 1:
+                entries = [(-1, words[0], alias.budget, _slack(len(words[0])))]
+            else:
+                places = [k for k, w in enumerate(words) if len(w) > 1] or list(range(len(words)))
+                share = alias.budget // len(places)
+                entries = [(k, words[k], share, share) for k in places]
+            for place, word, budget, reach in entries:
+                targets[word].append((alias.ident, place, budget))
+                for length in range(max(1, len(word) - reach), len(word) + reach + 1):
+                    buckets[(word[0], length)][word] = None
+        self._probe_targets = dict(targets)
+        self._probe_buckets = {
+            key: (list(words), max(t[2] for w in words for t in targets[w]))
+            for key, words in buckets.items()
+        }
 
     # --- matching ----------------------------------------------------------
 
     def match(self, article: Article) -> list[Match]:
         """Every watchlist that fires on ``article``, best score first."""
-        fields, found = self._scan(article)
+        scan = self._scan(article)
         matches = []
-        for index, occ_by_key in found.items():
-            result = self._evaluate(self.compiled[index], occ_by_key, article, fields)
+        for index in _bits(scan.fired | scan.rule):
+            occ_by_key = self._occurrences(scan, index)
+            result = self._evaluate(self.compiled[index], occ_by_key, article, scan.fields)
             if result is not None:
                 matches.append(result)
         matches.sort(key=lambda m: (-m.score, m.watchlist))
         return matches
 
-    def _scan(
-        self, article: Article
-    ) -> tuple[tuple[_FieldText, _FieldText], dict[int, dict[str, list[Occurrence]]]]:
-        """Every term occurrence in title and body, grouped by watchlist and term."""
+    def _scan(self, article: Article) -> _Scan:
+        """Every term occurrence in title and body, and the watchlists they concern."""
         title = _FieldText(article.title, "title", 0)
         body = _FieldText(article.text, "text", BODY_OFFSET)
-        found: dict[int, dict[str, list[Occurrence]]] = defaultdict(lambda: defaultdict(list))
-        for ft in (title, body):
-            self._exact(ft, found)
-            self._fuzzy_match(ft, found)
-        return (title, body), found
+        cache = self._cache
+        if len(cache.seen) > FUZZY_CACHE_WORDS:
+            cache = self._cache = _FuzzyCache()  # other threads keep the one they hold
+        elif len(cache.grams) > FUZZY_CACHE_GRAMS:
+            cache.grams = {}
+        exact = (self._exact(title), self._exact(body))
+        fuzzy = (self._fuzzy_match(title, cache), self._fuzzy_match(body, cache))
+        key_ids = set(map(_KEY_ID, chain(*exact)))
+        entity = reduce(operator.or_, map(self._key_entity.__getitem__, key_ids), 0)
+        keyword = reduce(operator.or_, map(self._key_keyword.__getitem__, key_ids), 0)
+        rule = reduce(operator.or_, map(self._key_rule.__getitem__, key_ids), 0)
+        for _, alias, _ in chain(*fuzzy):
+            entity |= alias.roles.entity
+            keyword |= alias.roles.keyword
+            rule |= alias.roles.rule
+        return _Scan((title, body), exact, fuzzy, entity & keyword, rule)
+
+    def _occurrences(self, scan: _Scan, index: int) -> dict[str, list[Occurrence]]:
+        """The occurrences of watchlist ``index``'s terms, by term key, in the order found."""
+        occ_by_key: dict[str, list[Occurrence]] = {}
+        for ft, exact, fuzzy in zip(scan.fields, scan.exact, scan.fuzzy, strict=True):
+            for end, key_id in exact:
+                if self._key_watchlists[key_id] >> index & 1:
+                    key = self._keys[key_id]
+                    hay_pos = end - len(key) + 2  # after the leading space
+                    tok_start = ft.token_at(hay_pos)
+                    tok_end = tok_start + self._key_ntoks[key_id]
+                    occ = _occurrence(ft, key, tok_start, tok_end, hay_pos, None)
+                    occ_by_key.setdefault(key, []).append(occ)
+            for tok_start, alias, score in fuzzy:
+                for slot_index, key in alias.slots:
+                    if slot_index == index:
+                        tok_end = tok_start + alias.size
+                        hay_pos = ft.hay_start(tok_start)
+                        occ = _occurrence(ft, key, tok_start, tok_end, hay_pos, score)
+                        occ_by_key.setdefault(key, []).append(occ)
+        return occ_by_key
+
+    def _occurrence_count(self, scan: _Scan) -> int:
+        """Term occurrences counted once per watchlist that has the term (for the benchmark)."""
+        exact = sum(self._key_watchlists[k].bit_count() for _, k in chain(*scan.exact))
+        return exact + sum(len(alias.slots) for _, alias, _ in chain(*scan.fuzzy))
 
     def diagnose(self, article: Article, name: str) -> Diagnosis:
         """Evaluate one watchlist on ``article`` and say why it fired or not."""
         index = next(i for i, c in enumerate(self.compiled) if c.watchlist.name == name)
         cwl = self.compiled[index]
         wl = cwl.watchlist
-        fields, found = self._scan(article)
-        occ_by_key = found.get(index, {})
+        scan = self._scan(article)
+        fields = scan.fields
+        occ_by_key = self._occurrences(scan, index)
         terms_found = sorted({cwl.terms[k].label for k in occ_by_key})
         match = self._evaluate(cwl, occ_by_key, article, fields) if occ_by_key else None
         trace: list[rules.NodeTrace] = []
@@ -304,66 +568,155 @@ class Matcher:
 
         return lookup
 
-    def _exact(self, ft: _FieldText, found: dict[int, dict[str, list[Occurrence]]]) -> None:
-        if not self._slots_by_key or not ft.toks:
-            return
-        for end, (key, ntoks, slots) in self._automaton.iter(ft.hay):
-            start_pos = end - len(key) + 2  # first character of the first token
-            tok_start = ft.token_index(start_pos)
-            self._record(ft, found, slots, tok_start, tok_start + ntoks, None)
-
-    def _fuzzy_match(self, ft: _FieldText, found: dict[int, dict[str, list[Occurrence]]]) -> None:
-        if not self._fuzzy or not ft.toks:
-            return
-        for size in self._fuzzy_sizes:
-            grams: dict[str, int] = {}
-            for i in range(len(ft.toks) - size + 1):
-                gram = " ".join(ft.toks[i : i + size]) if size > 1 else ft.toks[i]
-                if len(gram) >= MIN_FUZZY_LEN:
-                    grams.setdefault(gram, i)
-            for gram, first in grams.items():
-                for alias, score in self._fuzzy_candidates(size, gram):
-                    for i in _positions(ft.toks, gram, size, first):
-                        self._record(ft, found, alias.slots, i, i + size, score)
-
-    def _fuzzy_candidates(self, size: int, gram: str) -> list[tuple[FuzzyAlias, float]]:
-        bucket = self._fuzzy.get((size, gram[0]))
-        if not bucket:
+    def _exact(self, ft: _FieldText) -> list[ExactHit]:
+        if not self._keys or not ft.toks:
             return []
-        lowest = min(a.cutoff for a in bucket)
-        choices = [a.text for a in bucket]
-        out = []
-        for _, score, i in process.extract(
-            gram, choices, scorer=fuzz.ratio, score_cutoff=lowest, limit=None
-        ):
-            alias = bucket[i]
-            if score >= alias.cutoff and gram != alias.text and _similar_length(gram, alias.text):
-                out.append((alias, round(score, 1)))
+        return list(self._automaton.iter(ft.hay))
+
+    # --- fuzzy -------------------------------------------------------------
+
+    def _fuzzy_match(self, ft: _FieldText, cache: _FuzzyCache) -> list[FuzzyHit]:
+        """Fuzzy hits of one field: by size, grams by first occurrence, candidates, positions."""
+        toks = ft.toks
+        if not self._aliases or not toks:
+            return []
+        # The small set of common words answers for most of the article (from the CPU
+        # cache); only the rest is looked up in the large sets.
+        rest = set(filterfalse(cache.hot.__contains__, toks))
+        for word in rest.difference(cache.seen):
+            self._learn(cache, word)
+        found = set(filter(cache.hot_relevant.__contains__, toks)) if cache.hot_relevant else set()
+        found.update(rest.intersection(cache.relevant))
+        if not found:
+            return []
+        singles = cache.single.keys() & found  # walks the smaller of the two
+        anchors = cache.anchors.keys() & found
+        positions = _positions(toks, singles | anchors)
+        proposed = self._proposed_grams(cache, len(toks), anchors, positions)
+        out: list[FuzzyHit] = []
+        for size in self._fuzzy_order:
+            if size == 1:
+                for word in sorted(singles, key=lambda w: positions[w][0]):
+                    for alias, score in cache.single[word]:
+                        out.extend((i, alias, score) for i in positions[word])
+                continue
+            by_start = proposed.get(size, {})
+            grams: dict[str, list[int]] = {}
+            for start in sorted(by_start):
+                grams.setdefault(" ".join(toks[start : start + size]), []).append(start)
+            for gram, starts in grams.items():
+                candidates = cache.grams.get(gram)
+                if candidates is None:
+                    proposers = by_start[starts[0]]  # the same words: the same proposers
+                    candidates = self._gram_candidates(gram, size, proposers)
+                    cache.grams[gram] = candidates
+                for alias, score in candidates:
+                    out.extend((i, alias, score) for i in starts)
         return out
 
-    def _record(
+    def _learn(self, cache: _FuzzyCache, word: str) -> None:
+        """Compare a new word with the alias words of its first letter and length, once.
+
+        One ``Indel.distance`` pass over the entries of its bucket (see
+        :meth:`_index_probes`). A word near a one-word alias gets the full
+        check (:meth:`_fuzzy_candidates`) and its result is kept, so a
+        one-word alias is found exactly as by comparing every word with it. A
+        word within its share of a multi-word alias's budget becomes an
+        anchor: the gram around it that would line up with the alias gets the
+        full check (:meth:`_gram_candidates`). That finds every misspelt
+        n-word name whose words line up with the alias's (spaces in the same
+        places) and which has a word within its share that kept the first
+        letter of the alias's word: any number of misspelt words
+        (``alexandr lukashenka`` for ``alexander lukashenko``), a changed
+        first letter in a later word (``volodymyr selenskyj`` for
+        ``volodymyr zelensky``, found by its first word). Not found, though
+        ``ratio`` alone would pass them: a gram whose spaces do not line up
+        with the alias's (``alexan derlukashenko``), and one whose only words
+        within their share changed their first letter (``a selensky`` for the
+        alias ``A. Zelensky``).
+        """
+        bucket = self._probe_buckets.get((word[0], len(word)))
+        single = False
+        anchors: list[tuple[int, int]] = []
+        if bucket is not None:
+            entries, budget = bucket
+            for entry, distance, _ in process.extract(
+                word, entries, scorer=Indel.distance, score_cutoff=budget, limit=None
+            ):
+                for ident, place, entry_budget in self._probe_targets[entry]:
+                    if distance <= entry_budget:
+                        if place < 0:
+                            single = True
+                        else:
+                            anchors.append((ident, place))
+        found = self._fuzzy_candidates(1, word) if single else []
+        # what was learnt first, then that the word was seen: another thread that sees
+        # the word as known finds what there is to know
+        hot = len(cache.hot) < HOT_WORDS
+        if anchors:
+            cache.anchors[word] = anchors
+        if found:
+            cache.single[word] = found
+        if anchors or found:
+            cache.relevant.add(word)
+            if hot:
+                cache.hot_relevant.add(word)
+        if hot:
+            cache.hot.add(word)
+        cache.seen.add(word)
+
+    def _proposed_grams(
         self,
-        ft: _FieldText,
-        found: dict[int, dict[str, list[Occurrence]]],
-        slots: Sequence[Slot],
-        tok_start: int,
-        tok_end: int,
-        fuzzy_score: float | None,
-    ) -> None:
-        """Note one occurrence for every watchlist term it belongs to."""
-        start, end = ft.original_span(tok_start, tok_end)
-        for index, term_key in slots:
-            found[index][term_key].append(
-                Occurrence(
-                    term_key,
-                    ft.field,
-                    tok_start + ft.pos_offset,
-                    tok_end + ft.pos_offset,
-                    start,
-                    end,
-                    fuzzy_score,
-                )
-            )
+        cache: _FuzzyCache,
+        length: int,
+        anchor_words: set[str],
+        positions: dict[str, list[int]],
+    ) -> dict[int, dict[int, list[FuzzyAlias]]]:
+        """Start of every gram an anchor lines up with an alias, by size, with those aliases."""
+        proposed: dict[int, dict[int, list[FuzzyAlias]]] = {}
+        for word in anchor_words:
+            for ident, place in cache.anchors[word]:
+                alias = self._aliases[ident]
+                size = alias.size
+                by_start = proposed.setdefault(size, {})
+                for i in positions[word]:
+                    start = i - place
+                    if 0 <= start <= length - size:
+                        by_start.setdefault(start, []).append(alias)
+        return proposed
+
+    def _gram_candidates(
+        self, gram: str, size: int, proposers: list[FuzzyAlias]
+    ) -> list[tuple[FuzzyAlias, float]]:
+        """The full check of a proposed gram, if one of the aliases that proposed it passes.
+
+        Every alias that can pass proposes the gram (see :meth:`_learn`), so
+        when none of them does, neither does the whole bucket.
+        """
+        n = len(gram)
+        for alias in proposers:
+            if (
+                abs(n - len(alias.text)) <= _slack(len(alias.text))
+                and gram[0] == alias.text[0]
+                and fuzz.ratio(gram, alias.text, score_cutoff=alias.cutoff)
+            ):
+                return self._fuzzy_candidates(size, gram)
+        return []
+
+    def _fuzzy_candidates(self, size: int, gram: str) -> list[tuple[FuzzyAlias, float]]:
+        if len(gram) < MIN_FUZZY_LEN:
+            return []
+        choices = self._fuzzy_index.get((size, gram[0], len(gram)))
+        if choices is None:
+            return []
+        out = []
+        for _, score, i in process.extract(
+            gram, choices.texts, scorer=fuzz.ratio, score_cutoff=choices.lowest, limit=None
+        ):
+            alias = choices.aliases[i]
+            if score >= alias.cutoff and gram != alias.text:
+                out.append((alias, round(score, 1)))
+        return out
 
     # --- rules and scores --------------------------------------------------
 
@@ -391,11 +744,12 @@ class Matcher:
         score = combine(parts)
         if score < wl.min_score:
             return None
+        title, body = fields
         return Match(
             article=article,
             watchlist=wl.name,
             score=score,
-            hits=hits,
+            hits=[_with_sentence(h, title if h.field == "title" else body) for h in hits],
             score_parts=parts,
             rule=wl.rule or default_rule_text(wl),
         )
@@ -407,7 +761,10 @@ class Matcher:
         evidence_spans: set[tuple[int, int]],
         fields: tuple[_FieldText, _FieldText],
     ) -> list[Hit]:
-        """Hits of entities and keywords, plus rule-only terms that made the rule match."""
+        """Hits of entities and keywords, plus rule-only terms that made the rule match.
+
+        Their ``sentence`` is left empty (see :meth:`_evaluate`).
+        """
         title, body = fields
         hits: list[Hit] = []
         seen: set[tuple[str, int, int, str]] = set()
@@ -431,7 +788,7 @@ class Matcher:
                         text=ft.norm.original[o.start : o.end],
                         start=o.start,
                         end=o.end,
-                        sentence=ft.sentence(o.start),
+                        sentence="",
                         field=o.field,
                         fuzzy_score=o.fuzzy_score,
                     )
@@ -451,20 +808,67 @@ def positive_terms(node: rules.Node, negated: bool = False) -> list[rules.Term]:
     return positive_terms(node.left, negated) + positive_terms(node.right, negated)
 
 
-def _positions(toks: list[str], gram: str, size: int, first: int) -> list[int]:
-    if size == 1:
-        return [i for i in range(first, len(toks)) if toks[i] == gram]
-    return [i for i in range(first, len(toks) - size + 1) if " ".join(toks[i : i + size]) == gram]
+def _with_sentence(hit: Hit, ft: _FieldText) -> Hit:
+    """``hit`` with its sentence (found last: only hits of a match that is kept need one)."""
+    return Hit(
+        term=hit.term,
+        kind=hit.kind,
+        watchlist=hit.watchlist,
+        text=hit.text,
+        start=hit.start,
+        end=hit.end,
+        sentence=ft.sentence(hit.start),
+        field=hit.field,
+        fuzzy_score=hit.fuzzy_score,
+    )
 
 
-def _similar_length(a: str, b: str) -> bool:
-    return abs(len(a) - len(b)) <= max(1, len(b) // 5)
+def _occurrence(
+    ft: _FieldText,
+    key: str,
+    tok_start: int,
+    tok_end: int,
+    hay_pos: int,
+    fuzzy_score: float | None,
+) -> Occurrence:
+    start, end = ft.original_span(tok_start, tok_end, hay_pos)
+    return Occurrence(
+        key,
+        ft.field,
+        tok_start + ft.pos_offset,
+        tok_end + ft.pos_offset,
+        start,
+        end,
+        fuzzy_score,
+    )
+
+
+def _bits(mask: int) -> Iterator[int]:
+    """Indices of the set bits of ``mask``, lowest first."""
+    while mask:
+        low = mask & -mask
+        yield low.bit_length() - 1
+        mask ^= low
+
+
+def _positions(toks: list[str], words: set[str]) -> dict[str, list[int]]:
+    """Where each of ``words`` occurs in ``toks`` (one pass in C, then one step per hit)."""
+    found: dict[str, list[int]] = {}
+    for i in compress(count(), map(words.__contains__, toks)):
+        found.setdefault(toks[i], []).append(i)
+    return found
+
+
+def _slack(n: int) -> int:
+    """How much longer or shorter than a fuzzy alias of length ``n`` a gram may be."""
+    return max(1, n // 5)
 
 
 def _default_rule(cwl: CompiledWatchlist, occ_by_key: dict[str, list[Occurrence]]) -> bool:
     """≥1 entity AND ≥1 keyword; any term when one of the two lists is empty."""
-    has_entity = any(k in occ_by_key for k in cwl.entity_keys)
-    has_keyword = any(k in occ_by_key for k in cwl.keyword_keys)
+    found = occ_by_key.keys()
+    has_entity = not found.isdisjoint(cwl.entity_keys)
+    has_keyword = not found.isdisjoint(cwl.keyword_keys)
     if not cwl.entity_keys:
         return has_keyword
     if not cwl.keyword_keys:
@@ -489,7 +893,9 @@ def score_parts(cwl: CompiledWatchlist, hits: list[Hit]) -> list[TermScore]:
     by_term: dict[tuple[str, TermKind], list[Hit]] = defaultdict(list)
     for hit in hits:
         by_term[(hit.term, hit.kind)].append(hit)
-    weights = {(info.label, info.kind): info.weight for info in cwl.terms.values()}
+    weights = cwl.weights
+    if weights is None:
+        weights = cwl.weights = {(i.label, i.kind): i.weight for i in cwl.terms.values()}
     title_base = min(0.9, BODY_BASE + (TITLE_BASE - BODY_BASE) * cwl.watchlist.title_weight)
     parts = []
     for (term, kind), term_hits in by_term.items():

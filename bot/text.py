@@ -9,17 +9,18 @@ map back to the original, so evidence is shown exactly as it was written.
 
 from __future__ import annotations
 
+import codecs
+import operator
 import re
 import unicodedata
 from array import array
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from anyascii import anyascii
 
 TOKEN_RE = re.compile(r"[a-z0-9]+")
-_ASCII_RUNS = re.compile(r"[\x00-\x7f]+|[^\x00-\x7f]")
 
 
 @lru_cache(maxsize=65536)
@@ -33,41 +34,100 @@ class NormText:
     """A normalised string with a map back to the original.
 
     ``index_map[i]`` is the index in ``original`` of the character that
-    produced normalised character ``i``; ``None`` means the identity (the
-    original was ASCII, the common case, and lower-casing kept every offset).
+    produced normalised character ``i``; ``None`` means the identity: the
+    original was ASCII (the common case, lower-casing keeps every offset), or
+    each of its non-ASCII characters became one character (“quotes”, ’, —,
+    é, ü). Otherwise the map is made the first time an offset is asked for.
     """
 
     original: str
     text: str
-    index_map: array | None = None
+    identity: bool = True
+
+    @cached_property
+    def index_map(self) -> array | None:
+        return None if self.identity else _index_map(self.original)
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """Map a normalised [start, end) span to the original text."""
-        if self.index_map is None:
+        index_map = self.index_map
+        if index_map is None:
             return start, end
         if end <= start:
-            pos = self.index_map[start] if start < len(self.index_map) else len(self.original)
+            pos = index_map[start] if start < len(index_map) else len(self.original)
             return pos, pos
-        return self.index_map[start], self.index_map[end - 1] + 1
+        return index_map[start], index_map[end - 1] + 1
+
+
+_NON_ASCII_SPLIT = re.compile(r"([^\x00-\x7f]+)")  # ASCII, run, ASCII, run, ..., ASCII
+_FOLDED = operator.itemgetter(0)
+_ONE_TO_ONE = operator.itemgetter(1)
+# every ASCII character that is not part of a token becomes a space (see split_tokens)
+_SEPARATORS = str.maketrans(
+    {chr(c): " " for c in range(128) if not (chr(c).isdigit() or "a" <= chr(c) <= "z")}
+)
+
+
+@lru_cache(maxsize=65536)
+def _fold_run(run: str) -> tuple[str, bool]:
+    """A run of non-ASCII characters folded one by one; True if each became one character."""
+    folded = [_fold_char(char) for char in run]
+    return "".join(folded), all(len(f) == 1 for f in folded)
+
+
+def _fold_errors(exc: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a run of non-ASCII characters, folded (see :func:`normalise`)."""
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    folded, one_to_one = _fold_run(exc.object[exc.start : exc.end])
+    return (folded if one_to_one else folded + _MARK), exc.end
+
+
+_MARK = "\x00"  # follows a run whose folding changed its length
+_FOLD = "alertbot.fold"
+codecs.register_error(_FOLD, _fold_errors)
 
 
 def normalise(text: str) -> NormText:
     """Normalise ``text`` for matching, keeping a map back to the original."""
     if text.isascii():
         return NormText(text, text.lower())
-    pieces: list[str] = []
+    if _MARK not in text:
+        # The ASCII encoder copies the ASCII text in C and calls _fold_errors once per
+        # run of other characters (news has a few dozen: quotes, dashes, accents).
+        folded = text.encode("ascii", _FOLD).decode("ascii")
+        if _MARK not in folded:
+            return NormText(text, folded.lower())
+        return NormText(text, folded.replace(_MARK, "").lower(), identity=False)
+    parts = _NON_ASCII_SPLIT.split(text)
+    runs = list(map(_fold_run, parts[1::2]))
+    parts[1::2] = map(_FOLDED, runs)
+    # the folded runs are lower-case ASCII already: lower() only changes the ASCII text
+    return NormText(text, "".join(parts).lower(), all(map(_ONE_TO_ONE, runs)))
+
+
+def _index_map(text: str) -> array:
+    """For each character of ``normalise(text).text``, the index in ``text`` it comes from."""
     index_map = array("l")
-    for run in _ASCII_RUNS.finditer(text):
-        chunk = run.group()
-        start = run.start()
-        if chunk.isascii():
-            pieces.append(chunk.lower())
-            index_map.extend(range(start, start + len(chunk)))
+    pos = 0
+    for i, part in enumerate(_NON_ASCII_SPLIT.split(text)):
+        if i % 2 == 0:  # ASCII: one character each
+            index_map.extend(range(pos, pos + len(part)))
         else:
-            folded = _fold_char(chunk)
-            pieces.append(folded)
-            index_map.extend([start] * len(folded))
-    return NormText(text, "".join(pieces), index_map)
+            for k, char in enumerate(part):
+                index_map.extend([pos + k] * len(_fold_char(char)))
+        pos += len(part)
+    return index_map
+
+
+def flatten(normalised: str) -> str:
+    """Normalised text with a space for every character that is not part of a token."""
+    return normalised.translate(_SEPARATORS)
+
+
+def split_tokens(normalised: str) -> list[str]:
+    """``TOKEN_RE.findall(normalised)`` for normalised (ASCII, lower-case) text, in C."""
+    return flatten(normalised).split()
 
 
 def normalise_str(text: str) -> str:
@@ -77,7 +137,7 @@ def normalise_str(text: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Normalised word tokens of ``text``: the unit every pattern is made of."""
-    return TOKEN_RE.findall(normalise_str(text))
+    return split_tokens(normalise_str(text))
 
 
 @dataclass(frozen=True)
@@ -153,7 +213,12 @@ _ABBREVIATIONS = frozenset(
         "fig",
     ]
 )
-_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-ZА-ЯЁІЇЄҐ0-9])|\n\s*")
+# A sentence ends at a run of ``. ! ? …`` (with closing quotes) before white space and a
+# capital or a digit, or at a line break. Written to start with one character class, which
+# lets the regex engine skip to the candidates instead of trying every position.
+_SENTENCE_END = re.compile(
+    r"[.!?…\n](?:(?<=\n)\s*|(?<!\n)[.!?…]*[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-ZА-ЯЁІЇЄҐ0-9]))"
+)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -191,6 +256,47 @@ def _append_span(spans: list[tuple[int, int]], text: str, start: int, end: int) 
         return
     lead = len(chunk) - len(chunk.lstrip())
     spans.append((start + lead, start + lead + len(stripped)))
+
+
+_SAFE = re.compile(r"[^\W_]")  # a letter or digit: never part of a sentence end
+
+
+def sentence_span(text: str, offset: int) -> tuple[int, int] | None:
+    """``sentence_for(split_sentences(text), offset)``, reading only the text around ``offset``.
+
+    Sentence ends are found from a letter or digit before ``offset`` (a
+    sentence end never contains one, so the regex finds there what it finds
+    reading the whole text), a little further back each time until one is
+    before ``offset``; then up to the first one after it.
+    """
+    lo, step = offset, 256
+    while True:
+        lo = max(0, lo - step)
+        step *= 2
+        scan_from = 0
+        if lo > 0:
+            safe = _SAFE.search(text, lo, max(lo, offset))
+            if safe is None:
+                continue
+            scan_from = safe.start()
+        start = 0 if scan_from == 0 else -1
+        end = len(text)
+        for m in _SENTENCE_END.finditer(text, scan_from):
+            if not m.group().startswith("\n") and _ends_with_abbreviation(text, m.start()):
+                continue
+            if m.end() > offset:
+                end = m.end()
+                break
+            start = m.end()
+        if start >= 0:
+            break
+    chunk = text[start:end]
+    stripped = chunk.strip()
+    if not stripped:
+        return None
+    first = start + len(chunk) - len(chunk.lstrip())
+    last = first + len(stripped)
+    return (first, last) if first <= offset < max(last, first + 1) else None
 
 
 def sentence_for(spans: list[tuple[int, int]], offset: int) -> tuple[int, int] | None:

@@ -1,13 +1,17 @@
 """The compiled matcher: exact, phrase, wildcard and fuzzy terms; rules; scores."""
 
+import random
 import re
 import string
 
+import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz, process
 
-from bot.matcher import Matcher
+from bot.matcher import Matcher, _FieldText
 from bot.models import Article
+from bot.text import tokens
 from bot.watchlist import load_text
 
 
@@ -151,3 +155,165 @@ def test_no_match_inside_a_longer_word(word: str, prefix: str, suffix: str) -> N
     assume(not re.search(rf"\b{word}\b", longer))
     m = matcher_for(f"name: p\nkeywords: ['{word}']\nmin_score: 0\n")
     assert m.match(Article(title="", text=f"x {longer} y")) == []
+
+
+FULL_NAME = """\
+name: full
+entities:
+  - name: Alexander Lukashenko
+    fuzzy: 90
+  - name: Volodymyr Zelensky
+    fuzzy: 90
+keywords: [troops]
+"""
+
+
+def fuzzy_hits(m: Matcher, text: str) -> list[tuple[str, float | None]]:
+    (match,) = m.match(Article(title="", text=text + " troops")) or [None]
+    if match is None:
+        return []
+    return [(h.text, h.fuzzy_score) for h in match.hits if h.kind == "entity"]
+
+
+def test_two_word_fuzzy_aliases_take_misspellings_in_both_words() -> None:
+    m = matcher_for(FULL_NAME)
+    for variant in (
+        "Alexandr Lukashenka",
+        "Aleksandr Lukashenko",
+        "Alexander Lukaschenko",
+        "Volodymyr Selenskyj",  # a changed first letter in the second word
+    ):
+        ((found, score),) = fuzzy_hits(m, f"Yesterday {variant} said")
+        assert found == variant and score is not None and score >= 90, variant
+    for other in ("Alexander Lukas", "Alex Luka", "Vladimir Zhirinovsky"):
+        assert fuzzy_hits(m, f"Yesterday {other} said") == [], other
+
+
+NAMES = [
+    "Lukashenko",
+    "Tsikhanouskaya",
+    "Putin",
+    "Alexander Lukashenko",
+    "Aliaksandr Lukashenka",
+    "Volodymyr Zelensky",
+    "Sergei Shoigu",
+    "V. Putin",
+    "Valerii Zaluzhnyi",
+]
+FILLER = [
+    "the",
+    "troops",
+    "said",
+    "on",
+    "a",
+    "border",
+    "and",
+    "his",
+    "new",
+    "joint",
+    "force",
+    "in",
+    "Minsk",
+    "was",
+    "ready",
+]
+
+
+def misspell(rng: random.Random, word: str) -> str:
+    """One edit inside ``word`` (the first letter kept), as in real misspellings."""
+    if len(word) < 4:
+        return word
+    i = rng.randrange(1, len(word))
+    kind = rng.randrange(4)
+    if kind == 0:
+        return word[:i] + rng.choice("aeiouykh") + word[i + 1 :]
+    if kind == 1:
+        return word[:i] + word[i + 1 :]
+    if kind == 2:
+        return word[:i] + rng.choice("aeiouykh") + word[i:]
+    return word[: i - 1] + word[i] + word[i - 1] + word[i + 1 :] if i > 1 else word
+
+
+def brute_force_fuzzy(m: Matcher, text: str) -> list[tuple[int, str, float]]:
+    """The fuzzy step as first written: every gram against every alias of its bucket."""
+    toks = tokens(text)
+    out = []
+    for size in sorted({a.size for a in m._aliases}):
+        firsts: dict[str, int] = {}
+        for i in range(len(toks) - size + 1):
+            gram = " ".join(toks[i : i + size])
+            if len(gram) >= 4:
+                firsts.setdefault(gram, i)
+        for gram, first in firsts.items():
+            bucket = [a for a in m._aliases if a.size == size and a.text[0] == gram[0]]
+            if not bucket:
+                continue
+            lowest = min(a.cutoff for a in bucket)
+            found = process.extract(
+                gram, [a.text for a in bucket], scorer=fuzz.ratio, score_cutoff=lowest, limit=None
+            )
+            for _, score, j in found:
+                alias = bucket[j]
+                similar = abs(len(gram) - len(alias.text)) <= max(1, len(alias.text) // 5)
+                if score >= alias.cutoff and gram != alias.text and similar:
+                    positions = [
+                        i
+                        for i in range(first, len(toks) - size + 1)
+                        if " ".join(toks[i : i + size]) == gram
+                    ]
+                    out.extend((i, alias.text, round(score, 1)) for i in positions)
+    return out
+
+
+@pytest.mark.parametrize("cutoff", [75, 85, 88, 90, 95])
+def test_fuzzy_matching_finds_what_comparing_every_gram_finds(cutoff: int) -> None:
+    entities = "".join(f"  - name: {n}\n    fuzzy: {cutoff}\n" for n in NAMES)
+    m = matcher_for(f"name: f\nentities:\n{entities}keywords: [troops]\n")
+    rng = random.Random(cutoff)
+    for _ in range(300):
+        words: list[str] = []
+        for _ in range(rng.randint(5, 30)):
+            if rng.random() < 0.3:
+                name = rng.choice(NAMES).split()
+                edits = rng.choice([0, 1, 1, 2, 3])
+                for _ in range(edits):
+                    k = rng.randrange(len(name))
+                    name[k] = misspell(rng, name[k])
+                words.extend(name)
+            else:
+                words.append(rng.choice(FILLER))
+        text = " ".join(words)
+        ft = _FieldText(text, "text", 0)
+        found = [(i, alias.text, score) for i, alias, score in m._fuzzy_match(ft, m._cache)]
+        assert found == brute_force_fuzzy(m, text), text
+
+
+FILLER_WORDS = st.sampled_from(
+    ["Straße", "ﬁeld", "Лукашенко", "café", "x", "NATO", "e\u0301te", "2024"]
+)
+SEPARATOR = st.sampled_from([" ", "  ", "\n", ", ", " — ", "… ", " “", "” ", " (", ") ", "’s "])
+
+
+@settings(max_examples=150)
+@given(
+    filler=st.lists(st.one_of(WORD, FILLER_WORDS), max_size=8),
+    phrase=st.lists(WORD, min_size=1, max_size=3),
+    seps=st.lists(SEPARATOR, min_size=12, max_size=12),
+    at=st.integers(0, 8),
+)
+def test_hit_offsets_point_at_the_words_whatever_comes_before(
+    filler: list[str], phrase: list[str], seps: list[str], at: int
+) -> None:
+    m = matcher_for(f"name: p\nkeywords: [{' '.join(phrase)!r}]\nmin_score: 0\n")
+    at = min(at, len(filler))
+    inside = seps[-1] if seps[-1].strip(" ") == "" else " "
+    written = inside.join(w.title() for w in phrase)
+    words = [*filler[:at], written, *filler[at:]]
+    text = "".join(w + seps[i % len(seps)] for i, w in enumerate(words))
+    expected = len("".join(w + seps[i % len(seps)] for i, w in enumerate(words[:at])))
+    matches = m.match(Article(title="", text=text))
+    assert matches, text
+    for hit in matches[0].hits:
+        assert tokens(text[hit.start : hit.end]) == phrase
+        assert hit.text == text[hit.start : hit.end]
+    assert expected in [h.start for h in matches[0].hits]

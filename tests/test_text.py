@@ -1,9 +1,24 @@
 """The normaliser, tokeniser and sentence splitter."""
 
+import re
+import unicodedata
+
+from anyascii import anyascii
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import normalise, normalise_str, sentence_for, split_sentences, tokenise, tokens
+from bot.text import (
+    _SENTENCE_END,
+    TOKEN_RE,
+    normalise,
+    normalise_str,
+    sentence_for,
+    sentence_span,
+    split_sentences,
+    split_tokens,
+    tokenise,
+    tokens,
+)
 
 
 def test_cyrillic_and_latin_spellings_meet() -> None:
@@ -49,6 +64,41 @@ def test_every_token_maps_to_original_text_that_normalises_to_it(text: str) -> N
         assert tok.text in normalise_str(text[tok.start : tok.end])
 
 
+def reference_normalise(text: str) -> tuple[str, list[int]]:
+    """The definition, one character at a time: folded text and, per folded character, its source."""
+    out: list[str] = []
+    sources: list[int] = []
+    for i, char in enumerate(text):
+        if char.isascii():
+            folded = char.lower()
+        else:
+            folded = anyascii(unicodedata.normalize("NFKC", char).casefold()).lower()
+        out.append(folded)
+        sources.extend([i] * len(folded))
+    return "".join(out), sources
+
+
+NEWSY = st.text(
+    alphabet=st.sampled_from(list("aZ 9.,'\n\x00") + list("“”’—„…«»éüßİ\u0301ﬁЛукашенко")),
+    max_size=40,
+)
+
+
+@given(st.one_of(st.text(), NEWSY))
+def test_normalise_is_the_character_by_character_fold(text: str) -> None:
+    norm = normalise(text)
+    expected, sources = reference_normalise(text)
+    assert norm.text == expected
+    assert [norm.original_span(i, i + 1)[0] for i in range(len(expected))] == sources
+    assert norm.original_span(len(expected), len(expected)) == (len(text), len(text))
+
+
+@given(st.one_of(st.text(), NEWSY))
+def test_split_tokens_is_the_token_pattern(text: str) -> None:
+    normalised = normalise_str(text)
+    assert split_tokens(normalised) == TOKEN_RE.findall(normalised)
+
+
 def test_sentences_split_at_stops_and_line_breaks_but_not_abbreviations() -> None:
     text = 'Gen. Ivanov arrived in Minsk. "We are ready," he said! U.S. officials disagreed.\nNew line here'
     parts = [text[s:e] for s, e in split_sentences(text)]
@@ -65,3 +115,29 @@ def test_sentence_for_finds_the_sentence_of_an_offset() -> None:
     spans = split_sentences(text)
     assert sentence_for(spans, text.index("four")) == (9, 20)
     assert sentence_for(spans, 0) == (0, 8)
+
+
+# the sentence-end pattern as first written (one alternative per kind of end)
+PLAIN_SENTENCE_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-ZА-ЯЁІЇЄҐ0-9])|\n\s*")
+SENTENCY = st.text(alphabet=st.sampled_from(list(".!?…\n \t\"'”’“‘()[]aZ9Ё,")), max_size=30)
+
+
+@given(st.one_of(st.text(), SENTENCY))
+def test_sentence_ends_are_those_of_the_plain_pattern(text: str) -> None:
+    expected = [m.span() for m in PLAIN_SENTENCE_END.finditer(text)]
+    assert [m.span() for m in _SENTENCE_END.finditer(text)] == expected
+
+
+LONG_SENTENCY = st.lists(
+    st.sampled_from(
+        ["Gen.", "U.S.", "J.", "word", "Minsk.", "“Quote.”", "\n", "  ", "Ok!", "3.5", "…"]
+    ),
+    max_size=200,
+).map(" ".join)
+
+
+@given(st.one_of(st.text(), SENTENCY, LONG_SENTENCY))
+def test_sentence_span_is_sentence_for_of_all_sentences(text: str) -> None:
+    spans = split_sentences(text)
+    for offset in range(-1, len(text) + 2):
+        assert sentence_span(text, offset) == sentence_for(spans, offset), offset
