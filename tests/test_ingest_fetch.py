@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import gzip
 import socket
-import sys
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
+from loopback import clear_proxies, serve
 
 from bot.ingest import (
     FetchError,
@@ -140,37 +139,15 @@ class Handler(BaseHTTPRequestHandler):
         self._send(200, (FIXTURES / "json" / "articles.jsonl").read_bytes(), "application/x-ndjson")
 
 
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Clients that hang up on purpose (timeouts, size cap) are not server errors."""
-        if not isinstance(sys.exc_info()[1], ConnectionError):
-            super().handle_error(request, client_address)  # type: ignore[arg-type]
-
-
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
-    httpd = Server(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(Handler) as url:
+        yield url
 
 
 @pytest.fixture(autouse=True)
 def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A proxy from the environment must not intercept loopback requests."""
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    clear_proxies(monkeypatch)
 
 
 async def test_ok(server: str) -> None:
