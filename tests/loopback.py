@@ -20,6 +20,30 @@ PROXY_VARIABLES = (
 )
 
 
+class RoutedHandler(BaseHTTPRequestHandler):
+    """GET /name/… calls ``route_name`` (dashes as underscores); unknown paths are 404."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        name = self.path.strip("/").split("/")[0].replace("-", "_")
+        route = getattr(self, "route_" + name, None)
+        if route is None:
+            self.send_error(404)
+        else:
+            route()
+
+    def _send(self, status: int, body: bytes, ctype: str = "text/html", **headers: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            self.send_header(name.replace("_", "-"), value)
+        self.end_headers()
+        self.wfile.write(body)
+
+
 class QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 

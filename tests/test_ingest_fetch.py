@@ -6,12 +6,11 @@ import gzip
 import socket
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
-from loopback import clear_proxies, serve
+from loopback import RoutedHandler, clear_proxies, serve
 
 from bot.ingest import (
     FetchError,
@@ -29,27 +28,8 @@ PAGE = b"<html><head><title>Local</title></head><body><p>Hello from the local se
 STREAMED: dict[str, int] = {}  # path -> bytes the server managed to send
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(RoutedHandler):
     """Routes for each behaviour under test; HTTP/1.0, so the body ends when the socket does."""
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-    def do_GET(self) -> None:
-        route = getattr(self, "route_" + self.path.strip("/").split("/")[0].replace("-", "_"), None)
-        if route is None:
-            self.send_error(404)
-        else:
-            route()
-
-    def _send(self, status: int, body: bytes, ctype: str = "text/html", **headers: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        self.wfile.write(body)
 
     def route_ok(self) -> None:
         self._send(200, PAGE)

@@ -7,14 +7,13 @@ import random
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from loopback import clear_proxies, serve
+from loopback import RoutedHandler, clear_proxies, serve
 
 from bot.ingest.feeds import feed_as_utf8, read_feed_bytes
 from bot.ingest.poll import (
@@ -82,31 +81,14 @@ def full_page(n: int) -> bytes:
     ).encode()
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
+class Handler(RoutedHandler):
     @property
     def base(self) -> str:
         return f"http://{self.headers['Host']}"
 
     def do_GET(self) -> None:
         HITS[self.path] = HITS.get(self.path, 0) + 1
-        name = self.path.strip("/").split("/")[0].replace("-", "_")
-        route = getattr(self, "route_" + name, None)
-        if route is None:
-            self.send_error(404)
-        else:
-            route()
-
-    def _send(self, status: int, body: bytes, ctype: str = "text/html", **headers: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name.replace("_", "-"), value)
-        self.end_headers()
-        self.wfile.write(body)
+        super().do_GET()
 
     def route_feed(self) -> None:
         if self.headers.get("If-None-Match") == '"v1"':
