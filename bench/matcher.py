@@ -53,6 +53,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a script from a checkout without `pip install -e`
     sys.path.insert(0, str(ROOT))
 
+from machine import cpu_model, say  # noqa: E402
+
 from bot.matcher import Matcher  # noqa: E402
 from bot.models import Article  # noqa: E402
 from bot.watchlist import Entity, Keyword, Watchlist  # noqa: E402
@@ -621,20 +623,6 @@ def bench_size(
 
 
 # --- report ------------------------------------------------------------------
-
-
-def say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def version(dist: str) -> str:

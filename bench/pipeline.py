@@ -29,6 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from machine import cpu_model  # noqa: E402
+
 from bot.matcher import Matcher  # noqa: E402
 from bot.models import Article  # noqa: E402
 from bot.pipeline import analyse, ingest  # noqa: E402
@@ -54,16 +56,6 @@ def load_items(path: Path, limit: int) -> list[Article]:
             )
         )
     return out
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:
@@ -104,7 +96,7 @@ def main() -> None:
 
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = len(articles)
-    print(f"machine: {cpu_name()}, {platform.python_implementation()} {platform.python_version()}")
+    print(f"machine: {cpu_model()}, {platform.python_implementation()} {platform.python_version()}")
     print(f"date: {date.today().isoformat()}; items: {n} ({mb:.1f} MB of text) from {args.items.name}")
     print()
     print("| stage | articles/s | total s | result |")
