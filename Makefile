@@ -4,11 +4,13 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+# the compiled part of the matcher is rebuilt when its source changes
+BUILD  := pyproject.toml setup.py bot/_wordscan.c
+STAMP  := $(VENV)/.installed-$(shell cat $(BUILD) | cksum | cut -d' ' -f1)
 
 .PHONY: run test lint install bench bench-pipeline clean
 
-$(STAMP): pyproject.toml
+$(STAMP): $(BUILD)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'

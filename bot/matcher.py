@@ -38,8 +38,8 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import reduce
-from itertools import accumulate, chain, compress, count, filterfalse
+from functools import cached_property, reduce
+from itertools import accumulate, chain, count
 from typing import Literal
 
 import ahocorasick
@@ -50,12 +50,13 @@ from bot import rules
 from bot.models import Article, Hit, Match, TermKind, TermScore
 from bot.text import NormText, flatten, normalise, sentence_span, tokens
 from bot.watchlist import Watchlist
+from bot.wordscan import WordFilter, hay
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
 MIN_FUZZY_LEN = 4
-FUZZY_CACHE_WORDS = 100_000  # words remembered for fuzzy matching (~20 MB), then afresh
+FILTER_WORDS = 100_000  # words the fuzzy first pass remembers (~3 MB compiled), then afresh
+FUZZY_CACHE_WORDS = 20_000  # candidate words remembered with what they may be, then afresh
 FUZZY_CACHE_GRAMS = 50_000  # multi-word grams remembered with their fuzzy candidates
-HOT_WORDS = 4096  # the first words seen, checked first (see _fuzzy_match)
 TITLE_BASE = 0.5
 BODY_BASE = 0.3
 REPEAT_BONUS = 0.05
@@ -164,23 +165,20 @@ class FuzzyChoices:
 
 @dataclass
 class _FuzzyCache:
-    """What the matcher learnt about the words it has seen (grows, then starts afresh).
+    """What the matcher learnt about the candidate words it has seen (grows, then afresh).
 
-    ``single[word]``: the one-word aliases ``word`` is a fuzzy match of, with
-    scores; ``anchors[word]``: (alias id, place) of the multi-word aliases
-    whose word at that place ``word`` may be a misspelling of (see
-    :meth:`Matcher._learn`); ``grams``: the fuzzy candidates of the multi-word
-    grams checked so far.
+    Only words that passed the first pass (:class:`bot.wordscan.WordFilter`)
+    get here. ``single[word]``: the one-word aliases ``word`` is a fuzzy match
+    of, with scores; ``anchors[word]``: (alias id, place) of the multi-word
+    aliases whose word at that place ``word`` may be a misspelling of (see
+    :meth:`Matcher._learn`); ``grams``: the fuzzy candidates of the
+    multi-word grams checked so far.
     """
 
     seen: set[str] = field(default_factory=set)
-    hot: set[str] = field(default_factory=set)  # the first words seen: most of every article
     single: dict[str, list[tuple[FuzzyAlias, float]]] = field(default_factory=dict)
     anchors: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     grams: dict[str, list[tuple[FuzzyAlias, float]]] = field(default_factory=dict)
-    # the keys of single and anchors together, and those of them that are in hot
-    relevant: set[str] = field(default_factory=set)
-    hot_relevant: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -197,22 +195,34 @@ class _Scan:
 class _FieldText:
     """One field of an article: normalised text, tokens and their positions.
 
-    ``flat`` is the normalised text with a space for every character between
-    tokens (same offsets); ``hay`` the tokens joined by single spaces, with a
-    space at both ends, for the automaton. Positions are worked out only for
-    the few hits that become occurrences, with ``str.count`` rather than
-    tables of every token.
+    ``hay`` is the tokens joined by single spaces, with a space at both ends,
+    for the automaton (:func:`bot.wordscan.hay`); ``flat`` the normalised text
+    with a space for every character between tokens (same offsets) and
+    ``toks`` the tokens, both made only when a hit needs them. Positions are
+    worked out only for the few hits that become occurrences, with
+    ``str.count`` rather than tables of every token.
     """
 
     def __init__(self, original: str, field_name: Literal["title", "text"], pos_offset: int):
         self.field = field_name
         self.norm: NormText = normalise(original)
-        self.flat = flatten(self.norm.text)
-        self.toks: list[str] = self.flat.split()
-        self.hay = " " + " ".join(self.toks) + " "
+        self.hay = hay(self.norm.text)
         self.pos_offset = pos_offset
         self._hay_starts: list[int] | None = None
         self._sentences: list[tuple[int, int]] = []
+
+    @property
+    def empty(self) -> bool:
+        return len(self.hay) <= 2
+
+    @cached_property
+    def toks(self) -> list[str]:
+        """The tokens (made when needed: most articles only need the hay)."""
+        return self.hay.split()
+
+    @cached_property
+    def flat(self) -> str:
+        return flatten(self.norm.text)
 
     def token_at(self, hay_pos: int) -> int:
         """Index of the token that starts at ``hay_pos`` in the hay (one space before each)."""
@@ -437,10 +447,13 @@ class Matcher:
         (alias id, place of the word in the alias or -1 for a one-word alias,
         budget); ``_probe_buckets[(first letter, length)]`` the entries a word
         of that first letter and length can be within the budget of, with the
-        largest budget among them.
+        largest budget among them. ``_filter`` is the first pass over an
+        article's words: an entry with the largest budget and length window of
+        its targets, so it passes every word :meth:`_learn` would keep.
         """
         targets: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
         buckets: dict[tuple[str, int], dict[str, None]] = defaultdict(dict)
+        reaches: dict[str, int] = defaultdict(int)
         for alias in self._aliases:
             words = alias.text.split()
             if len(words) == 1:
@@ -451,9 +464,13 @@ class Matcher:
                 entries = [(k, words[k], share, share) for k in places]
             for place, word, budget, reach in entries:
                 targets[word].append((alias.ident, place, budget))
+                reaches[word] = max(reaches[word], reach)
                 for length in range(max(1, len(word) - reach), len(word) + reach + 1):
                     buckets[(word[0], length)][word] = None
         self._probe_targets = dict(targets)
+        self._filter = WordFilter(
+            [(w, max(t[2] for t in ts), reaches[w]) for w, ts in targets.items()], FILTER_WORDS
+        )
         self._probe_buckets = {
             key: (list(words), max(t[2] for w in words for t in targets[w]))
             for key, words in buckets.items()
@@ -569,29 +586,34 @@ class Matcher:
         return lookup
 
     def _exact(self, ft: _FieldText) -> list[ExactHit]:
-        if not self._keys or not ft.toks:
+        if not self._keys or ft.empty:
             return []
         return list(self._automaton.iter(ft.hay))
 
     # --- fuzzy -------------------------------------------------------------
 
     def _fuzzy_match(self, ft: _FieldText, cache: _FuzzyCache) -> list[FuzzyHit]:
-        """Fuzzy hits of one field: by size, grams by first occurrence, candidates, positions."""
-        toks = ft.toks
-        if not self._aliases or not toks:
+        """Fuzzy hits of one field: candidate words, grams by first occurrence, positions.
+
+        The first pass (:class:`bot.wordscan.WordFilter`, compiled) leaves the
+        few words that may be misspellings of an alias word, with their
+        positions; what they may be is learnt once per word (:meth:`_learn`).
+        """
+        if not self._aliases or ft.empty:
             return []
-        # The small set of common words answers for most of the article (from the CPU
-        # cache); only the rest is looked up in the large sets.
-        rest = set(filterfalse(cache.hot.__contains__, toks))
-        for word in rest.difference(cache.seen):
+        occurrences = self._filter.candidates(ft.hay)
+        if not occurrences:
+            return []
+        positions: dict[str, list[int]] = {}
+        for i, word in occurrences:
+            positions.setdefault(word, []).append(i)
+        for word in positions.keys() - cache.seen:
             self._learn(cache, word)
-        found = set(filter(cache.hot_relevant.__contains__, toks)) if cache.hot_relevant else set()
-        found.update(rest.intersection(cache.relevant))
-        if not found:
+        singles = cache.single.keys() & positions.keys()  # walks the smaller of the two
+        anchors = cache.anchors.keys() & positions.keys()
+        if not singles and not anchors:
             return []
-        singles = cache.single.keys() & found  # walks the smaller of the two
-        anchors = cache.anchors.keys() & found
-        positions = _positions(toks, singles | anchors)
+        toks = ft.toks if anchors else []
         proposed = self._proposed_grams(cache, len(toks), anchors, positions)
         out: list[FuzzyHit] = []
         for size in self._fuzzy_order:
@@ -615,7 +637,7 @@ class Matcher:
         return out
 
     def _learn(self, cache: _FuzzyCache, word: str) -> None:
-        """Compare a new word with the alias words of its first letter and length, once.
+        """Compare a new candidate word with the alias words of its first letter and length, once.
 
         One ``Indel.distance`` pass over the entries of its bucket (see
         :meth:`_index_probes`). A word near a one-word alias gets the full
@@ -652,17 +674,10 @@ class Matcher:
         found = self._fuzzy_candidates(1, word) if single else []
         # what was learnt first, then that the word was seen: another thread that sees
         # the word as known finds what there is to know
-        hot = len(cache.hot) < HOT_WORDS
         if anchors:
             cache.anchors[word] = anchors
         if found:
             cache.single[word] = found
-        if anchors or found:
-            cache.relevant.add(word)
-            if hot:
-                cache.hot_relevant.add(word)
-        if hot:
-            cache.hot.add(word)
         cache.seen.add(word)
 
     def _proposed_grams(
@@ -849,14 +864,6 @@ def _bits(mask: int) -> Iterator[int]:
         low = mask & -mask
         yield low.bit_length() - 1
         mask ^= low
-
-
-def _positions(toks: list[str], words: set[str]) -> dict[str, list[int]]:
-    """Where each of ``words`` occurs in ``toks`` (one pass in C, then one step per hit)."""
-    found: dict[str, list[int]] = {}
-    for i in compress(count(), map(words.__contains__, toks)):
-        found.setdefault(toks[i], []).append(i)
-    return found
 
 
 def _slack(n: int) -> int:

@@ -9,10 +9,13 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
+from bot import matcher as matcher_module
+from bot import wordscan
 from bot.matcher import Matcher, _FieldText
 from bot.models import Article
 from bot.text import tokens
 from bot.watchlist import load_text
+from bot.wordscan import PyWordFilter
 
 
 def matcher_for(yaml: str) -> Matcher:
@@ -265,8 +268,15 @@ def brute_force_fuzzy(m: Matcher, text: str) -> list[tuple[int, str, float]]:
     return out
 
 
+@pytest.mark.parametrize("first_pass", ["compiled", "python"])
 @pytest.mark.parametrize("cutoff", [75, 85, 88, 90, 95])
-def test_fuzzy_matching_finds_what_comparing_every_gram_finds(cutoff: int) -> None:
+def test_fuzzy_matching_finds_what_comparing_every_gram_finds(
+    cutoff: int, first_pass: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if first_pass == "python":
+        monkeypatch.setattr(matcher_module, "WordFilter", PyWordFilter)
+    elif not wordscan.NATIVE:
+        pytest.skip("bot._wordscan was not built")
     entities = "".join(f"  - name: {n}\n    fuzzy: {cutoff}\n" for n in NAMES)
     m = matcher_for(f"name: f\nentities:\n{entities}keywords: [troops]\n")
     rng = random.Random(cutoff)
