@@ -22,12 +22,11 @@ How it works, and why it is fast:
   edit-distance score, so a short prefix like ``Lukas`` scores low against
   ``Lukashenko``) against the aliases with the same word count and first
   letter and a similar length. Which words and grams get that check is
-  decided per distinct *word*, once, and remembered (:class:`_FuzzyCache`):
-  a new word is compared with the words of the fuzzy aliases; a word near a
-  one-word alias gets the full check, and a word near a word of a longer
-  alias proposes the gram around it (:meth:`Matcher._learn` says what this
-  finds and what not). Most of an article is words already seen, answered
-  by set operations in C.
+  decided by a compiled first pass (:class:`bot.wordscan.FuzzyIndex`): a
+  word is compared once per matcher with the words of the fuzzy aliases; a
+  word near a one-word alias gets the full check, and a word near a word of
+  a longer alias proposes the gram around it (:meth:`Matcher._index_probes`
+  says what this finds and what not). Words already seen cost a hash lookup.
 """
 
 from __future__ import annotations
@@ -44,18 +43,17 @@ from typing import Literal
 
 import ahocorasick
 from rapidfuzz import fuzz, process
-from rapidfuzz.distance import Indel
 
 from bot import rules
 from bot.models import Article, Hit, Match, TermKind, TermScore
 from bot.text import NormText, flatten, normalise, sentence_span, tokens
 from bot.watchlist import Watchlist
-from bot.wordscan import WordFilter, hay
+from bot.wordscan import FuzzyIndex, hay
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
 MIN_FUZZY_LEN = 4
-FILTER_WORDS = 100_000  # words the fuzzy first pass remembers (~3 MB compiled), then afresh
-FUZZY_CACHE_WORDS = 20_000  # candidate words remembered with what they may be, then afresh
+FIRST_PASS_WORDS = 100_000  # words the fuzzy first pass remembers (~4 MB), then afresh
+FUZZY_CACHE_WORDS = 20_000  # words it reported, remembered with their full check
 FUZZY_CACHE_GRAMS = 50_000  # multi-word grams remembered with their fuzzy candidates
 TITLE_BASE = 0.5
 BODY_BASE = 0.3
@@ -165,19 +163,14 @@ class FuzzyChoices:
 
 @dataclass
 class _FuzzyCache:
-    """What the matcher learnt about the candidate words it has seen (grows, then afresh).
+    """The full checks of what the first pass reported, by word and gram (grows, then afresh).
 
-    Only words that passed the first pass (:class:`bot.wordscan.WordFilter`)
-    get here. ``single[word]``: the one-word aliases ``word`` is a fuzzy match
-    of, with scores; ``anchors[word]``: (alias id, place) of the multi-word
-    aliases whose word at that place ``word`` may be a misspelling of (see
-    :meth:`Matcher._learn`); ``grams``: the fuzzy candidates of the
-    multi-word grams checked so far.
+    ``single[word]``: the one-word aliases ``word`` is a fuzzy match of, with
+    scores; ``grams[gram]``: the same for a multi-word gram. Only what the
+    first pass (:class:`bot.wordscan.FuzzyIndex`) reports gets here.
     """
 
-    seen: set[str] = field(default_factory=set)
     single: dict[str, list[tuple[FuzzyAlias, float]]] = field(default_factory=dict)
-    anchors: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     grams: dict[str, list[tuple[FuzzyAlias, float]]] = field(default_factory=dict)
 
 
@@ -436,23 +429,31 @@ class Matcher:
         }
 
     def _index_probes(self) -> None:
-        """The alias words a new word is compared with in :meth:`_learn`.
+        """The first pass of fuzzy matching (:class:`bot.wordscan.FuzzyIndex`, compiled).
 
-        A one-word alias is an *entry* with its own budget, for the words of a
-        similar length (:func:`_slack`). A multi-word alias contributes its
+        Every word of an article is compared, once per matcher, with the alias
+        words of the same first letter and a similar length. A one-word alias
+        is such a word with its own budget (:attr:`FuzzyAlias.budget`) and
+        length window (:func:`_slack`): a word within it gets the full check
+        (:meth:`_fuzzy_candidates`), so a one-word alias is found exactly as
+        by comparing every word with it. A multi-word alias contributes its
         words of two or more letters (all of them if it has none) as
         *anchors*, each with an equal share of the alias's budget: if a gram
-        is within the budget of the alias and lines up with it, at least one
-        of these words is within its share. ``_probe_targets[entry]`` lists
-        (alias id, place of the word in the alias or -1 for a one-word alias,
-        budget); ``_probe_buckets[(first letter, length)]`` the entries a word
-        of that first letter and length can be within the budget of, with the
-        largest budget among them. ``_filter`` is the first pass over an
-        article's words: an entry with the largest budget and length window of
-        its targets, so it passes every word :meth:`_learn` would keep.
+        is within the budget of the alias and lines up with it (spaces in the
+        same places), at least one of these words is within its share. The
+        gram around such a word that lines up with the alias is reported if
+        it can pass (same first letter, similar length, within the ratio
+        cutoff) and gets the full check (:meth:`_gram_candidates`).
+
+        That finds any number of misspelt words (``alexandr lukashenka`` for
+        ``alexander lukashenko``) and a changed first letter in a later word
+        (``volodymyr selenskyj`` for ``volodymyr zelensky``, found by its
+        first word). Not found, though ``ratio`` alone would pass them: a
+        gram whose spaces do not line up with the alias's (``alexan
+        derlukashenko``), and one whose only words within their share changed
+        their first letter (``a selensky`` for the alias ``A. Zelensky``).
         """
         targets: dict[str, list[tuple[int, int, int]]] = defaultdict(list)
-        buckets: dict[tuple[str, int], dict[str, None]] = defaultdict(dict)
         reaches: dict[str, int] = defaultdict(int)
         for alias in self._aliases:
             words = alias.text.split()
@@ -465,16 +466,11 @@ class Matcher:
             for place, word, budget, reach in entries:
                 targets[word].append((alias.ident, place, budget))
                 reaches[word] = max(reaches[word], reach)
-                for length in range(max(1, len(word) - reach), len(word) + reach + 1):
-                    buckets[(word[0], length)][word] = None
-        self._probe_targets = dict(targets)
-        self._filter = WordFilter(
-            [(w, max(t[2] for t in ts), reaches[w]) for w, ts in targets.items()], FILTER_WORDS
+        self._first_pass = FuzzyIndex(
+            [(a.text, a.size, a.cutoff) for a in self._aliases],
+            [(w, reaches[w], ts) for w, ts in targets.items()],
+            FIRST_PASS_WORDS,
         )
-        self._probe_buckets = {
-            key: (list(words), max(t[2] for w in words for t in targets[w]))
-            for key, words in buckets.items()
-        }
 
     # --- matching ----------------------------------------------------------
 
@@ -495,7 +491,7 @@ class Matcher:
         title = _FieldText(article.title, "title", 0)
         body = _FieldText(article.text, "text", BODY_OFFSET)
         cache = self._cache
-        if len(cache.seen) > FUZZY_CACHE_WORDS:
+        if len(cache.single) > FUZZY_CACHE_WORDS:
             cache = self._cache = _FuzzyCache()  # other threads keep the one they hold
         elif len(cache.grams) > FUZZY_CACHE_GRAMS:
             cache.grams = {}
@@ -593,120 +589,61 @@ class Matcher:
     # --- fuzzy -------------------------------------------------------------
 
     def _fuzzy_match(self, ft: _FieldText, cache: _FuzzyCache) -> list[FuzzyHit]:
-        """Fuzzy hits of one field: candidate words, grams by first occurrence, positions.
+        """Fuzzy hits of one field: by size; words and grams by first occurrence.
 
-        The first pass (:class:`bot.wordscan.WordFilter`, compiled) leaves the
-        few words that may be misspellings of an alias word, with their
-        positions; what they may be is learnt once per word (:meth:`_learn`).
+        The first pass (:meth:`_index_probes`) reports the few words and grams
+        that may match an alias; they get the full check once (cached).
         """
         if not self._aliases or ft.empty:
             return []
-        occurrences = self._filter.candidates(ft.hay)
-        if not occurrences:
+        singles, gram_hits = self._first_pass.scan(ft.hay)
+        if not singles and not gram_hits:
             return []
-        positions: dict[str, list[int]] = {}
-        for i, word in occurrences:
+        positions: dict[str, list[int]] = {}  # in the order of first occurrence
+        for i, word in singles:
             positions.setdefault(word, []).append(i)
-        for word in positions.keys() - cache.seen:
-            self._learn(cache, word)
-        singles = cache.single.keys() & positions.keys()  # walks the smaller of the two
-        anchors = cache.anchors.keys() & positions.keys()
-        if not singles and not anchors:
-            return []
-        toks = ft.toks if anchors else []
-        proposed = self._proposed_grams(cache, len(toks), anchors, positions)
+        proposed: dict[int, dict[int, tuple[str, list[FuzzyAlias]]]] = {}
+        for start, gram, ident in gram_hits:
+            alias = self._aliases[ident]
+            by_start = proposed.setdefault(alias.size, {})
+            entry = by_start.get(start)
+            if entry is None:
+                by_start[start] = (gram, [alias])
+            else:
+                entry[1].append(alias)
         out: list[FuzzyHit] = []
         for size in self._fuzzy_order:
             if size == 1:
-                for word in sorted(singles, key=lambda w: positions[w][0]):
-                    for alias, score in cache.single[word]:
-                        out.extend((i, alias, score) for i in positions[word])
+                for word, at in positions.items():
+                    found = cache.single.get(word)
+                    if found is None:
+                        found = cache.single[word] = self._fuzzy_candidates(1, word)
+                    for alias, score in found:
+                        out.extend((i, alias, score) for i in at)
                 continue
-            by_start = proposed.get(size, {})
+            at_size = proposed.get(size)
+            if not at_size:
+                continue
             grams: dict[str, list[int]] = {}
-            for start in sorted(by_start):
-                grams.setdefault(" ".join(toks[start : start + size]), []).append(start)
+            for start in sorted(at_size):
+                grams.setdefault(at_size[start][0], []).append(start)
             for gram, starts in grams.items():
                 candidates = cache.grams.get(gram)
                 if candidates is None:
-                    proposers = by_start[starts[0]]  # the same words: the same proposers
+                    proposers = at_size[starts[0]][1]  # the same words: the same proposers
                     candidates = self._gram_candidates(gram, size, proposers)
                     cache.grams[gram] = candidates
                 for alias, score in candidates:
                     out.extend((i, alias, score) for i in starts)
         return out
 
-    def _learn(self, cache: _FuzzyCache, word: str) -> None:
-        """Compare a new candidate word with the alias words of its first letter and length, once.
-
-        One ``Indel.distance`` pass over the entries of its bucket (see
-        :meth:`_index_probes`). A word near a one-word alias gets the full
-        check (:meth:`_fuzzy_candidates`) and its result is kept, so a
-        one-word alias is found exactly as by comparing every word with it. A
-        word within its share of a multi-word alias's budget becomes an
-        anchor: the gram around it that would line up with the alias gets the
-        full check (:meth:`_gram_candidates`). That finds every misspelt
-        n-word name whose words line up with the alias's (spaces in the same
-        places) and which has a word within its share that kept the first
-        letter of the alias's word: any number of misspelt words
-        (``alexandr lukashenka`` for ``alexander lukashenko``), a changed
-        first letter in a later word (``volodymyr selenskyj`` for
-        ``volodymyr zelensky``, found by its first word). Not found, though
-        ``ratio`` alone would pass them: a gram whose spaces do not line up
-        with the alias's (``alexan derlukashenko``), and one whose only words
-        within their share changed their first letter (``a selensky`` for the
-        alias ``A. Zelensky``).
-        """
-        bucket = self._probe_buckets.get((word[0], len(word)))
-        single = False
-        anchors: list[tuple[int, int]] = []
-        if bucket is not None:
-            entries, budget = bucket
-            for entry, distance, _ in process.extract(
-                word, entries, scorer=Indel.distance, score_cutoff=budget, limit=None
-            ):
-                for ident, place, entry_budget in self._probe_targets[entry]:
-                    if distance <= entry_budget:
-                        if place < 0:
-                            single = True
-                        else:
-                            anchors.append((ident, place))
-        found = self._fuzzy_candidates(1, word) if single else []
-        # what was learnt first, then that the word was seen: another thread that sees
-        # the word as known finds what there is to know
-        if anchors:
-            cache.anchors[word] = anchors
-        if found:
-            cache.single[word] = found
-        cache.seen.add(word)
-
-    def _proposed_grams(
-        self,
-        cache: _FuzzyCache,
-        length: int,
-        anchor_words: set[str],
-        positions: dict[str, list[int]],
-    ) -> dict[int, dict[int, list[FuzzyAlias]]]:
-        """Start of every gram an anchor lines up with an alias, by size, with those aliases."""
-        proposed: dict[int, dict[int, list[FuzzyAlias]]] = {}
-        for word in anchor_words:
-            for ident, place in cache.anchors[word]:
-                alias = self._aliases[ident]
-                size = alias.size
-                by_start = proposed.setdefault(size, {})
-                for i in positions[word]:
-                    start = i - place
-                    if 0 <= start <= length - size:
-                        by_start.setdefault(start, []).append(alias)
-        return proposed
-
     def _gram_candidates(
         self, gram: str, size: int, proposers: list[FuzzyAlias]
     ) -> list[tuple[FuzzyAlias, float]]:
         """The full check of a proposed gram, if one of the aliases that proposed it passes.
 
-        Every alias that can pass proposes the gram (see :meth:`_learn`), so
-        when none of them does, neither does the whole bucket.
+        Every alias that can pass proposes the gram (see :meth:`_index_probes`),
+        so when none of them does, neither does the whole bucket.
         """
         n = len(gram)
         for alias in proposers:

@@ -3,13 +3,13 @@
 * :func:`hay` — the token string of normalised text: its ``[a-z0-9]`` runs
   joined by single spaces, with a space at both ends (the Aho-Corasick
   automaton's input; the spaces are the word boundaries).
-* :class:`WordFilter` — which tokens may be misspellings of a fuzzy alias
-  word. An entry ``(word, budget, reach)`` takes a token with the same first
-  letter, a length within ``reach`` of the word's and an Indel distance
-  (insertions + deletions) of at most ``budget``. What the filter found for
-  a word is remembered, so a word is examined once (until ``limit`` words are
-  remembered; then it starts afresh). The matcher gives the few candidates
-  the full check with rapidfuzz.
+* :class:`FuzzyIndex` — the first pass of fuzzy entity matching: the tokens
+  that may be misspellings of a one-word alias, and the grams around a token
+  that may be a misspelling of a word of a longer alias and that line up
+  with it (see :class:`PyFuzzyIndex` for the exact rule). What it finds for a
+  word is remembered, so a word is examined once (until ``limit`` words are
+  remembered; then it starts afresh). The matcher gives the few tokens and
+  grams it reports the full check with rapidfuzz.
 
 Both exist twice: compiled in ``bot/_wordscan.c`` (built by ``pip install``;
 a per-word lookup and a two-instruction letter-set test, so a news article's
@@ -32,12 +32,16 @@ from rapidfuzz.distance import Indel
 
 from bot.text import flatten
 
-Entry = tuple[str, int, int]  # (word, budget, reach)
+AliasSpec = tuple[str, int, int]  # (normalised text, words, ratio cutoff)
+Target = tuple[int, int, int]  # (alias id, place of the word in the alias or -1, budget)
+WordSpec = tuple[str, int, list[Target]]  # (alias word, length window, its targets)
+Singles = list[tuple[int, str]]  # (token index, token)
+Grams = list[tuple[int, str, int]]  # (start token, gram, alias id)
 DEFAULT_LIMIT = 100_000
 
 
-class WordFilterLike(Protocol):
-    def candidates(self, hay: str) -> list[tuple[int, str]]: ...
+class FuzzyIndexLike(Protocol):
+    def scan(self, hay: str) -> tuple[Singles, Grams]: ...
 
     def clear(self) -> None: ...
 
@@ -49,72 +53,125 @@ def py_hay(normalised: str) -> str:
     return " " + " ".join(flatten(normalised).split()) + " "
 
 
-class PyWordFilter:
-    """The reference :class:`WordFilter`: rapidfuzz over the entries of a word's bucket."""
+def _slack(n: int) -> int:
+    """How much longer or shorter than an alias of length ``n`` a gram may be."""
+    return max(1, n // 5)
 
-    def __init__(self, entries: Sequence[Entry], limit: int = DEFAULT_LIMIT):
+
+class PyFuzzyIndex:
+    """The reference :class:`FuzzyIndex`: rapidfuzz over the words of a token's bucket.
+
+    A token is compared with the alias words of its first letter whose length
+    window holds its length; it is *near* a target (alias, place, budget) of
+    such a word when their Indel distance is within the budget. ``scan``
+    reports the tokens near a one-word alias (place -1), and for a token near
+    the word at ``place`` of a longer alias the gram of the alias's size that
+    puts the token at that place, if it starts with the alias's first letter,
+    its length is within :func:`_slack` of the alias's and
+    ``100 * distance <= (100 - cutoff) * (len(gram) + len(alias))`` (the
+    rapidfuzz ratio cutoff, in integers).
+    """
+
+    def __init__(
+        self, aliases: Sequence[AliasSpec], words: Sequence[WordSpec], limit: int = DEFAULT_LIMIT
+    ):
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        buckets: dict[tuple[str, int], list[tuple[str, int]]] = defaultdict(list)
-        for word, budget, reach in entries:
-            if not word or not word.isascii() or budget < 0 or reach < 0:
-                raise ValueError("an entry needs an ASCII word and budget, reach >= 0")
+        for text, size, cutoff in aliases:
+            if not text or not text.isascii() or size < 1 or not 0 <= cutoff <= 100:
+                raise ValueError("an alias needs ASCII text, size >= 1, cutoff 0-100")
+        self._aliases = list(aliases)
+        self._words: list[tuple[str, list[Target], int]] = []
+        buckets: dict[tuple[str, int], list[int]] = defaultdict(list)
+        for word, reach, targets in words:
+            if not word or not word.isascii() or reach < 0 or not targets:
+                raise ValueError("a word needs ASCII text, reach >= 0 and a target")
+            for ident, place, budget in targets:
+                if not 0 <= ident < len(aliases) or budget < 0:
+                    raise ValueError("a target needs an alias id and budget >= 0")
+                if not -1 <= place < aliases[ident][1]:
+                    raise ValueError("a target's place must be in its alias (or -1)")
+            index = len(self._words)
+            self._words.append((word, list(targets), max(t[2] for t in targets)))
             for length in range(max(1, len(word) - reach), len(word) + reach + 1):
-                buckets[(word[0], length)].append((word, budget))
+                buckets[(word[0], length)].append(index)
         self._buckets = {
-            key: ([w for w, _ in items], [b for _, b in items], max(b for _, b in items))
+            key: ([self._words[i][0] for i in items], items, max(self._words[i][2] for i in items))
             for key, items in buckets.items()
         }
         self._limit = limit
-        self._seen: set[str] = set()
-        self._relevant: set[str] = set()
+        self._memo: dict[str, tuple[bool, list[Target]]] = {}
         self._lock = threading.Lock()  # the compiled one runs under the GIL in one go
 
-    def candidates(self, hay: str) -> list[tuple[int, str]]:
+    def scan(self, hay: str) -> tuple[Singles, Grams]:
         if not hay.isascii():
-            raise ValueError("candidates: text must be ASCII (normalised text)")
+            raise ValueError("scan: text must be ASCII (normalised text)")
         toks = hay.split()
-        words = set(toks)
         with self._lock:
-            if len(self._seen) >= self._limit:
-                self._seen, self._relevant = set(), set()
-            for word in words.difference(self._seen):
-                if self._examine(word):
-                    self._relevant.add(word)
-                self._seen.add(word)
-            found = words.intersection(self._relevant)
-        if not found:
-            return []
-        return [(i, toks[i]) for i in compress(count(), map(found.__contains__, toks))]
+            if len(self._memo) >= self._limit:
+                self._memo = {}
+            memo = self._memo
+            for word in set(toks).difference(memo):
+                memo[word] = self._examine(word)
+        singles: Singles = []
+        grams: Grams = []
+        near = [bool(memo[t][0] or memo[t][1]) for t in toks]
+        for i in compress(count(), near):
+            single, anchors = memo[toks[i]]
+            if single:
+                singles.append((i, toks[i]))
+            for ident, place, _ in anchors:
+                gram = self._gram(toks, i - place, ident)
+                if gram is not None:
+                    grams.append((i - place, gram, ident))
+        return singles, grams
 
-    def _examine(self, word: str) -> bool:
+    def _examine(self, word: str) -> tuple[bool, list[Target]]:
         bucket = self._buckets.get((word[0], len(word)))
         if bucket is None:
-            return False
-        words, budgets, highest = bucket
-        return any(
-            distance <= budgets[i]
-            for _, distance, i in process.extract(
-                word, words, scorer=Indel.distance, score_cutoff=highest, limit=None
-            )
+            return False, []
+        texts, items, highest = bucket
+        found = process.extract(
+            word, texts, scorer=Indel.distance, score_cutoff=highest, limit=None
         )
+        single = False
+        anchors: list[Target] = []
+        for _, distance, k in sorted(found, key=lambda f: f[2]):  # in the words' order
+            for target in self._words[items[k]][1]:
+                if distance <= target[2]:
+                    if target[1] < 0:
+                        single = True
+                    else:
+                        anchors.append(target)
+        return single, anchors
+
+    def _gram(self, toks: list[str], start: int, ident: int) -> str | None:
+        text, size, cutoff = self._aliases[ident]
+        if start < 0 or start + size > len(toks) or toks[start][0] != text[0]:
+            return None
+        gram = " ".join(toks[start : start + size])
+        if abs(len(gram) - len(text)) > _slack(len(text)):
+            return None
+        if 100 * Indel.distance(gram, text) > (100 - cutoff) * (len(gram) + len(text)):
+            return None
+        return gram
 
     def clear(self) -> None:
         with self._lock:
-            self._seen, self._relevant = set(), set()
+            self._memo = {}
 
     def __len__(self) -> int:
-        return len(self._seen)
+        return len(self._memo)
 
 
 try:
-    from bot._wordscan import WordFilter as _NativeWordFilter
+    from bot._wordscan import FuzzyIndex as _NativeFuzzyIndex
     from bot._wordscan import hay as _native_hay
 except ImportError:  # not built: no C compiler where it was installed
     NATIVE = False
     hay: Callable[[str], str] = py_hay
-    WordFilter: Callable[..., WordFilterLike] = PyWordFilter
+    FuzzyIndex: Callable[..., FuzzyIndexLike] = PyFuzzyIndex
 else:
     NATIVE = True
     hay = _native_hay
-    WordFilter = _NativeWordFilter
+    FuzzyIndex = _NativeFuzzyIndex

@@ -15,7 +15,7 @@ from bot.matcher import Matcher, _FieldText
 from bot.models import Article
 from bot.text import tokens
 from bot.watchlist import load_text
-from bot.wordscan import PyWordFilter
+from bot.wordscan import PyFuzzyIndex
 
 
 def matcher_for(yaml: str) -> Matcher:
@@ -274,7 +274,7 @@ def test_fuzzy_matching_finds_what_comparing_every_gram_finds(
     cutoff: int, first_pass: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if first_pass == "python":
-        monkeypatch.setattr(matcher_module, "WordFilter", PyWordFilter)
+        monkeypatch.setattr(matcher_module, "FuzzyIndex", PyFuzzyIndex)
     elif not wordscan.NATIVE:
         pytest.skip("bot._wordscan was not built")
     entities = "".join(f"  - name: {n}\n    fuzzy: {cutoff}\n" for n in NAMES)

@@ -9,11 +9,12 @@ import threading
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from bot import wordscan
 from bot.text import normalise
-from bot.wordscan import PyWordFilter, py_hay
+from bot.wordscan import PyFuzzyIndex, py_hay
 
 try:
     from bot import _wordscan as native
@@ -32,19 +33,36 @@ def test_ci_builds_the_compiled_module() -> None:
         assert native is not None and wordscan.NATIVE
 
 
-def brute_candidates(entries: list[tuple[str, int, int]], hay: str) -> list[tuple[int, str]]:
-    """Every token compared with every entry: the definition."""
-    out = []
-    for i, tok in enumerate(hay.split()):
-        for word, budget, reach in entries:
-            if (
-                tok[0] == word[0]
-                and abs(len(tok) - len(word)) <= reach
-                and Indel.distance(tok, word) <= budget
-            ):
-                out.append((i, tok))
-                break
-    return out
+Alias = tuple[str, int, int]
+Word = tuple[str, int, list[tuple[int, int, int]]]
+
+
+def brute_scan(aliases: list[Alias], words: list[Word], hay: str) -> tuple[list, list]:
+    """Every token compared with every alias word, every gram built: the definition."""
+    toks = hay.split()
+    singles, grams = [], []
+    for i, tok in enumerate(toks):
+        near: list[tuple[int, int, int]] = []
+        for word, reach, targets in words:
+            if tok[0] != word[0] or abs(len(tok) - len(word)) > reach:
+                continue
+            distance = Indel.distance(tok, word)
+            near.extend(t for t in targets if distance <= t[2])
+        if any(place < 0 for _, place, _ in near):
+            singles.append((i, tok))
+        for ident, place, _ in near:
+            if place < 0:
+                continue
+            text, size, cutoff = aliases[ident]
+            start = i - place
+            if start < 0 or start + size > len(toks):
+                continue
+            gram = " ".join(toks[start : start + size])
+            if gram[0] != text[0] or abs(len(gram) - len(text)) > max(1, len(text) // 5):
+                continue
+            if fuzz.ratio(gram, text) >= cutoff:  # rapidfuzz's own ratio: the matcher's check
+                grams.append((start, gram, ident))
+    return singles, grams
 
 
 @needs_native
@@ -61,102 +79,163 @@ def test_hay_refuses_text_that_is_not_normalised() -> None:
         native.hay("Лукашенко")
 
 
-ENTRY = st.tuples(WORD, st.integers(0, 3), st.integers(0, 3))
+@st.composite
+def fuzzy_indexes(draw: st.DrawFn) -> tuple[list[Alias], list[Word]]:
+    """Aliases of one to three words, and their words with targets as the matcher makes them."""
+    aliases = draw(
+        st.lists(
+            st.tuples(st.lists(WORD, min_size=1, max_size=3), st.integers(60, 100)),
+            min_size=1,
+            max_size=8,
+        )
+    )
+    specs = [(" ".join(ws), len(ws), cutoff) for ws, cutoff in aliases]
+    by_word: dict[str, tuple[int, list[tuple[int, int, int]]]] = {}
+    for ident, (ws, _) in enumerate(aliases):
+        for place, word in enumerate(ws):
+            reach = draw(st.integers(0, 3))
+            budget = draw(st.integers(0, 3))
+            old_reach, targets = by_word.get(word, (0, []))
+            targets.append((ident, -1 if len(ws) == 1 else place, budget))
+            by_word[word] = (max(old_reach, reach), targets)
+    return specs, [(w, reach, targets) for w, (reach, targets) in by_word.items()]
+
+
+def alias_words(index: tuple[list[Alias], list[Word]]) -> list[str]:
+    return [w for w, _, _ in index[1]]
 
 
 @pytest.mark.parametrize(
-    "make", [PyWordFilter, pytest.param(getattr(native, "WordFilter", None), marks=needs_native)]
+    "make", [PyFuzzyIndex, pytest.param(getattr(native, "FuzzyIndex", None), marks=needs_native)]
 )
 @settings(max_examples=200, deadline=None)
-@given(
-    entries=st.lists(ENTRY, min_size=1, max_size=12),
-    texts=st.lists(st.lists(WORD, max_size=25), min_size=1, max_size=3),
-)
-def test_filter_finds_exactly_the_tokens_within_an_entrys_budget(
-    make: type, entries: list[tuple[str, int, int]], texts: list[list[str]]
+@given(index=fuzzy_indexes(), data=st.data())
+def test_first_pass_reports_exactly_what_comparing_everything_finds(
+    make: type, index: tuple[list[Alias], list[Word]], data: st.DataObject
 ) -> None:
-    f = make(entries, 5)  # a small limit: forgetting must not change any answer
-    for words in texts:
-        hay = " " + " ".join(words) + " "
-        assert f.candidates(hay) == brute_candidates(entries, hay)
-        assert f.candidates(hay) == brute_candidates(entries, hay)  # remembered, same answer
+    aliases, words = index
+    f = make(aliases, words, 5)  # a small limit: forgetting must not change any answer
+    token = st.one_of(WORD, st.sampled_from(alias_words(index)))
+    for _ in range(3):
+        hay = " " + " ".join(data.draw(st.lists(token, max_size=25))) + " "
+        expected = brute_scan(aliases, words, hay)
+        assert f.scan(hay) == expected
+        assert f.scan(hay) == expected  # remembered, same answer
 
 
 @needs_native
 def test_native_and_reference_agree_on_news_sized_input() -> None:
     rng = random.Random(7)
     alphabet = "abcdefghijklmnopqrstuvwxyz"
-    names = ["".join(rng.choice(alphabet) for _ in range(rng.randint(3, 12))) for _ in range(300)]
-    entries = [(n, rng.randint(0, 3), rng.randint(1, 3)) for n in names]
-    fast, ref = native.WordFilter(entries, 2_000), PyWordFilter(entries, 2_000)
+
+    def new_word() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12)))
+
+    aliases: list[Alias] = []
+    by_word: dict[str, list[tuple[int, int, int]]] = {}
+    for ident in range(300):
+        ws = [new_word() for _ in range(rng.choice([1, 1, 2, 3]))]
+        aliases.append((" ".join(ws), len(ws), rng.choice([80, 85, 90])))
+        for place, w in enumerate(ws):
+            target = (ident, -1 if len(ws) == 1 else place, rng.randint(0, 3))
+            by_word.setdefault(w, []).append(target)
+    words: list[Word] = [(w, rng.randint(1, 3), ts) for w, ts in by_word.items()]
+    vocabulary = list(by_word)
+    fast, ref = native.FuzzyIndex(aliases, words, 2_000), PyFuzzyIndex(aliases, words, 2_000)
+    reported = 0
     for _ in range(200):
-        words = []
+        toks = []
         for _ in range(rng.randint(0, 300)):
-            w = (
-                rng.choice(names)
-                if rng.random() < 0.2
-                else "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 14)))
-            )
+            w = rng.choice(vocabulary) if rng.random() < 0.2 else new_word()
             if rng.random() < 0.5:  # one edit
                 k = rng.randrange(len(w))
                 w = w[:k] + rng.choice(["", rng.choice(alphabet), w[k] * 2]) + w[k + 1 :] or "a"
-            words.append(w)
-        hay = " " + " ".join(words) + " "
-        assert fast.candidates(hay) == ref.candidates(hay)
+            toks.append(w)
+        hay = " " + " ".join(toks) + " "
+        got = fast.scan(hay)
+        assert got == ref.scan(hay)
+        reported += len(got[0]) + len(got[1])
+    assert reported > 100  # the input did reach the interesting cases
 
 
 @needs_native
-def test_words_longer_than_64_characters_are_compared_too() -> None:
+def test_words_and_grams_longer_than_64_characters_are_compared_too() -> None:
     long_name = "a" + "bcdefghij" * 8  # 73 letters: past the bit-parallel width
-    f = native.WordFilter([(long_name, 2, 2)])
+    aliases = [(long_name, 1, 95), (f"{long_name} {long_name}", 2, 95)]
+    words: list[Word] = [(long_name, 2, [(0, -1, 2), (1, 0, 2), (1, 1, 2)])]
+    f = native.FuzzyIndex(aliases, words)
     typo = long_name[:40] + "x" + long_name[41:]
-    assert f.candidates(f" {typo} {long_name}q zzz ") == [(0, typo), (1, long_name + "q")]
+    hay = f" {typo} {long_name}q zzz "
+    assert f.scan(hay) == brute_scan(aliases, words, hay)
+    singles, grams = f.scan(hay)
+    assert singles == [(0, typo), (1, long_name + "q")]
+    assert grams == [(0, f"{typo} {long_name}q", 1), (0, f"{typo} {long_name}q", 1)]
 
 
 @needs_native
-def test_filter_remembers_up_to_its_limit_then_starts_afresh() -> None:
-    f = native.WordFilter([("lukashenko", 2, 2)], limit=3)
-    assert f.candidates(" a b lukashenka ") == [(2, "lukashenka")]
+def test_first_pass_remembers_up_to_its_limit_then_starts_afresh() -> None:
+    f = native.FuzzyIndex([("lukashenko", 1, 90)], [("lukashenko", 2, [(0, -1, 2)])], limit=3)
+    assert f.scan(" a b lukashenka ") == ([(2, "lukashenka")], [])
     assert len(f) == 3
-    assert f.candidates(" c d lukashenka ") == [(2, "lukashenka")]
+    assert f.scan(" c d lukashenka ") == ([(2, "lukashenka")], [])
     assert len(f) == 3  # forgot a, b and lukashenka, then learnt c, d and lukashenka again
     f.clear()
     assert len(f) == 0
 
 
+GOOD_ALIASES = [("alexander lukashenko", 2, 90)]
+
+
 @needs_native
 @pytest.mark.parametrize(
-    "entries, error",
+    "aliases, words, error",
     [
-        ([("", 1, 1)], ValueError),
-        ([("lukashenko", -1, 1)], ValueError),
-        ([("лукашенко", 1, 1)], ValueError),
-        ([["lukashenko", 1, 1]], TypeError),
-        ([("lukashenko", "x", 1)], TypeError),
-        (None, TypeError),
+        (GOOD_ALIASES, [("", 1, [(0, 0, 1)])], ValueError),
+        (GOOD_ALIASES, [("lukashenko", -1, [(0, 1, 1)])], ValueError),
+        (GOOD_ALIASES, [("лукашенко", 1, [(0, 1, 1)])], ValueError),
+        (GOOD_ALIASES, [("lukashenko", 1, [])], ValueError),
+        (GOOD_ALIASES, [("lukashenko", 1, [(1, 1, 1)])], ValueError),  # no alias 1
+        (GOOD_ALIASES, [("lukashenko", 1, [(0, 2, 1)])], ValueError),  # no place 2
+        (GOOD_ALIASES, [["lukashenko", 1, [(0, 1, 1)]]], TypeError),
+        (GOOD_ALIASES, [("lukashenko", "x", [(0, 1, 1)])], TypeError),
+        ([("x", 0, 90)], [], ValueError),
+        ([("x", 1, 101)], [], ValueError),
+        (None, [], TypeError),
     ],
 )
-def test_bad_entries_are_refused_with_a_clear_error(entries: object, error: type) -> None:
+def test_bad_input_is_refused_with_a_clear_error(
+    aliases: object, words: object, error: type
+) -> None:
     with pytest.raises(error):
-        native.WordFilter(entries)
+        native.FuzzyIndex(aliases, words)
 
 
-def test_reference_filter_is_safe_to_share_between_threads() -> None:
-    entries = [("lukashenko", 2, 2), ("zelensky", 1, 1)]
-    f = PyWordFilter(entries, limit=50)
-    rng = random.Random(3)
-    hays = [
-        " "
-        + " ".join(rng.choice(["lukashenka", "zelenskyy", "x", f"w{k}"]) for k in range(40))
-        + " "
-        for _ in range(40)
+@needs_native
+def test_scan_refuses_text_that_is_not_normalised() -> None:
+    f = native.FuzzyIndex(GOOD_ALIASES, [("lukashenko", 1, [(0, 1, 1)])])
+    with pytest.raises(ValueError, match="ASCII"):
+        f.scan(" лукашенко ")
+
+
+def test_reference_is_safe_to_share_between_threads() -> None:
+    aliases: list[Alias] = [("lukashenko", 1, 90), ("volodymyr zelensky", 2, 90)]
+    words: list[Word] = [
+        ("lukashenko", 2, [(0, -1, 2)]),
+        ("volodymyr", 1, [(1, 0, 1)]),
+        ("zelensky", 1, [(1, 1, 1)]),
     ]
-    expected = [brute_candidates(entries, h) for h in hays]
+    f = PyFuzzyIndex(aliases, words, limit=50)
+    rng = random.Random(3)
+    pool = ["lukashenka", "volodimyr", "zelensky", "zelenskyy", "x", "volodymyr"]
+    hays = [
+        " " + " ".join(rng.choice([*pool, f"w{k}"]) for k in range(40)) + " " for _ in range(40)
+    ]
+    expected = [brute_scan(aliases, words, h) for h in hays]
     failures: list[str] = []
 
     def work() -> None:
         for h, want in zip(hays, expected, strict=True):
-            if f.candidates(h) != want:
+            if f.scan(h) != want:
                 failures.append(h)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
