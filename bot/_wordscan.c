@@ -6,7 +6,7 @@
  *              at both ends. Same result as
  *              " " + " ".join(flatten(text).split()) + " ".
  *
- * FuzzyIndex — the first pass of fuzzy entity matching. Its words are the
+ * TokenIndex — the first pass of fuzzy entity matching. Its words are the
  *              words of the fuzzy aliases, each with a length window and
  *              targets (alias, place of the word in it, budget). A token with
  *              the word's first letter, a length in the window and an Indel
@@ -85,7 +85,7 @@ wordscan_hay(PyObject *Py_UNUSED(module), PyObject *text)
     return out;
 }
 
-/* ----------------------------------------------------------- FuzzyIndex */
+/* ----------------------------------------------------------- TokenIndex */
 
 typedef struct {
     Py_ssize_t offset; /* into chars */
@@ -111,6 +111,30 @@ typedef struct {
     int32_t n_targets;
 } Entry;
 
+/* A remembered word (16 bytes: the table is read once per token of every article). */
+typedef struct {
+    uint64_t hash;   /* 0: an empty slot */
+    uint32_t word;   /* offset of its text in the arena */
+    uint16_t len;
+    uint8_t tokens;  /* the most tokens of an exact key starting with it */
+    uint8_t flags;   /* NEAR_ONE: near a one-word alias; NEAR_ANCHORS: see mstart, mcount */
+} Slot;
+
+#define NEAR_ONE 1
+#define NEAR_ANCHORS 2
+#define MAX_REMEMBERED 0xffff /* longer tokens are looked at every time */
+#define MAX_WINDOW 255 /* tokens; a longer exact key turns windows off */
+
+/* A word that starts an exact key, or a prefix of a one-token wildcard key. */
+typedef struct {
+    uint64_t hash; /* 0: empty */
+    Py_ssize_t offset; /* into keychars */
+    int32_t len;
+    int32_t tokens; /* the most tokens of a key it starts; 0: none */
+    int32_t prefix; /* a one-token wildcard key has it as its prefix */
+} Starter;
+
+
 typedef struct {
     PyObject_HEAD
     Alias *aliases;
@@ -124,13 +148,11 @@ typedef struct {
     int32_t ring_size;     /* largest place + 1: token starts kept while scanning */
     int32_t *bucket_start; /* CSR: key = first * (max_len + 1) + length */
     int32_t *bucket_items;
-    /* memo, open addressing; hashes[i] == 0 is an empty slot */
-    uint64_t *hashes;
-    Py_ssize_t *offsets; /* into arena */
-    int32_t *lens;
-    int32_t *match_start; /* into matches: the anchor targets the word is within budget of */
-    int32_t *match_count;
-    PyObject **words; /* the word as str when it is near a one-word alias, else NULL */
+    /* memo, open addressing: one cache line or less per lookup */
+    Slot *slots;
+    PyObject **words;    /* the word as str when it is near a one-word alias, else NULL */
+    int32_t *mstart;     /* into matches: the anchor targets the word is within budget of */
+    int32_t *mcount;
     size_t cap;
     size_t used;
     size_t limit;
@@ -141,8 +163,16 @@ typedef struct {
     size_t matches_len;
     size_t matches_cap;
     Py_ssize_t *ring;
+    Starter *starters; /* open addressing, power-of-two size */
+    size_t starters_cap;
+    char *keychars;
+    int32_t *prefix_lengths; /* distinct lengths of the wildcard prefixes, ascending */
+    Py_ssize_t n_prefix_lengths;
+    int windows; /* 0: an exact key is longer than MAX_WINDOW tokens; report the whole hay */
+    char *reduced; /* scratch for the windows */
+    size_t reduced_cap;
     uint64_t pm[128]; /* bit-parallel LCS pattern; all zero between uses */
-} FuzzyIndex;
+} TokenIndex;
 
 static uint64_t
 letter_bit(unsigned char c)
@@ -223,7 +253,7 @@ lcs_table(const unsigned char *a, int32_t alen, const unsigned char *b, int32_t 
 
 /* Indel distance (insertions + deletions), or -1 with an exception set. */
 static int32_t
-indel(FuzzyIndex *self, const unsigned char *a, int32_t alen, const unsigned char *b, int32_t blen)
+indel(TokenIndex *self, const unsigned char *a, int32_t alen, const unsigned char *b, int32_t blen)
 {
     int32_t lcs;
     if (alen <= 64)
@@ -238,108 +268,71 @@ indel(FuzzyIndex *self, const unsigned char *a, int32_t alen, const unsigned cha
 }
 
 static void
-index_forget(FuzzyIndex *self)
+index_forget(TokenIndex *self)
 {
-    if (self->words != NULL) {
+    if (self->slots != NULL) {
         for (size_t i = 0; i < self->cap; i++)
             Py_CLEAR(self->words[i]);
+        memset(self->slots, 0, self->cap * sizeof(Slot));
     }
-    if (self->hashes != NULL)
-        memset(self->hashes, 0, self->cap * sizeof(uint64_t));
     self->used = 0;
     self->arena_len = 0;
     self->matches_len = 0;
 }
 
-typedef struct {
-    uint64_t *hashes;
-    Py_ssize_t *offsets;
-    int32_t *lens;
-    int32_t *match_start;
-    int32_t *match_count;
-    PyObject **words;
-} Table;
-
-static Table
-table_of(FuzzyIndex *self)
-{
-    Table t = {self->hashes, self->offsets, self->lens,
-               self->match_start, self->match_count, self->words};
-    return t;
-}
-
-static void
-table_free(Table t)
-{
-    PyMem_Free(t.hashes);
-    PyMem_Free(t.offsets);
-    PyMem_Free(t.lens);
-    PyMem_Free(t.match_start);
-    PyMem_Free(t.match_count);
-    PyMem_Free(t.words);
-}
-
 static int
-table_alloc(FuzzyIndex *self, size_t cap)
+table_alloc(TokenIndex *self, size_t cap)
 {
-    self->hashes = PyMem_Calloc(cap, sizeof(uint64_t));
-    self->offsets = PyMem_Malloc(cap * sizeof(Py_ssize_t));
-    self->lens = PyMem_Malloc(cap * sizeof(int32_t));
-    self->match_start = PyMem_Malloc(cap * sizeof(int32_t));
-    self->match_count = PyMem_Malloc(cap * sizeof(int32_t));
-    self->words = PyMem_Calloc(cap, sizeof(PyObject *));
-    self->cap = cap;
-    if (!self->hashes || !self->offsets || !self->lens || !self->match_start ||
-        !self->match_count || !self->words) {
-        table_free(table_of(self));
-        self->hashes = NULL;
-        self->offsets = NULL;
-        self->lens = NULL;
-        self->match_start = NULL;
-        self->match_count = NULL;
-        self->words = NULL;
-        self->cap = 0;
+    Slot *slots = PyMem_Calloc(cap, sizeof(Slot));
+    PyObject **words = PyMem_Calloc(cap, sizeof(PyObject *));
+    int32_t *mstart = PyMem_Calloc(cap, sizeof(int32_t));
+    int32_t *mcount = PyMem_Calloc(cap, sizeof(int32_t));
+    if (slots == NULL || words == NULL || mstart == NULL || mcount == NULL) {
+        PyMem_Free(slots);
+        PyMem_Free(words);
+        PyMem_Free(mstart);
+        PyMem_Free(mcount);
         PyErr_NoMemory();
         return -1;
     }
+    self->slots = slots;
+    self->words = words;
+    self->mstart = mstart;
+    self->mcount = mcount;
+    self->cap = cap;
     return 0;
 }
 
 static int
-table_grow(FuzzyIndex *self)
+table_grow(TokenIndex *self)
 {
-    Table old = table_of(self);
+    Slot *old = self->slots;
+    PyObject **old_words = self->words;
+    int32_t *old_mstart = self->mstart, *old_mcount = self->mcount;
     size_t old_cap = self->cap;
-    if (table_alloc(self, old_cap * 2) < 0) {
-        self->hashes = old.hashes;
-        self->offsets = old.offsets;
-        self->lens = old.lens;
-        self->match_start = old.match_start;
-        self->match_count = old.match_count;
-        self->words = old.words;
-        self->cap = old_cap;
-        return -1;
-    }
+    if (table_alloc(self, old_cap * 2) < 0)
+        return -1; /* the old table is still in place */
     size_t mask = self->cap - 1;
     for (size_t i = 0; i < old_cap; i++) {
-        if (old.hashes[i] == 0)
+        if (old[i].hash == 0)
             continue;
-        size_t k = old.hashes[i] & mask;
-        while (self->hashes[k] != 0)
+        size_t k = old[i].hash & mask;
+        while (self->slots[k].hash != 0)
             k = (k + 1) & mask;
-        self->hashes[k] = old.hashes[i];
-        self->offsets[k] = old.offsets[i];
-        self->lens[k] = old.lens[i];
-        self->match_start[k] = old.match_start[i];
-        self->match_count[k] = old.match_count[i];
-        self->words[k] = old.words[i]; /* the reference moves */
+        self->slots[k] = old[i];
+        self->words[k] = old_words[i]; /* the reference moves */
+        self->mstart[k] = old_mstart[i];
+        self->mcount[k] = old_mcount[i];
     }
-    table_free(old);
+    PyMem_Free(old);
+    PyMem_Free(old_words);
+    PyMem_Free(old_mstart);
+    PyMem_Free(old_mcount);
     return 0;
 }
 
 static int
-push_match(FuzzyIndex *self, int32_t target)
+push_match(TokenIndex *self, int32_t target)
 {
     if (self->matches_len == self->matches_cap) {
         size_t want = self->matches_cap ? self->matches_cap * 2 : 256;
@@ -359,7 +352,7 @@ push_match(FuzzyIndex *self, int32_t target)
  * budget of onto matches; returns 1 if it is within budget of a one-word alias, 0 if not, -1 on
  * error. */
 static int
-index_examine(FuzzyIndex *self, const unsigned char *w, Py_ssize_t wlen)
+index_examine(TokenIndex *self, const unsigned char *w, Py_ssize_t wlen)
 {
     if (wlen == 0 || wlen > self->max_len || w[0] >= 128)
         return 0;
@@ -391,18 +384,58 @@ index_examine(FuzzyIndex *self, const unsigned char *w, Py_ssize_t wlen)
     return single;
 }
 
-/* Slot of the word in the memo (examined if new), or -1 on error. */
+static Starter *
+starter_find(TokenIndex *self, const unsigned char *w, Py_ssize_t wlen)
+{
+    if (self->starters == NULL)
+        return NULL;
+    uint64_t h = fnv1a(w, wlen);
+    size_t mask = self->starters_cap - 1;
+    for (size_t k = h & mask; self->starters[k].hash != 0; k = (k + 1) & mask) {
+        Starter *st = &self->starters[k];
+        if (st->hash == h && st->len == wlen &&
+            memcmp(self->keychars + st->offset, w, (size_t)wlen) == 0)
+            return st;
+    }
+    return NULL;
+}
+
+/* The most tokens of an exact key that can start at this word (0: none). */
+static uint32_t
+starter_tokens(TokenIndex *self, const unsigned char *w, Py_ssize_t wlen)
+{
+    uint32_t tokens = 0;
+    Starter *st = starter_find(self, w, wlen);
+    if (st != NULL)
+        tokens = (uint32_t)st->tokens;
+    for (Py_ssize_t i = 0; i < self->n_prefix_lengths && tokens == 0; i++) {
+        Py_ssize_t L = self->prefix_lengths[i];
+        if (L > wlen)
+            break;
+        st = starter_find(self, w, L);
+        if (st != NULL && st->prefix)
+            tokens = 1;
+    }
+    return tokens > MAX_WINDOW ? MAX_WINDOW : tokens;
+}
+
+/* Slot of the word in the memo (examined if new), or -1 on error. wlen <= MAX_REMEMBERED. */
 static Py_ssize_t
-index_lookup(FuzzyIndex *self, const unsigned char *w, Py_ssize_t wlen)
+index_lookup(TokenIndex *self, const unsigned char *w, Py_ssize_t wlen)
 {
     uint64_t h = fnv1a(w, wlen);
     size_t mask = self->cap - 1;
     size_t k = h & mask;
-    while (self->hashes[k] != 0) {
-        if (self->hashes[k] == h && self->lens[k] == wlen &&
-            memcmp(self->arena + self->offsets[k], w, (size_t)wlen) == 0)
+    for (; self->slots[k].hash != 0; k = (k + 1) & mask) {
+        const Slot *sl = &self->slots[k];
+        if (sl->hash == h && sl->len == wlen &&
+            memcmp(self->arena + sl->word, w, (size_t)wlen) == 0)
             return (Py_ssize_t)k;
-        k = (k + 1) & mask;
+    }
+    if (self->arena_len + (size_t)wlen > UINT32_MAX) {
+        index_forget(self); /* the arena is full: start afresh */
+        for (k = h & mask; self->slots[k].hash != 0; k = (k + 1) & mask)
+            ;
     }
     size_t first_match = self->matches_len;
     int single = index_examine(self, w, wlen);
@@ -412,9 +445,8 @@ index_lookup(FuzzyIndex *self, const unsigned char *w, Py_ssize_t wlen)
         if (table_grow(self) < 0)
             return -1;
         mask = self->cap - 1;
-        k = h & mask;
-        while (self->hashes[k] != 0)
-            k = (k + 1) & mask;
+        for (k = h & mask; self->slots[k].hash != 0; k = (k + 1) & mask)
+            ;
     }
     if (self->arena_len + (size_t)wlen > self->arena_cap) {
         size_t want = self->arena_cap * 2;
@@ -434,14 +466,18 @@ index_lookup(FuzzyIndex *self, const unsigned char *w, Py_ssize_t wlen)
         if (word == NULL)
             return -1;
     }
+    size_t count = self->matches_len - first_match;
+    Slot *sl = &self->slots[k];
+    sl->hash = h;
+    sl->word = (uint32_t)self->arena_len;
+    sl->len = (uint16_t)wlen;
+    sl->tokens = (uint8_t)starter_tokens(self, w, wlen);
+    sl->flags = (single ? NEAR_ONE : 0) | (count ? NEAR_ANCHORS : 0);
     memcpy(self->arena + self->arena_len, w, (size_t)wlen);
-    self->hashes[k] = h;
-    self->offsets[k] = (Py_ssize_t)self->arena_len;
-    self->lens[k] = (int32_t)wlen;
-    self->match_start[k] = (int32_t)first_match;
-    self->match_count[k] = (int32_t)(self->matches_len - first_match);
-    self->words[k] = word;
     self->arena_len += (size_t)wlen;
+    self->words[k] = word;
+    self->mstart[k] = (int32_t)first_match;
+    self->mcount[k] = (int32_t)count;
     self->used++;
     return (Py_ssize_t)k;
 }
@@ -450,7 +486,7 @@ index_lookup(FuzzyIndex *self, const unsigned char *w, Py_ssize_t wlen)
  * grams as (start token, gram, alias id) if it lines up with the alias and may pass its cutoff.
  * Returns 0, or -1 on error. */
 static int
-index_gram(FuzzyIndex *self, const unsigned char *s, Py_ssize_t n, Py_ssize_t token,
+index_gram(TokenIndex *self, const unsigned char *s, Py_ssize_t n, Py_ssize_t token,
            const Target *t, PyObject *grams)
 {
     Py_ssize_t start = token - t->place;
@@ -496,11 +532,69 @@ index_gram(FuzzyIndex *self, const unsigned char *s, Py_ssize_t n, Py_ssize_t to
     return rc;
 }
 
-static PyObject *
-FuzzyIndex_scan(FuzzyIndex *self, PyObject *hay)
+/* Windows of the hay where an exact key can be: built while scanning. */
+typedef struct {
+    int open;
+    Py_ssize_t win_end;   /* token index the window reaches (exclusive) */
+    Py_ssize_t seg_start; /* offset in the hay of the space before its first token */
+    Py_ssize_t last_end;  /* offset in the hay of the space after its last token */
+    Py_ssize_t len;       /* of the reduced text so far */
+    PyObject *starts;     /* offset of each window in the reduced text */
+    PyObject *deltas;     /* offset in the hay minus offset in the reduced text */
+} Windows;
+
+static int
+windows_close(TokenIndex *self, Windows *w, const unsigned char *s, Py_ssize_t n)
 {
-    if (self->hashes == NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "FuzzyIndex is not initialised");
+    Py_ssize_t end = w->last_end < n ? w->last_end + 1 : n;
+    Py_ssize_t len = end - w->seg_start;
+    PyObject *start = PyLong_FromSsize_t(w->len);
+    PyObject *delta = PyLong_FromSsize_t(w->seg_start - w->len);
+    int rc = (start == NULL || delta == NULL || PyList_Append(w->starts, start) < 0 ||
+              PyList_Append(w->deltas, delta) < 0)
+                 ? -1
+                 : 0;
+    Py_XDECREF(start);
+    Py_XDECREF(delta);
+    if (rc < 0)
+        return -1;
+    memcpy(self->reduced + w->len, s + w->seg_start, (size_t)len);
+    w->len += len;
+    self->reduced[w->len++] = '|'; /* in no key: nothing matches across it */
+    w->open = 0;
+    return 0;
+}
+
+/* Token `token` ([start, end) in the hay) that starts keys of up to `tokens` tokens. */
+static int
+windows_add(TokenIndex *self, Windows *w, const unsigned char *s, Py_ssize_t n, Py_ssize_t token,
+            Py_ssize_t start, Py_ssize_t end, uint32_t tokens)
+{
+    if (tokens > 0 && w->open && token <= w->win_end) {
+        if (token + (Py_ssize_t)tokens > w->win_end)
+            w->win_end = token + tokens;
+    }
+    else if (tokens > 0) {
+        if (w->open && windows_close(self, w, s, n) < 0)
+            return -1;
+        w->open = 1;
+        w->seg_start = start > 0 ? start - 1 : 0;
+        w->win_end = token + tokens;
+    }
+    else if (w->open && token >= w->win_end) {
+        if (windows_close(self, w, s, n) < 0)
+            return -1;
+    }
+    if (w->open && token < w->win_end)
+        w->last_end = end;
+    return 0;
+}
+
+static PyObject *
+TokenIndex_scan(TokenIndex *self, PyObject *hay)
+{
+    if (self->slots == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "TokenIndex is not initialised");
         return NULL;
     }
     if (require_ascii(hay, "scan") < 0)
@@ -509,10 +603,26 @@ FuzzyIndex_scan(FuzzyIndex *self, PyObject *hay)
         index_forget(self);
     Py_ssize_t n = PyUnicode_GET_LENGTH(hay);
     const unsigned char *s = PyUnicode_1BYTE_DATA(hay);
+    Windows w = {0, 0, 0, 0, 0, NULL, NULL};
     PyObject *singles = PyList_New(0);
     PyObject *grams = PyList_New(0);
     if (singles == NULL || grams == NULL)
         goto fail;
+    if (self->windows) {
+        w.starts = PyList_New(0);
+        w.deltas = PyList_New(0);
+        if (w.starts == NULL || w.deltas == NULL)
+            goto fail;
+        if (self->reduced_cap < 2 * (size_t)n + 2) {
+            char *grown = PyMem_Realloc(self->reduced, 2 * (size_t)n + 2);
+            if (grown == NULL) {
+                PyErr_NoMemory();
+                goto fail;
+            }
+            self->reduced = grown;
+            self->reduced_cap = 2 * (size_t)n + 2;
+        }
+    }
     Py_ssize_t token = 0, i = 0;
     while (i < n) {
         while (i < n && s[i] == ' ')
@@ -523,37 +633,73 @@ FuzzyIndex_scan(FuzzyIndex *self, PyObject *hay)
         while (i < n && s[i] != ' ')
             i++;
         self->ring[token % self->ring_size] = start;
-        Py_ssize_t slot = index_lookup(self, s + start, i - start);
+        Py_ssize_t wlen = i - start;
+        int fuzzy = wlen <= self->max_len &&
+                    self->bucket_start[(Py_ssize_t)s[start] * (self->max_len + 1) + wlen] !=
+                        self->bucket_start[(Py_ssize_t)s[start] * (self->max_len + 1) + wlen + 1];
+        if (!fuzzy && !self->windows) {
+            token++; /* near no alias word, and no windows to make */
+            continue;
+        }
+        if (wlen > MAX_REMEMBERED) { /* near no alias word (see init); a starter, perhaps */
+            if (self->windows &&
+                windows_add(self, &w, s, n, token, start, i, starter_tokens(self, s + start, wlen)) < 0)
+                goto fail;
+            token++;
+            continue;
+        }
+        Py_ssize_t slot = index_lookup(self, s + start, wlen);
         if (slot < 0)
             goto fail;
-        PyObject *word = self->words[slot];
-        if (word != NULL) {
-            PyObject *item = Py_BuildValue("(nO)", token, word);
+        const Slot *sl = &self->slots[slot];
+        if (self->windows && windows_add(self, &w, s, n, token, start, i, sl->tokens) < 0)
+            goto fail;
+        if (!sl->flags) {
+            token++;
+            continue;
+        }
+        if (sl->flags & NEAR_ONE) {
+            PyObject *item = Py_BuildValue("(nO)", token, self->words[slot]);
             if (item == NULL || PyList_Append(singles, item) < 0) {
                 Py_XDECREF(item);
                 goto fail;
             }
             Py_DECREF(item);
         }
-        int32_t m0 = self->match_start[slot], m1 = m0 + self->match_count[slot];
+        int32_t m0 = self->mstart[slot], m1 = m0 + self->mcount[slot];
         for (int32_t m = m0; m < m1; m++) {
             if (index_gram(self, s, n, token, &self->targets[self->matches[m]], grams) < 0)
                 goto fail;
         }
         token++;
     }
-    return Py_BuildValue("(NN)", singles, grams);
+    if (w.open && windows_close(self, &w, s, n) < 0)
+        goto fail;
+    if (!self->windows || w.len * 5 > n * 4) { /* most of it: the hay itself is cheaper */
+        Py_XDECREF(w.starts);
+        Py_XDECREF(w.deltas);
+        return Py_BuildValue("(NNOOO)", singles, grams, Py_None, Py_None, Py_None);
+    }
+    PyObject *reduced = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, self->reduced, w.len);
+    if (reduced == NULL)
+        goto fail;
+    return Py_BuildValue("(NNNNN)", singles, grams, reduced, w.starts, w.deltas);
 fail:
     Py_XDECREF(singles);
     Py_XDECREF(grams);
+    Py_XDECREF(w.starts);
+    Py_XDECREF(w.deltas);
     return NULL;
 }
 
 static void
-FuzzyIndex_dealloc(FuzzyIndex *self)
+TokenIndex_dealloc(TokenIndex *self)
 {
     index_forget(self);
-    table_free(table_of(self));
+    PyMem_Free(self->slots);
+    PyMem_Free(self->words);
+    PyMem_Free(self->mstart);
+    PyMem_Free(self->mcount);
     PyMem_Free(self->aliases);
     PyMem_Free(self->entries);
     PyMem_Free(self->targets);
@@ -563,6 +709,10 @@ FuzzyIndex_dealloc(FuzzyIndex *self)
     PyMem_Free(self->arena);
     PyMem_Free(self->matches);
     PyMem_Free(self->ring);
+    PyMem_Free(self->starters);
+    PyMem_Free(self->keychars);
+    PyMem_Free(self->prefix_lengths);
+    PyMem_Free(self->reduced);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -578,20 +728,133 @@ bad_input(const char *message)
 #define WORD_SHAPE \
     "words: a sequence of (word: str, reach: int, targets: [(alias: int, place: int, budget: int)])"
 
+#define STARTER_SHAPE "starters: a sequence of (word: str, tokens: int)"
+#define PREFIX_SHAPE "prefixes: a sequence of str"
+
+/* The exact keys' first words and the wildcard prefixes. Windows are on when either is given
+ * and no key is longer than MAX_WINDOW tokens. */
 static int
-FuzzyIndex_init(FuzzyIndex *self, PyObject *args, PyObject *kwds)
+starters_init(TokenIndex *self, PyObject *starters_arg, PyObject *prefixes_arg)
 {
-    static char *kwlist[] = {"aliases", "words", "limit", NULL};
+    if (starters_arg == NULL && prefixes_arg == NULL)
+        return 0;
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL)
+        return -1;
+    PyObject *sseq = PySequence_Fast(starters_arg ? starters_arg : empty, STARTER_SHAPE);
+    PyObject *pseq =
+        sseq ? PySequence_Fast(prefixes_arg ? prefixes_arg : empty, PREFIX_SHAPE) : NULL;
+    Py_DECREF(empty);
+    if (pseq == NULL) {
+        Py_XDECREF(sseq);
+        return -1;
+    }
+    int rc = -1;
+    Py_ssize_t ns = PySequence_Fast_GET_SIZE(sseq), np = PySequence_Fast_GET_SIZE(pseq);
+    Py_ssize_t total = 0;
+    int too_long = 0;
+    for (Py_ssize_t i = 0; i < ns + np; i++) {
+        PyObject *word;
+        int tokens = 1;
+        if (i < ns) {
+            PyObject *item = PySequence_Fast_GET_ITEM(sseq, i);
+            if (!PyTuple_Check(item) || !PyArg_ParseTuple(item, "Ui", &word, &tokens)) {
+                bad_input(STARTER_SHAPE);
+                goto done;
+            }
+        }
+        else {
+            word = PySequence_Fast_GET_ITEM(pseq, i - ns);
+            if (!PyUnicode_Check(word)) {
+                PyErr_SetString(PyExc_TypeError, PREFIX_SHAPE);
+                goto done;
+            }
+        }
+        if (require_ascii(word, "TokenIndex starter") < 0)
+            goto done;
+        if (PyUnicode_GET_LENGTH(word) == 0 || tokens < 1) {
+            PyErr_SetString(PyExc_ValueError, "a starter needs a word and tokens >= 1");
+            goto done;
+        }
+        if (tokens > MAX_WINDOW)
+            too_long = 1;
+        total += PyUnicode_GET_LENGTH(word);
+    }
+    size_t cap = 16;
+    while (cap < 2 * (size_t)(ns + np) + 2)
+        cap *= 2;
+    self->starters = PyMem_Calloc(cap, sizeof(Starter));
+    self->keychars = PyMem_Malloc((size_t)total + 1);
+    self->prefix_lengths = PyMem_Calloc((size_t)np + 1, sizeof(int32_t));
+    if (!self->starters || !self->keychars || !self->prefix_lengths) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    self->starters_cap = cap;
+    Py_ssize_t used_chars = 0;
+    for (Py_ssize_t i = 0; i < ns + np; i++) {
+        PyObject *word = i < ns ? PyTuple_GET_ITEM(PySequence_Fast_GET_ITEM(sseq, i), 0)
+                                : PySequence_Fast_GET_ITEM(pseq, i - ns);
+        const unsigned char *w = PyUnicode_1BYTE_DATA(word);
+        Py_ssize_t wlen = PyUnicode_GET_LENGTH(word);
+        Starter *st = starter_find(self, w, wlen);
+        if (st == NULL) {
+            uint64_t h = fnv1a(w, wlen);
+            size_t k = h & (cap - 1);
+            while (self->starters[k].hash != 0)
+                k = (k + 1) & (cap - 1);
+            st = &self->starters[k];
+            st->hash = h;
+            st->offset = used_chars;
+            st->len = (int32_t)wlen;
+            memcpy(self->keychars + used_chars, w, (size_t)wlen);
+            used_chars += wlen;
+        }
+        if (i < ns) {
+            int tokens = (int)PyLong_AsLong(PyTuple_GET_ITEM(PySequence_Fast_GET_ITEM(sseq, i), 1));
+            if (tokens > st->tokens)
+                st->tokens = tokens;
+        }
+        else if (!st->prefix) {
+            st->prefix = 1;
+            Py_ssize_t k = self->n_prefix_lengths;
+            while (k > 0 && self->prefix_lengths[k - 1] > wlen) {
+                self->prefix_lengths[k] = self->prefix_lengths[k - 1];
+                k--;
+            }
+            if (k > 0 && self->prefix_lengths[k - 1] == wlen) { /* already there: undo */
+                for (; k < self->n_prefix_lengths; k++)
+                    self->prefix_lengths[k] = self->prefix_lengths[k + 1];
+            }
+            else {
+                self->prefix_lengths[k] = (int32_t)wlen;
+                self->n_prefix_lengths++;
+            }
+        }
+    }
+    self->windows = !too_long;
+    rc = 0;
+done:
+    Py_DECREF(sseq);
+    Py_DECREF(pseq);
+    return rc;
+}
+
+static int
+TokenIndex_init(TokenIndex *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"aliases", "words", "starters", "prefixes", "limit", NULL};
     PyObject *aliases_arg, *words_arg;
     Py_ssize_t limit = 100000;
     PyObject *aseq = NULL, *wseq = NULL;
     int32_t *reaches = NULL;
     int32_t *fill = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|n:FuzzyIndex", kwlist, &aliases_arg,
-                                     &words_arg, &limit))
+    PyObject *starters_arg = NULL, *prefixes_arg = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO|OOn:TokenIndex", kwlist, &aliases_arg,
+                                     &words_arg, &starters_arg, &prefixes_arg, &limit))
         return -1;
     if (self->aliases != NULL) {
-        PyErr_SetString(PyExc_RuntimeError, "FuzzyIndex is already initialised");
+        PyErr_SetString(PyExc_RuntimeError, "TokenIndex is already initialised");
         return -1;
     }
     if (limit < 1) {
@@ -619,7 +882,7 @@ FuzzyIndex_init(FuzzyIndex *self, PyObject *args, PyObject *kwds)
             bad_input(ALIAS_SHAPE);
             goto fail;
         }
-        if (require_ascii(text, "FuzzyIndex alias") < 0)
+        if (require_ascii(text, "TokenIndex alias") < 0)
             goto fail;
         Py_ssize_t len = PyUnicode_GET_LENGTH(text);
         if (len == 0 || len > 10000 || size < 1 || cutoff < 0 || cutoff > 100) {
@@ -644,12 +907,13 @@ FuzzyIndex_init(FuzzyIndex *self, PyObject *args, PyObject *kwds)
             bad_input(WORD_SHAPE);
             goto fail;
         }
-        if (require_ascii(word, "FuzzyIndex word") < 0)
+        if (require_ascii(word, "TokenIndex word") < 0)
             goto fail;
         Py_ssize_t len = PyUnicode_GET_LENGTH(word);
-        if (len == 0 || len > 10000 || reach < 0 || PyList_GET_SIZE(targets) == 0) {
+        if (len == 0 || len > 10000 || reach < 0 || reach > 10000 ||
+            PyList_GET_SIZE(targets) == 0) {
             PyErr_SetString(PyExc_ValueError,
-                            "a word needs 1-10000 characters, reach >= 0 and a target");
+                            "a word needs 1-10000 characters, reach 0-10000 and a target");
             goto fail;
         }
         Entry *e = &self->entries[i];
@@ -735,6 +999,8 @@ FuzzyIndex_init(FuzzyIndex *self, PyObject *args, PyObject *kwds)
         }
     }
     self->limit = (size_t)limit;
+    if (starters_init(self, starters_arg, prefixes_arg) < 0)
+        goto fail;
     PyMem_Free(fill);
     PyMem_Free(reaches);
     Py_DECREF(aseq);
@@ -753,45 +1019,48 @@ fail:
 }
 
 static PyObject *
-FuzzyIndex_clear(FuzzyIndex *self, PyObject *Py_UNUSED(ignored))
+TokenIndex_clear(TokenIndex *self, PyObject *Py_UNUSED(ignored))
 {
     index_forget(self);
     Py_RETURN_NONE;
 }
 
 static Py_ssize_t
-FuzzyIndex_len(FuzzyIndex *self)
+TokenIndex_len(TokenIndex *self)
 {
     return (Py_ssize_t)self->used;
 }
 
-static PyMethodDef FuzzyIndex_methods[] = {
-    {"scan", (PyCFunction)FuzzyIndex_scan, METH_O,
-     "scan(hay) -> (singles, grams): singles [(token index, word)] are tokens within the budget\n"
-     "of a one-word alias; grams [(start token, gram, alias id)] are grams around a token\n"
-     "within the budget of a word of a longer alias that line up with that alias and are\n"
-     "within its cutoff. In the order of the tokens."},
-    {"clear", (PyCFunction)FuzzyIndex_clear, METH_NOARGS, "Forget every word examined so far."},
+static PyMethodDef TokenIndex_methods[] = {
+    {"scan", (PyCFunction)TokenIndex_scan, METH_O,
+     "scan(hay) -> (singles, grams, reduced, starts, deltas): singles [(token index, word)]\n"
+     "are tokens within the budget of a one-word alias; grams [(start token, gram, alias id)]\n"
+     "are grams around a token within the budget of a word of a longer alias that line up\n"
+     "with that alias and are within its cutoff, in the order of the tokens; reduced is the\n"
+     "windows where an exact key can be, joined by '|' (None: use the hay), starts their\n"
+     "offsets in it and deltas (offset in the hay - offset in reduced). See bot/wordscan.py."},
+    {"clear", (PyCFunction)TokenIndex_clear, METH_NOARGS, "Forget every word examined so far."},
     {NULL, NULL, 0, NULL},
 };
 
-static PySequenceMethods FuzzyIndex_as_sequence = {
-    .sq_length = (lenfunc)FuzzyIndex_len,
+static PySequenceMethods TokenIndex_as_sequence = {
+    .sq_length = (lenfunc)TokenIndex_len,
 };
 
-static PyTypeObject FuzzyIndexType = {
+static PyTypeObject TokenIndexType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "bot._wordscan.FuzzyIndex",
-    .tp_doc = "FuzzyIndex(aliases, words, limit=100000): the fuzzy-entity first pass (see\n"
-              "bot/wordscan.py). len() is the number of words remembered.",
-    .tp_basicsize = sizeof(FuzzyIndex),
+    .tp_name = "bot._wordscan.TokenIndex",
+    .tp_doc = "TokenIndex(aliases, words, starters=None, prefixes=None, limit=100000): the\n"
+              "first pass over an article's tokens (see bot/wordscan.py). len() is the number\n"
+              "of words remembered.",
+    .tp_basicsize = sizeof(TokenIndex),
     .tp_itemsize = 0,
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_new = PyType_GenericNew,
-    .tp_init = (initproc)FuzzyIndex_init,
-    .tp_dealloc = (destructor)FuzzyIndex_dealloc,
-    .tp_methods = FuzzyIndex_methods,
-    .tp_as_sequence = &FuzzyIndex_as_sequence,
+    .tp_init = (initproc)TokenIndex_init,
+    .tp_dealloc = (destructor)TokenIndex_dealloc,
+    .tp_methods = TokenIndex_methods,
+    .tp_as_sequence = &TokenIndex_as_sequence,
 };
 
 static PyMethodDef module_methods[] = {
@@ -812,14 +1081,14 @@ static struct PyModuleDef wordscan_module = {
 PyMODINIT_FUNC
 PyInit__wordscan(void)
 {
-    if (PyType_Ready(&FuzzyIndexType) < 0)
+    if (PyType_Ready(&TokenIndexType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&wordscan_module);
     if (m == NULL)
         return NULL;
-    Py_INCREF(&FuzzyIndexType);
-    if (PyModule_AddObject(m, "FuzzyIndex", (PyObject *)&FuzzyIndexType) < 0) {
-        Py_DECREF(&FuzzyIndexType);
+    Py_INCREF(&TokenIndexType);
+    if (PyModule_AddObject(m, "TokenIndex", (PyObject *)&TokenIndexType) < 0) {
+        Py_DECREF(&TokenIndexType);
         Py_DECREF(m);
         return NULL;
     }

@@ -4,13 +4,23 @@ from collections.abc import Sequence
 
 def hay(normalised: str, /) -> str: ...
 
-class FuzzyIndex:
+class TokenIndex:
     def __init__(
         self,
         aliases: Sequence[tuple[str, int, int]],
         words: Sequence[tuple[str, int, list[tuple[int, int, int]]]],
+        starters: Sequence[tuple[str, int]] | None = None,
+        prefixes: Sequence[str] | None = None,
         limit: int = 100000,
     ) -> None: ...
-    def scan(self, hay: str, /) -> tuple[list[tuple[int, str]], list[tuple[int, str, int]]]: ...
+    def scan(
+        self, hay: str, /
+    ) -> tuple[
+        list[tuple[int, str]],
+        list[tuple[int, str, int]],
+        str | None,
+        list[int] | None,
+        list[int] | None,
+    ]: ...
     def clear(self) -> None: ...
     def __len__(self) -> int: ...

@@ -22,7 +22,7 @@ How it works, and why it is fast:
   edit-distance score, so a short prefix like ``Lukas`` scores low against
   ``Lukashenko``) against the aliases with the same word count and first
   letter and a similar length. Which words and grams get that check is
-  decided by a compiled first pass (:class:`bot.wordscan.FuzzyIndex`): a
+  decided by a compiled first pass (:class:`bot.wordscan.TokenIndex`): a
   word is compared once per matcher with the words of the fuzzy aliases; a
   word near a one-word alias gets the full check, and a word near a word of
   a longer alias proposes the gram around it (:meth:`Matcher._index_probes`
@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 import operator
 import re
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from bot import rules
 from bot.models import Article, Hit, Match, TermKind, TermScore
 from bot.text import NormText, flatten, normalise, sentence_span, tokens
 from bot.watchlist import Watchlist
-from bot.wordscan import FuzzyIndex, hay
+from bot.wordscan import TokenIndex, hay
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
 MIN_FUZZY_LEN = 4
@@ -167,7 +168,7 @@ class _FuzzyCache:
 
     ``single[word]``: the one-word aliases ``word`` is a fuzzy match of, with
     scores; ``grams[gram]``: the same for a multi-word gram. Only what the
-    first pass (:class:`bot.wordscan.FuzzyIndex`) reports gets here.
+    first pass (:class:`bot.wordscan.TokenIndex`) reports gets here.
     """
 
     single: dict[str, list[tuple[FuzzyAlias, float]]] = field(default_factory=dict)
@@ -203,6 +204,16 @@ class _FieldText:
         self.pos_offset = pos_offset
         self._hay_starts: list[int] | None = None
         self._sentences: list[tuple[int, int]] = []
+        # where the automaton read only windows of the hay: their starts in what it read,
+        # and (offset in the hay - offset in what it read) for each
+        self.windows: tuple[list[int], list[int]] | None = None
+
+    def hay_offset(self, offset: int) -> int:
+        """Offset in the hay of ``offset`` in the text the automaton read."""
+        if self.windows is None:
+            return offset
+        starts, deltas = self.windows
+        return offset + deltas[bisect_right(starts, offset) - 1]
 
     @property
     def empty(self) -> bool:
@@ -390,9 +401,9 @@ class Matcher:
         self._keys: list[str] = []
         self._key_ntoks: list[int] = []
         self._key_watchlists: list[int] = []  # bitmask of the watchlists that have the key
-        self._key_entity: list[int] = []
-        self._key_keyword: list[int] = []
-        self._key_rule: list[int] = []
+        # per key: entity | keyword << width | rule << 2 * width (see _scan)
+        self._key_roles: list[int] = []
+        self._role_width = width = len(self.compiled)
         self._automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
         for key, slots in self._slots_by_key.items():
             self._automaton.add_word(key, len(self._keys))
@@ -402,9 +413,7 @@ class Matcher:
             for index, _ in slots:
                 roles.add(self._roles(index, key))
             self._key_watchlists.append(reduce(operator.or_, (1 << i for i, _ in slots), 0))
-            self._key_entity.append(roles.entity)
-            self._key_keyword.append(roles.keyword)
-            self._key_rule.append(roles.rule)
+            self._key_roles.append(roles.entity | roles.keyword << width | roles.rule << 2 * width)
         if self._keys:
             self._automaton.make_automaton()
         del self._slots_by_key  # the automaton and the lists above replace it
@@ -429,7 +438,7 @@ class Matcher:
         }
 
     def _index_probes(self) -> None:
-        """The first pass of fuzzy matching (:class:`bot.wordscan.FuzzyIndex`, compiled).
+        """The first pass of fuzzy matching (:class:`bot.wordscan.TokenIndex`, compiled).
 
         Every word of an article is compared, once per matcher, with the alias
         words of the same first letter and a similar length. A one-word alias
@@ -466,9 +475,20 @@ class Matcher:
             for place, word, budget, reach in entries:
                 targets[word].append((alias.ident, place, budget))
                 reaches[word] = max(reaches[word], reach)
-        self._first_pass = FuzzyIndex(
+        # exact keys: the words that start one, with its most tokens, and one-token prefixes
+        starters: dict[str, int] = {}
+        prefixes: list[str] = []
+        for key in self._keys:
+            toks = key.split()
+            if len(toks) == 1 and not key.endswith(" "):
+                prefixes.append(toks[0])
+            else:
+                starters[toks[0]] = max(starters.get(toks[0], 0), len(toks))
+        self._first_pass = TokenIndex(
             [(a.text, a.size, a.cutoff) for a in self._aliases],
             [(w, reaches[w], ts) for w, ts in targets.items()],
+            list(starters.items()),
+            prefixes,
             FIRST_PASS_WORDS,
         )
 
@@ -495,13 +515,15 @@ class Matcher:
             cache = self._cache = _FuzzyCache()  # other threads keep the one they hold
         elif len(cache.grams) > FUZZY_CACHE_GRAMS:
             cache.grams = {}
-        exact = (self._exact(title), self._exact(body))
-        fuzzy = (self._fuzzy_match(title, cache), self._fuzzy_match(body, cache))
-        key_ids = set(map(_KEY_ID, chain(*exact)))
-        entity = reduce(operator.or_, map(self._key_entity.__getitem__, key_ids), 0)
-        keyword = reduce(operator.or_, map(self._key_keyword.__getitem__, key_ids), 0)
-        rule = reduce(operator.or_, map(self._key_rule.__getitem__, key_ids), 0)
-        for _, alias, _ in chain(*fuzzy):
+        title_exact, title_fuzzy = self._scan_field(title, cache)
+        body_exact, body_fuzzy = self._scan_field(body, cache)
+        exact, fuzzy = (title_exact, body_exact), (title_fuzzy, body_fuzzy)
+        key_ids = set(map(_KEY_ID, chain(title_exact, body_exact)))
+        # the three role masks of every key packed in one int: one pass over the keys found
+        packed = reduce(operator.or_, map(self._key_roles.__getitem__, key_ids), 0)
+        width, mask = self._role_width, (1 << self._role_width) - 1
+        entity, keyword, rule = packed & mask, packed >> width & mask, packed >> 2 * width
+        for _, alias, _ in chain(title_fuzzy, body_fuzzy):
             entity |= alias.roles.entity
             keyword |= alias.roles.keyword
             rule |= alias.roles.rule
@@ -514,7 +536,7 @@ class Matcher:
             for end, key_id in exact:
                 if self._key_watchlists[key_id] >> index & 1:
                     key = self._keys[key_id]
-                    hay_pos = end - len(key) + 2  # after the leading space
+                    hay_pos = ft.hay_offset(end) - len(key) + 2  # after the leading space
                     tok_start = ft.token_at(hay_pos)
                     tok_end = tok_start + self._key_ntoks[key_id]
                     occ = _occurrence(ft, key, tok_start, tok_end, hay_pos, None)
@@ -581,22 +603,40 @@ class Matcher:
 
         return lookup
 
-    def _exact(self, ft: _FieldText) -> list[ExactHit]:
-        if not self._keys or ft.empty:
-            return []
-        return list(self._automaton.iter(ft.hay))
+    def _scan_field(
+        self, ft: _FieldText, cache: _FuzzyCache
+    ) -> tuple[list[ExactHit], list[FuzzyHit]]:
+        """Exact and fuzzy hits of one field: the first pass, then the automaton on its windows.
 
-    # --- fuzzy -------------------------------------------------------------
+        The automaton reads only the windows of the text where a key can
+        start (:class:`bot.wordscan.TokenIndex`); its offsets are mapped back
+        by :meth:`_FieldText.hay_offset` when a hit becomes an occurrence.
+        """
+        if ft.empty:
+            return [], []
+        singles, gram_hits, reduced, starts, deltas = self._first_pass.scan(ft.hay)
+        exact: list[ExactHit] = []
+        if self._keys:
+            if reduced is None:
+                exact = list(self._automaton.iter(ft.hay))
+            elif reduced:
+                assert starts is not None and deltas is not None
+                ft.windows = (starts, deltas)
+                exact = list(self._automaton.iter(reduced))
+        fuzzy = self._fuzzy_hits(singles, gram_hits, cache) if singles or gram_hits else []
+        return exact, fuzzy
 
-    def _fuzzy_match(self, ft: _FieldText, cache: _FuzzyCache) -> list[FuzzyHit]:
+    def _fuzzy_hits(
+        self,
+        singles: list[tuple[int, str]],
+        gram_hits: list[tuple[int, str, int]],
+        cache: _FuzzyCache,
+    ) -> list[FuzzyHit]:
         """Fuzzy hits of one field: by size; words and grams by first occurrence.
 
         The first pass (:meth:`_index_probes`) reports the few words and grams
         that may match an alias; they get the full check once (cached).
         """
-        if not self._aliases or ft.empty:
-            return []
-        singles, gram_hits = self._first_pass.scan(ft.hay)
         if not singles and not gram_hits:
             return []
         positions: dict[str, list[int]] = {}  # in the order of first occurrence

@@ -11,11 +11,11 @@ from rapidfuzz import fuzz, process
 
 from bot import matcher as matcher_module
 from bot import wordscan
-from bot.matcher import Matcher, _FieldText
+from bot.matcher import Matcher
 from bot.models import Article
 from bot.text import tokens
 from bot.watchlist import load_text
-from bot.wordscan import PyFuzzyIndex
+from bot.wordscan import PyTokenIndex
 
 
 def matcher_for(yaml: str) -> Matcher:
@@ -274,7 +274,7 @@ def test_fuzzy_matching_finds_what_comparing_every_gram_finds(
     cutoff: int, first_pass: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if first_pass == "python":
-        monkeypatch.setattr(matcher_module, "FuzzyIndex", PyFuzzyIndex)
+        monkeypatch.setattr(matcher_module, "TokenIndex", PyTokenIndex)
     elif not wordscan.NATIVE:
         pytest.skip("bot._wordscan was not built")
     entities = "".join(f"  - name: {n}\n    fuzzy: {cutoff}\n" for n in NAMES)
@@ -293,8 +293,8 @@ def test_fuzzy_matching_finds_what_comparing_every_gram_finds(
             else:
                 words.append(rng.choice(FILLER))
         text = " ".join(words)
-        ft = _FieldText(text, "text", 0)
-        found = [(i, alias.text, score) for i, alias, score in m._fuzzy_match(ft, m._cache)]
+        body_fuzzy = m._scan(Article(title="", text=text)).fuzzy[1]
+        found = [(i, alias.text, score) for i, alias, score in body_fuzzy]
         assert found == brute_force_fuzzy(m, text), text
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import bisect
 import os
 import random
 import threading
 
+import ahocorasick
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,7 +16,7 @@ from rapidfuzz.distance import Indel
 
 from bot import wordscan
 from bot.text import normalise
-from bot.wordscan import PyFuzzyIndex, py_hay
+from bot.wordscan import PyTokenIndex, py_hay
 
 try:
     from bot import _wordscan as native
@@ -106,7 +108,7 @@ def alias_words(index: tuple[list[Alias], list[Word]]) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "make", [PyFuzzyIndex, pytest.param(getattr(native, "FuzzyIndex", None), marks=needs_native)]
+    "make", [PyTokenIndex, pytest.param(getattr(native, "TokenIndex", None), marks=needs_native)]
 )
 @settings(max_examples=200, deadline=None)
 @given(index=fuzzy_indexes(), data=st.data())
@@ -114,13 +116,13 @@ def test_first_pass_reports_exactly_what_comparing_everything_finds(
     make: type, index: tuple[list[Alias], list[Word]], data: st.DataObject
 ) -> None:
     aliases, words = index
-    f = make(aliases, words, 5)  # a small limit: forgetting must not change any answer
+    f = make(aliases, words, limit=5)  # a small limit: forgetting must not change any answer
     token = st.one_of(WORD, st.sampled_from(alias_words(index)))
     for _ in range(3):
         hay = " " + " ".join(data.draw(st.lists(token, max_size=25))) + " "
         expected = brute_scan(aliases, words, hay)
-        assert f.scan(hay) == expected
-        assert f.scan(hay) == expected  # remembered, same answer
+        assert f.scan(hay)[:2] == expected
+        assert f.scan(hay)[:2] == expected  # remembered, same answer
 
 
 @needs_native
@@ -141,7 +143,10 @@ def test_native_and_reference_agree_on_news_sized_input() -> None:
             by_word.setdefault(w, []).append(target)
     words: list[Word] = [(w, rng.randint(1, 3), ts) for w, ts in by_word.items()]
     vocabulary = list(by_word)
-    fast, ref = native.FuzzyIndex(aliases, words, 2_000), PyFuzzyIndex(aliases, words, 2_000)
+    starters = [(w, rng.randint(1, 3)) for w in rng.sample(vocabulary, 100)]
+    prefixes = [w[:3] for w in rng.sample(vocabulary, 30) if len(w) > 3]
+    fast = native.TokenIndex(aliases, words, starters, prefixes, limit=2_000)
+    ref = PyTokenIndex(aliases, words, starters, prefixes, limit=2_000)
     reported = 0
     for _ in range(200):
         toks = []
@@ -154,7 +159,7 @@ def test_native_and_reference_agree_on_news_sized_input() -> None:
         hay = " " + " ".join(toks) + " "
         got = fast.scan(hay)
         assert got == ref.scan(hay)
-        reported += len(got[0]) + len(got[1])
+        reported += len(got[0]) + len(got[1]) + (got[2] is not None)
     assert reported > 100  # the input did reach the interesting cases
 
 
@@ -163,22 +168,24 @@ def test_words_and_grams_longer_than_64_characters_are_compared_too() -> None:
     long_name = "a" + "bcdefghij" * 8  # 73 letters: past the bit-parallel width
     aliases = [(long_name, 1, 95), (f"{long_name} {long_name}", 2, 95)]
     words: list[Word] = [(long_name, 2, [(0, -1, 2), (1, 0, 2), (1, 1, 2)])]
-    f = native.FuzzyIndex(aliases, words)
+    f = native.TokenIndex(aliases, words)
     typo = long_name[:40] + "x" + long_name[41:]
     hay = f" {typo} {long_name}q zzz "
-    assert f.scan(hay) == brute_scan(aliases, words, hay)
-    singles, grams = f.scan(hay)
+    assert f.scan(hay)[:2] == brute_scan(aliases, words, hay)
+    singles, grams, *_ = f.scan(hay)
     assert singles == [(0, typo), (1, long_name + "q")]
     assert grams == [(0, f"{typo} {long_name}q", 1), (0, f"{typo} {long_name}q", 1)]
 
 
 @needs_native
 def test_first_pass_remembers_up_to_its_limit_then_starts_afresh() -> None:
-    f = native.FuzzyIndex([("lukashenko", 1, 90)], [("lukashenko", 2, [(0, -1, 2)])], limit=3)
-    assert f.scan(" a b lukashenka ") == ([(2, "lukashenka")], [])
+    f = native.TokenIndex([("lukashenko", 1, 90)], [("lukashenko", 2, [(0, -1, 2)])], limit=3)
+    # "lukas", "a": no alias word of their first letter and length, not even remembered
+    hay = " lxxxxxxxxx lukas lyyyyyyyy lukashenka a "
+    assert f.scan(hay)[:2] == ([(3, "lukashenka")], [])
     assert len(f) == 3
-    assert f.scan(" c d lukashenka ") == ([(2, "lukashenka")], [])
-    assert len(f) == 3  # forgot a, b and lukashenka, then learnt c, d and lukashenka again
+    assert f.scan(" lzzzzzzzz lukashenka ")[:2] == ([(1, "lukashenka")], [])
+    assert len(f) == 2  # forgot the three, then learnt two
     f.clear()
     assert len(f) == 0
 
@@ -207,12 +214,12 @@ def test_bad_input_is_refused_with_a_clear_error(
     aliases: object, words: object, error: type
 ) -> None:
     with pytest.raises(error):
-        native.FuzzyIndex(aliases, words)
+        native.TokenIndex(aliases, words)
 
 
 @needs_native
 def test_scan_refuses_text_that_is_not_normalised() -> None:
-    f = native.FuzzyIndex(GOOD_ALIASES, [("lukashenko", 1, [(0, 1, 1)])])
+    f = native.TokenIndex(GOOD_ALIASES, [("lukashenko", 1, [(0, 1, 1)])])
     with pytest.raises(ValueError, match="ASCII"):
         f.scan(" лукашенко ")
 
@@ -224,7 +231,7 @@ def test_reference_is_safe_to_share_between_threads() -> None:
         ("volodymyr", 1, [(1, 0, 1)]),
         ("zelensky", 1, [(1, 1, 1)]),
     ]
-    f = PyFuzzyIndex(aliases, words, limit=50)
+    f = PyTokenIndex(aliases, words, limit=50)
     rng = random.Random(3)
     pool = ["lukashenka", "volodimyr", "zelensky", "zelenskyy", "x", "volodymyr"]
     hays = [
@@ -235,7 +242,7 @@ def test_reference_is_safe_to_share_between_threads() -> None:
 
     def work() -> None:
         for h, want in zip(hays, expected, strict=True):
-            if f.scan(h) != want:
+            if f.scan(h)[:2] != want:
                 failures.append(h)
 
     threads = [threading.Thread(target=work) for _ in range(4)]
@@ -244,3 +251,81 @@ def test_reference_is_safe_to_share_between_threads() -> None:
     for t in threads:
         t.join()
     assert not failures
+
+
+# --- windows for the exact keys ----------------------------------------------
+
+KEY = st.tuples(
+    st.lists(st.text("abcde", min_size=1, max_size=3), min_size=1, max_size=3), st.booleans()
+)
+
+
+def automaton_for(keys: list[str]) -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    for i, key in enumerate(keys):
+        automaton.add_word(key, i)
+    automaton.make_automaton()
+    return automaton
+
+
+def starters_of(keys: list[str]) -> tuple[list[tuple[str, int]], list[str]]:
+    """As the matcher makes them: first words with their most tokens, one-token prefixes."""
+    starters: dict[str, int] = {}
+    prefixes = []
+    for key in keys:
+        toks = key.split()
+        if len(toks) == 1 and not key.endswith(" "):
+            prefixes.append(toks[0])
+        else:
+            starters[toks[0]] = max(starters.get(toks[0], 0), len(toks))
+    return list(starters.items()), prefixes
+
+
+@pytest.mark.parametrize(
+    "make", [PyTokenIndex, pytest.param(getattr(native, "TokenIndex", None), marks=needs_native)]
+)
+@settings(max_examples=300, deadline=None)
+@given(
+    specs=st.lists(KEY, min_size=1, max_size=10, unique_by=lambda k: (tuple(k[0]), k[1])),
+    words=st.lists(st.text("abcdef", min_size=1, max_size=4), max_size=40),
+)
+def test_automaton_finds_the_same_keys_in_the_windows_as_in_the_whole_text(
+    make: type, specs: list[tuple[list[str], bool]], words: list[str]
+) -> None:
+    keys = [" " + " ".join(toks) + ("" if wildcard else " ") for toks, wildcard in specs]
+    automaton = automaton_for(keys)
+    hay = " " + " ".join(words) + " "
+    starters, prefixes = starters_of(keys)
+    _, _, reduced, starts, deltas = make([], [], starters, prefixes).scan(hay)
+    whole = sorted(automaton.iter(hay))
+    if reduced is None:
+        assert starts is None and deltas is None
+        return
+    assert len(reduced) * 5 <= len(hay) * 4  # windows only when they save reading
+    mapped = sorted(
+        (end + deltas[bisect.bisect_right(starts, end) - 1], key)
+        for end, key in automaton.iter(reduced)
+    )
+    assert mapped == whole
+
+
+@needs_native
+def test_windows_cut_out_only_where_a_key_can_start() -> None:
+    keys = [" troop movements ", " deploy", " border "]
+    starters, prefixes = starters_of(keys)
+    index = native.TokenIndex([], [], starters, prefixes)
+    hay = " the troop movements near the border were part of a deployment by the army today "
+    _, _, reduced, starts, deltas = index.scan(hay)
+    assert reduced == " troop movements | border | deployment |"
+    assert starts == [0, 18, 27]
+    in_hay = [hay.index(f" {w} ") for w in ("troop", "border", "deployment")]
+    assert [s + d for s, d in zip(starts, deltas, strict=True)] == in_hay
+    assert index.scan(" troop movements ")[2:] == (None, None, None)  # all of it: the hay
+
+
+@needs_native
+def test_a_key_longer_than_the_window_limit_turns_windows_off() -> None:
+    words = [f"w{i}" for i in range(300)]
+    index = native.TokenIndex([], [], [(words[0], 300)], [])
+    assert index.scan(" " + " ".join(["x"] * 50 + words) + " ")[2] is None
+    assert PyTokenIndex([], [], [(words[0], 300)], []).scan(" x ")[2] is None
