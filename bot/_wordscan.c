@@ -169,7 +169,8 @@ typedef struct {
     int32_t *prefix_lengths; /* distinct lengths of the wildcard prefixes, ascending */
     Py_ssize_t n_prefix_lengths;
     int windows; /* 0: an exact key is longer than MAX_WINDOW tokens; report the whole hay */
-    char *reduced; /* scratch for the windows */
+    char *reduced;      /* scratch for the windows */
+    int64_t *segments;  /* scratch for their starts and deltas */
     size_t reduced_cap;
     uint64_t pm[128]; /* bit-parallel LCS pattern; all zero between uses */
 } TokenIndex;
@@ -539,8 +540,9 @@ typedef struct {
     Py_ssize_t seg_start; /* offset in the hay of the space before its first token */
     Py_ssize_t last_end;  /* offset in the hay of the space after its last token */
     Py_ssize_t len;       /* of the reduced text so far */
-    PyObject *starts;     /* offset of each window in the reduced text */
-    PyObject *deltas;     /* offset in the hay minus offset in the reduced text */
+    Py_ssize_t count;     /* windows so far */
+    int64_t *starts;      /* offset of each window in the reduced text */
+    int64_t *deltas;      /* offset in the hay minus offset in the reduced text */
 } Windows;
 
 static int
@@ -548,16 +550,9 @@ windows_close(TokenIndex *self, Windows *w, const unsigned char *s, Py_ssize_t n
 {
     Py_ssize_t end = w->last_end < n ? w->last_end + 1 : n;
     Py_ssize_t len = end - w->seg_start;
-    PyObject *start = PyLong_FromSsize_t(w->len);
-    PyObject *delta = PyLong_FromSsize_t(w->seg_start - w->len);
-    int rc = (start == NULL || delta == NULL || PyList_Append(w->starts, start) < 0 ||
-              PyList_Append(w->deltas, delta) < 0)
-                 ? -1
-                 : 0;
-    Py_XDECREF(start);
-    Py_XDECREF(delta);
-    if (rc < 0)
-        return -1;
+    w->starts[w->count] = w->len;
+    w->deltas[w->count] = w->seg_start - w->len;
+    w->count++;
     memcpy(self->reduced + w->len, s + w->seg_start, (size_t)len);
     w->len += len;
     self->reduced[w->len++] = '|'; /* in no key: nothing matches across it */
@@ -603,25 +598,28 @@ TokenIndex_scan(TokenIndex *self, PyObject *hay)
         index_forget(self);
     Py_ssize_t n = PyUnicode_GET_LENGTH(hay);
     const unsigned char *s = PyUnicode_1BYTE_DATA(hay);
-    Windows w = {0, 0, 0, 0, 0, NULL, NULL};
+    Windows w = {0, 0, 0, 0, 0, 0, NULL, NULL};
     PyObject *singles = PyList_New(0);
     PyObject *grams = PyList_New(0);
     if (singles == NULL || grams == NULL)
         goto fail;
     if (self->windows) {
-        w.starts = PyList_New(0);
-        w.deltas = PyList_New(0);
-        if (w.starts == NULL || w.deltas == NULL)
-            goto fail;
+        /* at most one window per token, two characters of the hay per token */
         if (self->reduced_cap < 2 * (size_t)n + 2) {
             char *grown = PyMem_Realloc(self->reduced, 2 * (size_t)n + 2);
-            if (grown == NULL) {
+            int64_t *segs = PyMem_Realloc(self->segments, (2 * (size_t)n / 2 + 2) * 2 * sizeof(int64_t));
+            if (grown != NULL)
+                self->reduced = grown;
+            if (segs != NULL)
+                self->segments = segs;
+            if (grown == NULL || segs == NULL) {
                 PyErr_NoMemory();
                 goto fail;
             }
-            self->reduced = grown;
             self->reduced_cap = 2 * (size_t)n + 2;
         }
+        w.starts = self->segments;
+        w.deltas = self->segments + (n / 2 + 2);
     }
     Py_ssize_t token = 0, i = 0;
     while (i < n) {
@@ -676,19 +674,23 @@ TokenIndex_scan(TokenIndex *self, PyObject *hay)
     if (w.open && windows_close(self, &w, s, n) < 0)
         goto fail;
     if (!self->windows || w.len * 5 > n * 4) { /* most of it: the hay itself is cheaper */
-        Py_XDECREF(w.starts);
-        Py_XDECREF(w.deltas);
         return Py_BuildValue("(NNOOO)", singles, grams, Py_None, Py_None, Py_None);
     }
     PyObject *reduced = PyUnicode_FromKindAndData(PyUnicode_1BYTE_KIND, self->reduced, w.len);
     if (reduced == NULL)
         goto fail;
-    return Py_BuildValue("(NNNNN)", singles, grams, reduced, w.starts, w.deltas);
+    PyObject *starts = PyBytes_FromStringAndSize((const char *)w.starts, w.count * 8);
+    PyObject *deltas = PyBytes_FromStringAndSize((const char *)w.deltas, w.count * 8);
+    if (starts == NULL || deltas == NULL) {
+        Py_DECREF(reduced);
+        Py_XDECREF(starts);
+        Py_XDECREF(deltas);
+        goto fail;
+    }
+    return Py_BuildValue("(NNNNN)", singles, grams, reduced, starts, deltas);
 fail:
     Py_XDECREF(singles);
     Py_XDECREF(grams);
-    Py_XDECREF(w.starts);
-    Py_XDECREF(w.deltas);
     return NULL;
 }
 
@@ -713,6 +715,7 @@ TokenIndex_dealloc(TokenIndex *self)
     PyMem_Free(self->keychars);
     PyMem_Free(self->prefix_lengths);
     PyMem_Free(self->reduced);
+    PyMem_Free(self->segments);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

@@ -19,8 +19,8 @@ class TokenIndex:
         list[tuple[int, str]],
         list[tuple[int, str, int]],
         str | None,
-        list[int] | None,
-        list[int] | None,
+        bytes | None,
+        bytes | None,
     ]: ...
     def clear(self) -> None: ...
     def __len__(self) -> int: ...

@@ -205,15 +205,19 @@ class _FieldText:
         self._hay_starts: list[int] | None = None
         self._sentences: list[tuple[int, int]] = []
         # where the automaton read only windows of the hay: their starts in what it read,
-        # and (offset in the hay - offset in what it read) for each
-        self.windows: tuple[list[int], list[int]] | None = None
+        # and (offset in the hay - offset in what it read) for each, as int64 bytes
+        self.windows: tuple[bytes, bytes] | None = None
+        self._window_views: tuple[memoryview, memoryview] | None = None
 
     def hay_offset(self, offset: int) -> int:
         """Offset in the hay of ``offset`` in the text the automaton read."""
         if self.windows is None:
             return offset
-        starts, deltas = self.windows
-        return offset + deltas[bisect_right(starts, offset) - 1]
+        if self._window_views is None:
+            starts, deltas = self.windows
+            self._window_views = (memoryview(starts).cast("q"), memoryview(deltas).cast("q"))
+        starts_view, deltas_view = self._window_views
+        return offset + deltas_view[bisect_right(starts_view, offset) - 1]
 
     @property
     def empty(self) -> bool:

@@ -26,6 +26,7 @@ which one is in use.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from itertools import compress, count
@@ -41,8 +42,9 @@ Target = tuple[int, int, int]  # (alias id, place of the word in the alias or -1
 WordSpec = tuple[str, int, list[Target]]  # (alias word, length window, its targets)
 Singles = list[tuple[int, str]]  # (token index, token)
 Grams = list[tuple[int, str, int]]  # (start token, gram, alias id)
-# singles, grams, and the windows: reduced text, window starts in it, hay offset - reduced offset
-Scan = tuple[Singles, Grams, str | None, list[int] | None, list[int] | None]
+# singles, grams, and the windows: the reduced text, the windows' starts in it and
+# (offset in the hay - offset in the reduced text) for each, as native int64 (array "q")
+Scan = tuple[Singles, Grams, str | None, bytes | None, bytes | None]
 DEFAULT_LIMIT = 100_000
 MAX_WINDOW = 255  # tokens; a longer exact key turns windows off
 
@@ -183,7 +185,7 @@ class PyTokenIndex:
 
     def _windows_of(
         self, hay: str, toks: list[str], memo: dict[str, tuple[bool, list[Target], int]]
-    ) -> tuple[str | None, list[int] | None, list[int] | None]:
+    ) -> tuple[str | None, bytes | None, bytes | None]:
         parts: list[str] = []
         starts: list[int] = []
         deltas: list[int] = []
@@ -218,7 +220,7 @@ class PyTokenIndex:
             close()
         if length * 5 > len(hay) * 4:
             return None, None, None
-        return "".join(parts), starts, deltas
+        return "".join(parts), array("q", starts).tobytes(), array("q", deltas).tobytes()
 
     def _examine(self, word: str) -> tuple[bool, list[Target]]:
         texts, items, highest = self._buckets[(word[0], len(word))]

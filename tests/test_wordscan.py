@@ -6,6 +6,7 @@ import bisect
 import os
 import random
 import threading
+from array import array
 
 import ahocorasick
 import pytest
@@ -302,8 +303,9 @@ def test_automaton_finds_the_same_keys_in_the_windows_as_in_the_whole_text(
         assert starts is None and deltas is None
         return
     assert len(reduced) * 5 <= len(hay) * 4  # windows only when they save reading
+    starts_q, deltas_q = array("q", starts), array("q", deltas)
     mapped = sorted(
-        (end + deltas[bisect.bisect_right(starts, end) - 1], key)
+        (end + deltas_q[bisect.bisect_right(starts_q, end) - 1], key)
         for end, key in automaton.iter(reduced)
     )
     assert mapped == whole
@@ -317,9 +319,9 @@ def test_windows_cut_out_only_where_a_key_can_start() -> None:
     hay = " the troop movements near the border were part of a deployment by the army today "
     _, _, reduced, starts, deltas = index.scan(hay)
     assert reduced == " troop movements | border | deployment |"
-    assert starts == [0, 18, 27]
+    assert list(array("q", starts)) == [0, 18, 27]
     in_hay = [hay.index(f" {w} ") for w in ("troop", "border", "deployment")]
-    assert [s + d for s, d in zip(starts, deltas, strict=True)] == in_hay
+    assert [s + d for s, d in zip(array("q", starts), array("q", deltas), strict=True)] == in_hay
     assert index.scan(" troop movements ")[2:] == (None, None, None)  # all of it: the hay
 
 
