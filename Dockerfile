@@ -8,7 +8,14 @@ COPY bot ./bot
 COPY handlers ./handlers
 COPY watchlists ./watchlists
 COPY samples ./samples
-RUN pip install --no-cache-dir .
+COPY setup.py ./
+# gcc only for the build: it compiles the matcher's first pass (bot/_wordscan.c);
+# without it the install still works, on a slower pure-Python path
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends gcc libc6-dev \
+    && pip install --no-cache-dir . \
+    && apt-get purge -y --auto-remove gcc libc6-dev \
+    && rm -rf /var/lib/apt/lists/*
 ENV WATCHLIST_DIR=/app/watchlists \
     SOURCES=/app/samples/sources.yaml \
     DATABASE_URL=sqlite:////data/alertbot.db \

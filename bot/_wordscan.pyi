@@ -3,6 +3,7 @@
 from collections.abc import Sequence
 
 def hay(normalised: str, /) -> str: ...
+def token_starts(normalised: str, /) -> bytes: ...
 
 class TokenIndex:
     def __init__(

@@ -203,6 +203,7 @@ async def _run(settings: object, once: bool) -> None:
     import logging
     import signal
 
+    from bot import wordscan
     from bot.config import Settings
     from bot.scheduler import InFlight, make_scheduler, schedule_all
     from bot.service import Service
@@ -231,6 +232,11 @@ async def _run(settings: object, once: bool) -> None:
         if not settings.has_chat:
             service.subscribe_console()
             log.info("no chat token set: alerts are printed here")
+        if not wordscan.NATIVE:
+            log.warning(
+                "matcher: bot._wordscan was not compiled (no C compiler at install): "
+                "same alerts, several times slower; reinstall with gcc to fix"
+            )
         log.info("sources: %s", ", ".join(s.name for s in specs) or "none")
         if once:
             with session_scope(service.factory) as session:

@@ -34,12 +34,12 @@ from __future__ import annotations
 import math
 import operator
 import re
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, reduce
-from itertools import accumulate, chain, count
+from itertools import chain
 from typing import Literal
 
 import ahocorasick
@@ -47,9 +47,9 @@ from rapidfuzz import fuzz, process
 
 from bot import rules
 from bot.models import Article, Hit, Match, TermKind, TermScore
-from bot.text import NormText, flatten, normalise, sentence_span, tokens
+from bot.text import NormText, normalise, sentence_span, tokens
 from bot.watchlist import Watchlist
-from bot.wordscan import TokenIndex, hay
+from bot.wordscan import TokenIndex, hay, token_starts
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
 MIN_FUZZY_LEN = 4
@@ -65,7 +65,6 @@ Slot = tuple[int, str]  # (watchlist index, term key inside that watchlist)
 ExactHit = tuple[int, int]  # (index of the key's last character in the hay, key id)
 FuzzyHit = tuple[int, "FuzzyAlias", float]  # (first token, alias, score)
 _KEY_ID = operator.itemgetter(1)
-_NON_SPACE = re.compile(r"[^ ]")
 
 
 @dataclass(frozen=True)
@@ -190,11 +189,9 @@ class _FieldText:
     """One field of an article: normalised text, tokens and their positions.
 
     ``hay`` is the tokens joined by single spaces, with a space at both ends,
-    for the automaton (:func:`bot.wordscan.hay`); ``flat`` the normalised text
-    with a space for every character between tokens (same offsets) and
-    ``toks`` the tokens, both made only when a hit needs them. Positions are
-    worked out only for the few hits that become occurrences, with
-    ``str.count`` rather than tables of every token.
+    for the automaton (:func:`bot.wordscan.hay`). Where each token starts, in
+    the hay and in the normalised text, is worked out (in C) only for a field
+    where a hit becomes an occurrence.
     """
 
     def __init__(self, original: str, field_name: Literal["title", "text"], pos_offset: int):
@@ -202,74 +199,49 @@ class _FieldText:
         self.norm: NormText = normalise(original)
         self.hay = hay(self.norm.text)
         self.pos_offset = pos_offset
-        self._hay_starts: list[int] | None = None
         self._sentences: list[tuple[int, int]] = []
         # where the automaton read only windows of the hay: their starts in what it read,
         # and (offset in the hay - offset in what it read) for each, as int64 bytes
         self.windows: tuple[bytes, bytes] | None = None
-        self._window_views: tuple[memoryview, memoryview] | None = None
-
-    def hay_offset(self, offset: int) -> int:
-        """Offset in the hay of ``offset`` in the text the automaton read."""
-        if self.windows is None:
-            return offset
-        if self._window_views is None:
-            starts, deltas = self.windows
-            self._window_views = (memoryview(starts).cast("q"), memoryview(deltas).cast("q"))
-        starts_view, deltas_view = self._window_views
-        return offset + deltas_view[bisect_right(starts_view, offset) - 1]
 
     @property
     def empty(self) -> bool:
         return len(self.hay) <= 2
 
     @cached_property
-    def toks(self) -> list[str]:
-        """The tokens (made when needed: most articles only need the hay)."""
-        return self.hay.split()
+    def _window_views(self) -> tuple[memoryview, memoryview]:
+        assert self.windows is not None
+        starts, deltas = self.windows
+        return memoryview(starts).cast("q"), memoryview(deltas).cast("q")
 
     @cached_property
-    def flat(self) -> str:
-        return flatten(self.norm.text)
+    def _hay_starts(self) -> memoryview:
+        """Offset of every token in the hay (int32), made when a hit needs one."""
+        return memoryview(token_starts(self.hay)).cast("i")
+
+    @cached_property
+    def _text_starts(self) -> memoryview:
+        """Offset of every token in the normalised text (int32)."""
+        return memoryview(token_starts(self.norm.text)).cast("i")
+
+    def hay_offset(self, offset: int) -> int:
+        """Offset in the hay of ``offset`` in the text the automaton read."""
+        if self.windows is None:
+            return offset
+        starts, deltas = self._window_views
+        return offset + deltas[bisect_right(starts, offset) - 1]
 
     def token_at(self, hay_pos: int) -> int:
-        """Index of the token that starts at ``hay_pos`` in the hay (one space before each)."""
-        return self.hay.count(" ", 0, hay_pos) - 1
+        """Index of the token that starts at ``hay_pos`` in the hay."""
+        return bisect_left(self._hay_starts, hay_pos)
 
-    def hay_start(self, index: int) -> int:
-        if self._hay_starts is None:
-            # token i starts at 1 + i + (length of the tokens before it)
-            lengths = accumulate(map(len, self.toks), initial=0)
-            self._hay_starts = list(map(operator.add, lengths, count(1)))
-        return self._hay_starts[index]
-
-    def flat_start(self, index: int, hay_pos: int) -> int:
-        """Offset in ``flat`` (and the normalised text) of token ``index``, at ``hay_pos``.
-
-        The hay has ``hay_pos - 1 - index`` token characters before the token;
-        the smallest offset with that many non-space characters before it in
-        ``flat`` is the end of the token before, found by counting spaces a
-        stretch at a time; the token starts at the next non-space.
-        """
-        chars = hay_pos - 1 - index
-        counted, end, spaces = 0, chars, 0
-        while more := self.flat.count(" ", counted, end):
-            spaces += more
-            counted, end = end, chars + spaces
-        found = _NON_SPACE.search(self.flat, end)
-        assert found is not None
-        return found.start()
-
-    def original_span(self, tok_start: int, tok_end: int, hay_pos: int) -> tuple[int, int]:
-        """Original offsets of tokens ``tok_start``…``tok_end - 1``; the first is at ``hay_pos``."""
-        start = self.flat_start(tok_start, hay_pos)
+    def original_span(self, tok_start: int, tok_end: int) -> tuple[int, int]:
+        """Original offsets of tokens ``tok_start``…``tok_end - 1``."""
         last = tok_end - 1
-        if last > tok_start:
-            last_pos = hay_pos + sum(map(len, self.toks[tok_start:last])) + last - tok_start
-            last_start = self.flat_start(last, last_pos)
-        else:
-            last_start = start
-        return self.norm.original_span(start, last_start + len(self.toks[last]))
+        last_start = self._hay_starts[last]
+        length = self.hay.index(" ", last_start) - last_start
+        starts = self._text_starts
+        return self.norm.original_span(starts[tok_start], starts[last] + length)
 
     def sentence(self, start: int) -> str:
         for first, last in self._sentences:  # hits often share a sentence
@@ -543,14 +515,13 @@ class Matcher:
                     hay_pos = ft.hay_offset(end) - len(key) + 2  # after the leading space
                     tok_start = ft.token_at(hay_pos)
                     tok_end = tok_start + self._key_ntoks[key_id]
-                    occ = _occurrence(ft, key, tok_start, tok_end, hay_pos, None)
+                    occ = _occurrence(ft, key, tok_start, tok_end, None)
                     occ_by_key.setdefault(key, []).append(occ)
             for tok_start, alias, score in fuzzy:
                 for slot_index, key in alias.slots:
                     if slot_index == index:
                         tok_end = tok_start + alias.size
-                        hay_pos = ft.hay_start(tok_start)
-                        occ = _occurrence(ft, key, tok_start, tok_end, hay_pos, score)
+                        occ = _occurrence(ft, key, tok_start, tok_end, score)
                         occ_by_key.setdefault(key, []).append(occ)
         return occ_by_key
 
@@ -824,10 +795,9 @@ def _occurrence(
     key: str,
     tok_start: int,
     tok_end: int,
-    hay_pos: int,
     fuzzy_score: float | None,
 ) -> Occurrence:
-    start, end = ft.original_span(tok_start, tok_end, hay_pos)
+    start, end = ft.original_span(tok_start, tok_end)
     return Occurrence(
         key,
         ft.field,

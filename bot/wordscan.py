@@ -2,7 +2,8 @@
 
 * :func:`hay` — the token string of normalised text: its ``[a-z0-9]`` runs
   joined by single spaces, with a space at both ends (the Aho-Corasick
-  automaton's input; the spaces are the word boundaries).
+  automaton's input; the spaces are the word boundaries). :func:`token_starts`
+  — where each token starts, in the hay or the normalised text (int32 bytes).
 * :class:`TokenIndex` — the first pass over an article's tokens, one lookup
   per token in a table of the words seen so far. For fuzzy entities: the
   tokens that may be misspellings of a one-word alias, and the grams around
@@ -15,7 +16,7 @@
   starts afresh). The matcher gives the few tokens and grams it reports the
   full check with rapidfuzz.
 
-Both exist twice: compiled in ``bot/_wordscan.c`` (built by ``pip install``;
+All exist twice: compiled in ``bot/_wordscan.c`` (built by ``pip install``;
 a per-word lookup and a two-instruction letter-set test, so a news article's
 words cost microseconds, not milliseconds) and here in Python, the
 reference, used when the extension could not be built (no C compiler).
@@ -35,7 +36,7 @@ from typing import Protocol
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
-from bot.text import flatten
+from bot.text import TOKEN_RE, flatten
 
 AliasSpec = tuple[str, int, int]  # (normalised text, words, ratio cutoff)
 Target = tuple[int, int, int]  # (alias id, place of the word in the alias or -1, budget)
@@ -60,6 +61,11 @@ class TokenIndexLike(Protocol):
 def py_hay(normalised: str) -> str:
     """The token string of normalised text (pure Python)."""
     return " " + " ".join(flatten(normalised).split()) + " "
+
+
+def py_token_starts(normalised: str) -> bytes:
+    """Offset of every token of normalised text, as native int32 (pure Python)."""
+    return array("i", (m.start() for m in TOKEN_RE.finditer(normalised))).tobytes()
 
 
 def _slack(n: int) -> int:
@@ -260,11 +266,14 @@ class PyTokenIndex:
 try:
     from bot._wordscan import TokenIndex as _NativeTokenIndex
     from bot._wordscan import hay as _native_hay
+    from bot._wordscan import token_starts as _native_token_starts
 except ImportError:  # not built: no C compiler where it was installed
     NATIVE = False
     hay: Callable[[str], str] = py_hay
+    token_starts: Callable[[str], bytes] = py_token_starts
     TokenIndex: Callable[..., TokenIndexLike] = PyTokenIndex
 else:
     NATIVE = True
     hay = _native_hay
+    token_starts = _native_token_starts
     TokenIndex = _NativeTokenIndex

@@ -16,8 +16,8 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
 from bot import wordscan
-from bot.text import normalise
-from bot.wordscan import PyTokenIndex, py_hay
+from bot.text import TOKEN_RE, normalise
+from bot.wordscan import PyTokenIndex, py_hay, py_token_starts
 
 try:
     from bot import _wordscan as native
@@ -331,3 +331,14 @@ def test_a_key_longer_than_the_window_limit_turns_windows_off() -> None:
     index = native.TokenIndex([], [], [(words[0], 300)], [])
     assert index.scan(" " + " ".join(["x"] * 50 + words) + " ")[2] is None
     assert PyTokenIndex([], [], [(words[0], 300)], []).scan(" x ")[2] is None
+
+
+@needs_native
+@settings(max_examples=300)
+@given(st.text(max_size=200))
+def test_native_token_starts_equal_the_reference(text: str) -> None:
+    normalised = normalise(text).text
+    for string in (normalised, native.hay(normalised)):
+        assert native.token_starts(string) == py_token_starts(string)
+        starts = array("i", native.token_starts(string))
+        assert [TOKEN_RE.match(string, i).group() for i in starts] == py_hay(string).split()
