@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import math
 import operator
-import re
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
