@@ -118,18 +118,19 @@ wordscan_token_starts(PyObject *Py_UNUSED(module), PyObject *text)
         return NULL;
     }
     const unsigned char *s = PyUnicode_1BYTE_DATA(text);
-    Py_ssize_t count = 0;
-    for (Py_ssize_t i = 0; i < n; i++)
-        count += is_token_char(s[i]) && (i == 0 || !is_token_char(s[i - 1]));
-    PyObject *out = PyBytes_FromStringAndSize(NULL, count * (Py_ssize_t)sizeof(int32_t));
-    if (out == NULL)
-        return NULL;
-    int32_t *starts = (int32_t *)PyBytes_AS_STRING(out);
+    int32_t *starts = PyMem_Malloc(((size_t)n / 2 + 1) * sizeof(int32_t));
+    if (starts == NULL)
+        return PyErr_NoMemory();
     Py_ssize_t k = 0;
+    int in_token = 0;
     for (Py_ssize_t i = 0; i < n; i++) {
-        if (is_token_char(s[i]) && (i == 0 || !is_token_char(s[i - 1])))
+        int t = is_token_char(s[i]);
+        if (t && !in_token)
             starts[k++] = (int32_t)i;
+        in_token = t;
     }
+    PyObject *out = PyBytes_FromStringAndSize((const char *)starts, k * (Py_ssize_t)sizeof(int32_t));
+    PyMem_Free(starts);
     return out;
 }
 
@@ -478,9 +479,8 @@ starter_tokens(TokenIndex *self, const unsigned char *w, Py_ssize_t wlen)
 
 /* Slot of the word in the memo (examined if new), or -1 on error. wlen <= MAX_REMEMBERED. */
 static Py_ssize_t
-index_lookup(TokenIndex *self, const unsigned char *w, Py_ssize_t wlen)
+index_lookup(TokenIndex *self, const unsigned char *w, Py_ssize_t wlen, uint64_t h)
 {
-    uint64_t h = fnv1a(w, wlen);
     size_t mask = self->cap - 1;
     size_t k = h & mask;
     for (; self->slots[k].hash != 0; k = (k + 1) & mask) {
@@ -641,6 +641,66 @@ windows_add(TokenIndex *self, Windows *w, const unsigned char *s, Py_ssize_t n, 
     return 0;
 }
 
+/* The token [start, end) of the hay, with its hash: the bounds and hash in one pass. */
+static inline int
+next_token(const unsigned char *s, Py_ssize_t n, Py_ssize_t i, Py_ssize_t *start, Py_ssize_t *end,
+           uint64_t *hash)
+{
+    while (i < n && s[i] == ' ')
+        i++;
+    if (i >= n)
+        return 0;
+    *start = i;
+    uint64_t h = 1469598103934665603ULL;
+    while (i < n && s[i] != ' ') {
+        h ^= s[i++];
+        h *= 1099511628211ULL;
+    }
+    *end = i;
+    *hash = h ? h : 1;
+    return 1;
+}
+
+/* One token of a scan: its windows, and what it is near. 0, or -1 on error. */
+static int
+scan_token(TokenIndex *self, Windows *w, const unsigned char *s, Py_ssize_t n, Py_ssize_t token,
+           Py_ssize_t start, Py_ssize_t end, uint64_t h, PyObject *singles, PyObject *grams)
+{
+    self->ring[token % self->ring_size] = start;
+    Py_ssize_t wlen = end - start;
+    int fuzzy = wlen <= self->max_len &&
+                self->bucket_start[(Py_ssize_t)s[start] * (self->max_len + 1) + wlen] !=
+                    self->bucket_start[(Py_ssize_t)s[start] * (self->max_len + 1) + wlen + 1];
+    if (!fuzzy && !self->windows)
+        return 0; /* near no alias word, and no windows to make */
+    if (wlen > MAX_REMEMBERED) /* near no alias word (see init); a starter, perhaps */
+        return self->windows
+                   ? windows_add(self, w, s, n, token, start, end, starter_tokens(self, s + start, wlen))
+                   : 0;
+    Py_ssize_t slot = index_lookup(self, s + start, wlen, h);
+    if (slot < 0)
+        return -1;
+    const Slot *sl = &self->slots[slot];
+    if (self->windows && windows_add(self, w, s, n, token, start, end, sl->tokens) < 0)
+        return -1;
+    if (!sl->flags)
+        return 0;
+    if (sl->flags & NEAR_ONE) {
+        PyObject *item = Py_BuildValue("(nO)", token, self->words[slot]);
+        if (item == NULL || PyList_Append(singles, item) < 0) {
+            Py_XDECREF(item);
+            return -1;
+        }
+        Py_DECREF(item);
+    }
+    int32_t m0 = self->mstart[slot], m1 = m0 + self->mcount[slot];
+    for (int32_t m = m0; m < m1; m++) {
+        if (index_gram(self, s, n, token, &self->targets[self->matches[m]], grams) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static PyObject *
 TokenIndex_scan(TokenIndex *self, PyObject *hay)
 {
@@ -677,55 +737,20 @@ TokenIndex_scan(TokenIndex *self, PyObject *hay)
         w.starts = self->segments;
         w.deltas = self->segments + (n / 2 + 2);
     }
-    Py_ssize_t token = 0, i = 0;
-    while (i < n) {
-        while (i < n && s[i] == ' ')
-            i++;
-        if (i >= n)
-            break;
-        Py_ssize_t start = i;
-        while (i < n && s[i] != ' ')
-            i++;
-        self->ring[token % self->ring_size] = start;
-        Py_ssize_t wlen = i - start;
-        int fuzzy = wlen <= self->max_len &&
-                    self->bucket_start[(Py_ssize_t)s[start] * (self->max_len + 1) + wlen] !=
-                        self->bucket_start[(Py_ssize_t)s[start] * (self->max_len + 1) + wlen + 1];
-        if (!fuzzy && !self->windows) {
-            token++; /* near no alias word, and no windows to make */
-            continue;
-        }
-        if (wlen > MAX_REMEMBERED) { /* near no alias word (see init); a starter, perhaps */
-            if (self->windows &&
-                windows_add(self, &w, s, n, token, start, i, starter_tokens(self, s + start, wlen)) < 0)
-                goto fail;
-            token++;
-            continue;
-        }
-        Py_ssize_t slot = index_lookup(self, s + start, wlen);
-        if (slot < 0)
+    Py_ssize_t start, end, next_start, next_end;
+    uint64_t h, next_h;
+    int more = next_token(s, n, 0, &start, &end, &h);
+    for (Py_ssize_t token = 0; more; token++) {
+        /* the next token's slot is fetched from memory while this one is worked on */
+        int has_next = next_token(s, n, end, &next_start, &next_end, &next_h);
+        if (has_next)
+            __builtin_prefetch(&self->slots[next_h & (self->cap - 1)]);
+        if (scan_token(self, &w, s, n, token, start, end, h, singles, grams) < 0)
             goto fail;
-        const Slot *sl = &self->slots[slot];
-        if (self->windows && windows_add(self, &w, s, n, token, start, i, sl->tokens) < 0)
-            goto fail;
-        if (!sl->flags) {
-            token++;
-            continue;
-        }
-        if (sl->flags & NEAR_ONE) {
-            PyObject *item = Py_BuildValue("(nO)", token, self->words[slot]);
-            if (item == NULL || PyList_Append(singles, item) < 0) {
-                Py_XDECREF(item);
-                goto fail;
-            }
-            Py_DECREF(item);
-        }
-        int32_t m0 = self->mstart[slot], m1 = m0 + self->mcount[slot];
-        for (int32_t m = m0; m < m1; m++) {
-            if (index_gram(self, s, n, token, &self->targets[self->matches[m]], grams) < 0)
-                goto fail;
-        }
-        token++;
+        more = has_next;
+        start = next_start;
+        end = next_end;
+        h = next_h;
     }
     if (w.open && windows_close(self, &w, s, n) < 0)
         goto fail;
