@@ -48,7 +48,7 @@ from bot import rules
 from bot.models import Article, Hit, Match, TermKind, TermScore
 from bot.text import NormText, normalise, sentence_span, tokens
 from bot.watchlist import Watchlist
-from bot.wordscan import TokenIndex, hay, token_starts
+from bot.wordscan import TokenIndex, gram_slack, hay, token_starts
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
 MIN_FUZZY_LEN = 4
@@ -147,10 +147,10 @@ class FuzzyAlias:
         """Most insertions + deletions a gram of a similar length can need and still score ≥ cutoff.
 
         ``ratio`` is ``100 * (1 - distance / (len(gram) + len(alias)))`` and a
-        gram is at most ``_slack(alias)`` characters longer than the alias.
+        gram is at most ``gram_slack(alias)`` characters longer than the alias.
         """
         n = len(self.text)
-        return (100 - self.cutoff) * (2 * n + _slack(n)) // 100
+        return (100 - self.cutoff) * (2 * n + gram_slack(n)) // 100
 
 
 @dataclass
@@ -400,14 +400,14 @@ class Matcher:
         """Fuzzy aliases by (size, first letter, length of a gram they can match).
 
         A gram of length n is only compared with aliases of a similar length
-        (:func:`_slack`), so each list is what ``process.extract``
+        (:func:`bot.wordscan.gram_slack`), so each list is what ``process.extract``
         needs for such a gram, with the lowest cutoff among them.
         """
         near: dict[tuple[int, str, int], list[FuzzyAlias]] = defaultdict(list)
         for (size, letter), bucket in self._fuzzy.items():
             for alias in bucket:
                 n = len(alias.text)
-                slack = _slack(n)
+                slack = gram_slack(n)
                 for length in range(n - slack, n + slack + 1):
                     near[(size, letter, length)].append(alias)
         return {
@@ -421,7 +421,7 @@ class Matcher:
         Every word of an article is compared, once per matcher, with the alias
         words of the same first letter and a similar length. A one-word alias
         is such a word with its own budget (:attr:`FuzzyAlias.budget`) and
-        length window (:func:`_slack`): a word within it gets the full check
+        length window (:func:`bot.wordscan.gram_slack`): a word within it gets the full check
         (:meth:`_fuzzy_candidates`), so a one-word alias is found exactly as
         by comparing every word with it. A multi-word alias contributes its
         words of two or more letters (all of them if it has none) as
@@ -445,7 +445,7 @@ class Matcher:
         for alias in self._aliases:
             words = alias.text.split()
             if len(words) == 1:
-                entries = [(-1, words[0], alias.budget, _slack(len(words[0])))]
+                entries = [(-1, words[0], alias.budget, gram_slack(len(words[0])))]
             else:
                 places = [k for k, w in enumerate(words) if len(w) > 1] or list(range(len(words)))
                 share = alias.budget // len(places)
@@ -665,7 +665,7 @@ class Matcher:
         n = len(gram)
         for alias in proposers:
             if (
-                abs(n - len(alias.text)) <= _slack(len(alias.text))
+                abs(n - len(alias.text)) <= gram_slack(len(alias.text))
                 and gram[0] == alias.text[0]
                 and fuzz.ratio(gram, alias.text, score_cutoff=alias.cutoff)
             ):
@@ -828,11 +828,6 @@ def _bits(mask: int) -> Iterator[int]:
         low = mask & -mask
         yield low.bit_length() - 1
         mask ^= low
-
-
-def _slack(n: int) -> int:
-    """How much longer or shorter than a fuzzy alias of length ``n`` a gram may be."""
-    return max(1, n // 5)
 
 
 def _default_rule(cwl: CompiledWatchlist, occ_by_key: dict[str, list[Occurrence]]) -> bool:

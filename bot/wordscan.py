@@ -1,4 +1,4 @@
-"""The matcher's two per-character loops: the token string, and the fuzzy first pass.
+"""The matcher's per-character loops: the token string, token offsets and the first pass.
 
 * :func:`hay` — the token string of normalised text: its ``[a-z0-9]`` runs
   joined by single spaces, with a space at both ends (the Aho-Corasick
@@ -68,8 +68,9 @@ def py_token_starts(normalised: str) -> bytes:
     return array("i", (m.start() for m in TOKEN_RE.finditer(normalised))).tobytes()
 
 
-def _slack(n: int) -> int:
-    """How much longer or shorter than an alias of length ``n`` a gram may be."""
+def gram_slack(n: int) -> int:
+    """How much longer or shorter than a fuzzy alias of length ``n`` a gram may be (the C side has
+    the same rule)."""
     return max(1, n // 5)
 
 
@@ -82,7 +83,7 @@ class PyTokenIndex:
     the budget. ``scan`` reports the tokens near a one-word alias (place -1),
     and for a token near the word at ``place`` of a longer alias the gram of
     the alias's size that puts the token at that place, if it starts with the
-    alias's first letter, its length is within :func:`_slack` of the alias's
+    alias's first letter, its length is within :func:`gram_slack` of the alias's
     and ``100 * distance <= (100 - cutoff) * (len(gram) + len(alias))`` (the
     rapidfuzz ratio cutoff, in integers).
 
@@ -249,7 +250,7 @@ class PyTokenIndex:
         if start < 0 or start + size > len(toks) or toks[start][0] != text[0]:
             return None
         gram = " ".join(toks[start : start + size])
-        if abs(len(gram) - len(text)) > _slack(len(text)):
+        if abs(len(gram) - len(text)) > gram_slack(len(text)):
             return None
         if 100 * Indel.distance(gram, text) > (100 - cutoff) * (len(gram) + len(text)):
             return None
