@@ -3,6 +3,7 @@
 import random
 import re
 import string
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import assume, given, settings
@@ -15,7 +16,19 @@ from bot.matcher import Matcher
 from bot.models import Article
 from bot.text import tokens
 from bot.watchlist import load_text
-from bot.wordscan import PyTokenIndex
+
+
+@pytest.fixture(scope="module", autouse=True, params=["compiled", "python"])
+def first_pass(request: pytest.FixtureRequest) -> Iterator[str]:
+    """Every test here runs with the compiled first pass and with its pure-Python reference."""
+    if request.param == "compiled" and not wordscan.NATIVE:
+        pytest.skip("bot._wordscan was not built")
+    with pytest.MonkeyPatch.context() as patch:
+        if request.param == "python":
+            patch.setattr(matcher_module, "TokenIndex", wordscan.PyTokenIndex)
+            patch.setattr(matcher_module, "hay", wordscan.py_hay)
+            patch.setattr(matcher_module, "token_starts", wordscan.py_token_starts)
+        yield request.param
 
 
 def matcher_for(yaml: str) -> Matcher:
@@ -268,15 +281,8 @@ def brute_force_fuzzy(m: Matcher, text: str) -> list[tuple[int, str, float]]:
     return out
 
 
-@pytest.mark.parametrize("first_pass", ["compiled", "python"])
 @pytest.mark.parametrize("cutoff", [75, 85, 88, 90, 95])
-def test_fuzzy_matching_finds_what_comparing_every_gram_finds(
-    cutoff: int, first_pass: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    if first_pass == "python":
-        monkeypatch.setattr(matcher_module, "TokenIndex", PyTokenIndex)
-    elif not wordscan.NATIVE:
-        pytest.skip("bot._wordscan was not built")
+def test_fuzzy_matching_finds_what_comparing_every_gram_finds(cutoff: int) -> None:
     entities = "".join(f"  - name: {n}\n    fuzzy: {cutoff}\n" for n in NAMES)
     m = matcher_for(f"name: f\nentities:\n{entities}keywords: [troops]\n")
     rng = random.Random(cutoff)
