@@ -229,6 +229,8 @@ typedef struct {
     char *reduced;      /* scratch for the windows */
     int64_t *segments;  /* scratch for their starts and deltas */
     size_t reduced_cap;
+    int busy; /* in scan or clear: a second caller (another thread, while this one is in Python
+                 code run by the garbage collector) is refused, never let in */
     uint64_t pm[128]; /* bit-parallel LCS pattern; all zero between uses */
 } TokenIndex;
 
@@ -702,8 +704,32 @@ scan_token(TokenIndex *self, Windows *w, const unsigned char *s, Py_ssize_t n, P
     return 0;
 }
 
+static int
+refuse_if_busy(TokenIndex *self)
+{
+    if (self->busy) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "TokenIndex is in use by another thread: share it under a lock");
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *scan_impl(TokenIndex *self, PyObject *hay);
+
 static PyObject *
 TokenIndex_scan(TokenIndex *self, PyObject *hay)
+{
+    if (refuse_if_busy(self) < 0)
+        return NULL;
+    self->busy = 1;
+    PyObject *result = scan_impl(self, hay);
+    self->busy = 0;
+    return result;
+}
+
+static PyObject *
+scan_impl(TokenIndex *self, PyObject *hay)
 {
     if (self->slots == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "TokenIndex is not initialised");
@@ -1109,6 +1135,8 @@ fail:
 static PyObject *
 TokenIndex_clear(TokenIndex *self, PyObject *Py_UNUSED(ignored))
 {
+    if (refuse_if_busy(self) < 0)
+        return NULL;
     index_forget(self);
     Py_RETURN_NONE;
 }

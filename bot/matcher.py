@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 import operator
+import threading
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -462,6 +463,7 @@ class Matcher:
                 prefixes.append(toks[0])
             else:
                 starters[toks[0]] = max(starters.get(toks[0], 0), len(toks))
+        self._first_pass_lock = threading.Lock()
         self._first_pass = TokenIndex(
             [(a.text, a.size, a.cutoff) for a in self._aliases],
             [(w, reaches[w], ts) for w, ts in targets.items()],
@@ -591,7 +593,8 @@ class Matcher:
         """
         if ft.empty:
             return [], []
-        singles, gram_hits, reduced, starts, deltas = self._first_pass.scan(ft.hay)
+        with self._first_pass_lock:  # its word table is shared by the threads that match
+            singles, gram_hits, reduced, starts, deltas = self._first_pass.scan(ft.hay)
         exact: list[ExactHit] = []
         if self._keys:
             if reduced is None:

@@ -3,6 +3,7 @@
 import random
 import re
 import string
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -13,7 +14,7 @@ from rapidfuzz import fuzz, process
 from bot import matcher as matcher_module
 from bot import wordscan
 from bot.matcher import Matcher
-from bot.models import Article
+from bot.models import Article, Match
 from bot.text import tokens
 from bot.watchlist import load_text
 
@@ -333,3 +334,36 @@ def test_hit_offsets_point_at_the_words_whatever_comes_before(
         assert tokens(text[hit.start : hit.end]) == phrase
         assert hit.text == text[hit.start : hit.end]
     assert expected in [h.start for h in matches[0].hits]
+
+
+def test_threads_sharing_a_matcher_get_what_one_thread_gets() -> None:
+    """The service matches in worker threads; they share the first pass's word table."""
+    entities = "".join(f"  - name: {n}\n    fuzzy: 85\n" for n in NAMES)
+    yaml = f"name: f\nentities:\n{entities}keywords: [troops, border guards, deploy*]\n"
+    m = matcher_for(yaml)
+    rng = random.Random(5)
+    articles = []
+    for k in range(120):
+        words = [rng.choice([*FILLER, "troops", "border", "guards", "deployed"]) for _ in range(60)]
+        name = rng.choice(NAMES).split()
+        name[-1] = misspell(rng, name[-1])
+        words.insert(rng.randrange(len(words)), " ".join(name))
+        articles.append(Article(title=f"story {k}", text=" ".join(words)))
+
+    def record(matches: list[Match]) -> list[tuple[str, float, list[tuple[str, int, int]]]]:
+        return [(x.watchlist, x.score, [(h.term, h.start, h.end) for h in x.hits]) for x in matches]
+
+    alone = matcher_for(yaml)  # its own word table: nothing shared with the threads
+    expected = [record(alone.match(a)) for a in articles]
+    assert any(expected)
+    results: dict[int, list[list[tuple[str, float, list[tuple[str, int, int]]]]]] = {}
+
+    def work(worker: int) -> None:
+        results[worker] = [record(m.match(a)) for a in articles]
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(results[i] == expected for i in range(4))

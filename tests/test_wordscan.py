@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import bisect
+import gc
 import os
 import random
 import threading
@@ -342,3 +343,35 @@ def test_native_token_starts_equal_the_reference(text: str) -> None:
         assert native.token_starts(string) == py_token_starts(string)
         starts = array("i", native.token_starts(string))
         assert [TOKEN_RE.match(string, i).group() for i in starts] == py_hay(string).split()
+
+
+@needs_native
+def test_a_second_caller_during_a_scan_is_refused_not_let_in() -> None:
+    """Python code the garbage collector runs in the middle of a scan (a finalizer) may let
+    another thread in; the word table must not be entered twice at once."""
+    index = native.TokenIndex([("lukashenko", 1, 90)], [("lukashenko", 2, [(0, -1, 2)])])
+    outcomes: list[str] = []
+
+    class Reenters:
+        def __del__(self) -> None:
+            try:
+                index.scan(" lukashenka ")
+            except RuntimeError as exc:
+                outcomes.append(str(exc))
+            else:
+                outcomes.append("let in")
+
+    thresholds = gc.get_threshold()
+    try:
+        gc.collect()
+        gc.set_threshold(1)
+        cycle = Reenters()
+        cycle.self = cycle  # type: ignore[attr-defined]
+        del cycle
+        # every single found builds a tuple: a young-generation collection runs in the scan
+        singles = index.scan(" " + "lukashenka " * 50)[0]
+    finally:
+        gc.set_threshold(*thresholds)
+    assert len(singles) == 50
+    assert outcomes and all("in use by another thread" in o for o in outcomes)
+    assert index.scan(" lukashenka ")[0] == [(0, "lukashenka")]  # and it works afterwards
