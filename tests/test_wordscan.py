@@ -375,3 +375,23 @@ def test_a_second_caller_during_a_scan_is_refused_not_let_in() -> None:
     assert len(singles) == 50
     assert outcomes and all("in use by another thread" in o for o in outcomes)
     assert index.scan(" lukashenka ")[0] == [(0, "lukashenka")]  # and it works afterwards
+
+
+@needs_native
+def test_a_token_longer_than_the_word_table_takes_is_still_looked_at() -> None:
+    giant = "a" * 70_000  # over 65,535 characters: not remembered, examined each time
+    keys = [" border ", f" {giant} "]
+    starters, prefixes = starters_of(keys)
+    fast = native.TokenIndex([], [], starters, prefixes)
+    ref = PyTokenIndex([], [], starters, prefixes)
+    hay = " " + " ".join(["x"] * 40 + [giant, "border"] + ["y"] * 40000) + " "
+    assert fast.scan(hay) == ref.scan(hay)
+    automaton = automaton_for(keys)
+    _, _, reduced, starts, deltas = fast.scan(hay)
+    assert reduced is not None and starts is not None and deltas is not None
+    found = sorted(
+        (end + array("q", deltas)[bisect.bisect_right(array("q", starts), end) - 1], key)
+        for end, key in automaton.iter(reduced)
+    )
+    assert found == sorted(automaton.iter(hay))
+    assert len(fast) == 3  # x, border, y: the giant is not remembered
