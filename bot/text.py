@@ -106,18 +106,37 @@ def normalise(text: str) -> NormText:
     return NormText(text, "".join(parts).lower(), all(map(_ONE_TO_ONE, runs)))
 
 
+_IDENTITY = array("l", range(1 << 16))  # _IDENTITY[i] == i: ASCII stretches are slices of it
+
+
+def _identity(n: int) -> array:
+    """An identity array of at least ``n`` items (grown, and kept, for longer texts)."""
+    global _IDENTITY
+    identity = _IDENTITY
+    if len(identity) < n:
+        identity = _IDENTITY = array("l", range(max(n, 2 * len(identity))))
+    return identity
+
+
 def _index_map(text: str) -> array:
     """For each character of ``normalise(text).text``, the index in ``text`` it comes from."""
+    identity = _identity(len(text))
     index_map = array("l")
     pos = 0
     for i, part in enumerate(_NON_ASCII_SPLIT.split(text)):
-        if i % 2 == 0:  # ASCII: one character each
-            index_map.extend(range(pos, pos + len(part)))
+        if i % 2 == 0:  # ASCII: one character each, copied from the identity
+            index_map.extend(identity[pos : pos + len(part)])
         else:
-            for k, char in enumerate(part):
-                index_map.extend([pos + k] * len(_fold_char(char)))
+            index_map.extend(map(pos.__add__, _run_sources(part)))
         pos += len(part)
     return index_map
+
+
+@lru_cache(maxsize=65536)
+def _run_sources(run: str) -> tuple[int, ...]:
+    """For each character a run of non-ASCII characters folds to, the index in the run it
+    comes from (the same words come back: cached, like :func:`_fold_run`)."""
+    return tuple(k for k, char in enumerate(run) for _ in _fold_char(char))
 
 
 def flatten(normalised: str) -> str:
