@@ -88,11 +88,23 @@ _FOLD = "alertbot.fold"
 codecs.register_error(_FOLD, _fold_errors)
 
 
+_PROBE = 256  # characters looked at to choose how to fold (see normalise)
+
+
 def normalise(text: str) -> NormText:
-    """Normalise ``text`` for matching, keeping a map back to the original."""
+    """Normalise ``text`` for matching, keeping a map back to the original.
+
+    Two ways to the same result: the ASCII codec with an error handler that
+    folds each run of other characters (fastest when they are a few quotes,
+    dashes and accents), or splitting the text into runs and folding them all
+    in one ``map`` (fastest for Cyrillic and other scripts, where every word
+    is a run). The first characters decide.
+    """
     if text.isascii():
         return NormText(text, text.lower())
-    if _MARK not in text:
+    probe = text[:_PROBE]
+    mostly_other = 4 * (len(probe) - len(probe.encode("ascii", "ignore"))) > len(probe)
+    if not mostly_other and _MARK not in text:
         # The ASCII encoder copies the ASCII text in C and calls _fold_errors once per
         # run of other characters (news has a few dozen: quotes, dashes, accents).
         folded = text.encode("ascii", _FOLD).decode("ascii")

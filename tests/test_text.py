@@ -3,6 +3,7 @@
 import re
 import unicodedata
 
+import pytest
 from anyascii import anyascii
 from hypothesis import given
 from hypothesis import strategies as st
@@ -141,3 +142,18 @@ def test_sentence_span_is_sentence_for_of_all_sentences(text: str) -> None:
     spans = split_sentences(text)
     for offset in range(-1, len(text) + 2):
         assert sentence_span(text, offset) == sentence_for(spans, offset), offset
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Войска России вошли в Беларусь, — сообщил министр обороны «Шойгу». " * 20,
+        "English news with “quotes” — and one word: Лукашенко. " * 20,
+        "Mostly ASCII at first. " * 20 + "Затем по-русски: щука, жара, чай. " * 20,
+    ],
+)
+def test_long_texts_in_any_script_mix_fold_character_by_character(text: str) -> None:
+    norm = normalise(text)
+    expected, sources = reference_normalise(text)
+    assert norm.text == expected
+    assert [norm.original_span(i, i + 1)[0] for i in range(len(expected))] == sources
