@@ -1,30 +1,39 @@
 /*
- * bot._wordscan: the two per-character loops of the matcher, compiled.
+ * bot._wordscan: the matcher's per-character loops, compiled.
  *
- * hay(text)  — the matcher's token string: the [a-z0-9] runs of normalised
- *              (ASCII, lower-case) text joined by single spaces, with a space
- *              at both ends. Same result as
- *              " " + " ".join(flatten(text).split()) + " ".
+ * hay(text)          — the matcher's token string: the [a-z0-9] runs of
+ *                      normalised (ASCII, lower-case) text joined by single
+ *                      spaces, with a space at both ends. Same result as
+ *                      " " + " ".join(flatten(text).split()) + " ".
+ * token_starts(text) — the offset of every [a-z0-9] run, as native int32.
  *
- * TokenIndex — the first pass of fuzzy entity matching. Its words are the
- *              words of the fuzzy aliases, each with a length window and
- *              targets (alias, place of the word in it, budget). A token with
- *              the word's first letter, a length in the window and an Indel
- *              distance (insertions + deletions) within a target's budget
- *              is *near* that target. What a token is near is remembered, so
- *              a word is examined once (until `limit` words are remembered;
- *              then it starts afresh). Examining is cheap: the letter-set
- *              difference is a lower bound of the Indel distance and rejects
- *              almost every pair in two instructions; the rest get the exact
- *              distance (bit-parallel LCS). scan() reports the tokens near a
- *              one-word alias, and for a token near a word of a longer alias
- *              the gram around it that lines up with the alias, if it starts
- *              with the alias's first letter, has a similar length and is
- *              within the alias's ratio cutoff. The matcher gives what is
- *              reported the full check with rapidfuzz.
+ * TokenIndex — the first pass over an article's tokens: one lookup per token
+ *              in a table of the words seen so far, which remembers for each
+ *              word what it is near and the most tokens of an exact key that
+ *              start with it (a word is examined once, until `limit` words
+ *              are remembered; then it starts afresh).
+ *   Fuzzy:     its words are the words of the fuzzy aliases, each with a
+ *              length window and targets (alias, place of the word in it,
+ *              budget). A token with the word's first letter, a length in
+ *              the window and an Indel distance (insertions + deletions)
+ *              within a target's budget is *near* that target. Examining is
+ *              cheap: the letter-set difference is a lower bound of the Indel
+ *              distance and rejects almost every pair in two instructions;
+ *              the rest get the exact distance (bit-parallel LCS). scan()
+ *              reports the tokens near a one-word alias, and for a token near
+ *              a word of a longer alias the gram around it that lines up with
+ *              the alias, if it starts with the alias's first letter, has a
+ *              similar length and is within the alias's ratio cutoff. The
+ *              matcher gives what is reported the full check with rapidfuzz.
+ *   Windows:   a token that starts an exact key (or begins with a one-token
+ *              wildcard's prefix) opens a window over as many tokens; the
+ *              windows, joined by '|' (in no key), are all the Aho-Corasick
+ *              automaton needs to read.
+ *   One caller at a time: a second one (another thread, let in while this
+ *              one runs Python code for the garbage collector) is refused.
  *
- * bot/wordscan.py holds the pure-Python reference of both, used when this
- * module was not built; tests check that the two agree.
+ * bot/wordscan.py holds the pure-Python reference of all of it, used when this
+ * module was not built; tests/test_wordscan.py checks that the two agree.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
