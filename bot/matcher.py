@@ -10,7 +10,10 @@ How it works, and why it is fast:
   the word boundaries, so ``border`` never matches ``borderline`` and a phrase
   matches across line breaks and punctuation runs. One pass over the article
   finds every term of every watchlist, so the cost grows with the article's
-  length, not with the number of watchlists × terms.
+  length, not with the number of watchlists × terms. The automaton reads only
+  the *windows* of the token string where a key can start, which the
+  compiled first pass (:class:`bot.wordscan.TokenIndex`) cuts out in the same
+  per-token lookup it makes for fuzzy entities.
 * A hit is kept as (end in the token string, key id), once, however many
   watchlists share the key. Which watchlists a key concerns, and in which
   role (entity or keyword side of the default rule, or a rule term), is a
