@@ -680,11 +680,11 @@ scan_token(TokenIndex *self, Windows *w, const unsigned char *s, Py_ssize_t n, P
 {
     self->ring[token % self->ring_size] = start;
     Py_ssize_t wlen = end - start;
-    int fuzzy = wlen <= self->max_len &&
-                self->bucket_start[(Py_ssize_t)s[start] * (self->max_len + 1) + wlen] !=
-                    self->bucket_start[(Py_ssize_t)s[start] * (self->max_len + 1) + wlen + 1];
-    if (!fuzzy && !self->windows)
-        return 0; /* near no alias word, and no windows to make */
+    if (!self->windows) { /* then only a word with alias words of its letter and length counts */
+        Py_ssize_t key = (Py_ssize_t)s[start] * (self->max_len + 1) + wlen;
+        if (wlen > self->max_len || self->bucket_start[key] == self->bucket_start[key + 1])
+            return 0;
+    }
     if (wlen > MAX_REMEMBERED) /* near no alias word (see init); a starter, perhaps */
         return self->windows
                    ? windows_add(self, w, s, n, token, start, end, starter_tokens(self, s + start, wlen))
@@ -893,7 +893,7 @@ starters_init(TokenIndex *self, PyObject *starters_arg, PyObject *prefixes_arg)
         if (require_ascii(word, "TokenIndex starter") < 0)
             goto done;
         if (PyUnicode_GET_LENGTH(word) == 0 || tokens < 1) {
-            PyErr_SetString(PyExc_ValueError, "a starter needs a word and tokens >= 1");
+            PyErr_SetString(PyExc_ValueError, "a starter or prefix needs a word (and tokens >= 1)");
             goto done;
         }
         if (tokens > MAX_WINDOW)

@@ -11,11 +11,11 @@
   up with it. For exact keys: the *windows* of the text where a key can
   start, cut out and joined, so the Aho-Corasick automaton reads only those
   (with the bundled watchlists, 14 % of the sample pages' text).
-  :class:`PyTokenIndex` says exactly what is reported. One scan at a time:
-  the compiled one refuses a second caller (the matcher holds a lock). What it finds for a word is remembered, so a
-  word is examined once (until ``limit`` words are remembered; then it
-  starts afresh). The matcher gives the few tokens and grams it reports the
-  full check with rapidfuzz.
+  :class:`PyTokenIndex` says exactly what is reported. What it finds for a
+  word is remembered, so a word is examined once (until ``limit`` words are
+  remembered; then it starts afresh). The matcher gives the few tokens and
+  grams it reports the full check with rapidfuzz. One scan at a time: the
+  compiled one refuses a second caller (the matcher holds a lock).
 
 All exist twice: compiled in ``bot/_wordscan.c`` (built by ``pip install``;
 a per-word lookup and a two-instruction letter-set test, so a news article's
@@ -141,7 +141,7 @@ class PyTokenIndex:
             self._starters[word] = max(self._starters.get(word, 0), tokens)
         self._prefixes = set(prefixes or ())
         if not all(p and p.isascii() for p in self._prefixes):
-            raise ValueError("a starter needs a word and tokens >= 1")
+            raise ValueError("a prefix needs ASCII text")
         self._prefix_lengths = sorted({len(p) for p in self._prefixes})
         self._windows = (starters is not None or prefixes is not None) and all(
             t <= MAX_WINDOW for t in self._starters.values()
