@@ -9,7 +9,7 @@ COPY handlers ./handlers
 COPY watchlists ./watchlists
 COPY samples ./samples
 COPY setup.py ./
-# gcc only for the build: it compiles the matcher's first pass (bot/_wordscan.c);
+# gcc only for the build: it compiles the matcher's first pass (bot/engine/_wordscan.c);
 # without it the install still works, on a slower pure-Python path
 RUN apt-get update \
     && apt-get install -y --no-install-recommends gcc libc6-dev \

@@ -5,7 +5,7 @@ VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
 # the compiled part of the matcher is rebuilt when its source changes
-BUILD  := pyproject.toml setup.py bot/_wordscan.c
+BUILD  := pyproject.toml setup.py bot/engine/_wordscan.c
 STAMP  := $(VENV)/.installed-$(shell cat $(BUILD) | cksum | cut -d' ' -f1)
 
 .PHONY: run test lint install bench bench-pipeline clean

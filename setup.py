@@ -1,7 +1,7 @@
 """Only the compiled part of the matcher; everything else is in pyproject.toml.
 
 ``optional=True``: where no C compiler is available the install goes on and
-the matcher uses the pure-Python reference in ``bot/wordscan.py`` (slower,
+the matcher uses the pure-Python reference in ``bot/engine/wordscan.py`` (slower,
 same results).
 """
 
@@ -10,8 +10,8 @@ from setuptools import Extension, setup
 setup(
     ext_modules=[
         Extension(
-            "bot._wordscan",
-            sources=["bot/_wordscan.c"],
+            "bot.engine._wordscan",
+            sources=["bot/engine/_wordscan.c"],
             extra_compile_args=["-O2"],
             optional=True,
         )

@@ -67,7 +67,7 @@ from bot.answers.search import (  # noqa: E402
     search_alerts,
 )
 from bot.config import Settings  # noqa: E402
-from bot.service import Service  # noqa: E402
+from bot.runtime.service import Service  # noqa: E402
 from bot.store._sql import table_of  # noqa: E402
 from bot.store.db import make_engine, make_session_factory, migrate, session_scope  # noqa: E402
 from bot.store.tables import Alert, AlertOutlet, ArticleRow, Story  # noqa: E402

@@ -2,7 +2,7 @@
 
 Measures, for 1k, 10k and 100k watchlist terms (10 % of them fuzzy entities):
 
-* the compiled :class:`bot.matcher.Matcher` — articles/s and MB/s of
+* the compiled :class:`bot.engine.matcher.Matcher` — articles/s and MB/s of
   ``matcher.match(Article(title, text))`` over a generated news corpus, its
   compile time and the memory of the compiled index;
 * baseline 1, the per-term loop most bots use: one compiled ``re`` pattern per
@@ -56,10 +56,10 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout without `pip in
 
 from machine import cpu_model, say  # noqa: E402
 
-from bot import wordscan  # noqa: E402
-from bot.matcher import Matcher  # noqa: E402
+from bot.engine import wordscan  # noqa: E402
+from bot.engine.matcher import Matcher  # noqa: E402
+from bot.engine.watchlist import Entity, Keyword, Watchlist  # noqa: E402
 from bot.models import Article  # noqa: E402
-from bot.watchlist import Entity, Keyword, Watchlist  # noqa: E402
 
 MB = 1_000_000
 # CPU seconds of this (single-threaded) process: other work on the machine does not count,
@@ -663,9 +663,9 @@ def machine_info() -> list[str]:
         f"- {libs}",
         "- the matcher's first pass: "
         + (
-            "compiled (bot._wordscan)"
+            "compiled (bot.engine._wordscan)"
             if wordscan.NATIVE
-            else "pure Python (bot._wordscan not built)"
+            else "pure Python (bot.engine._wordscan not built)"
         ),
     ]
 

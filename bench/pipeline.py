@@ -31,11 +31,12 @@ sys.path.insert(0, str(ROOT))
 
 from machine import cpu_model  # noqa: E402
 
-from bot.matcher import Matcher  # noqa: E402
+from bot.engine.analyse import analyse  # noqa: E402
+from bot.engine.matcher import Matcher  # noqa: E402
+from bot.engine.watchlist import load_dir  # noqa: E402
 from bot.models import Article  # noqa: E402
-from bot.pipeline import analyse, ingest  # noqa: E402
+from bot.runtime.pipeline import ingest  # noqa: E402
 from bot.store import load_story_index, make_engine, make_session_factory, migrate, session_scope  # noqa: E402
-from bot.watchlist import load_dir  # noqa: E402
 
 
 def load_items(path: Path, limit: int) -> list[Article]:

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 import typer
 
-from bot.matcher import Matcher
-from bot.watchlist import Watchlist, load_dir
+from bot.engine.matcher import Matcher
+from bot.engine.watchlist import Watchlist, load_dir
 
 BUNDLED_WATCHLISTS = Path(__file__).resolve().parent.parent / "watchlists"
 EXIT_INPUT_ERROR = 2
@@ -96,9 +96,9 @@ def scan(
     ] = None,
 ) -> None:
     """Match articles against the watchlists once and print the alerts."""
+    from bot.engine.analyse import analyse
     from bot.ingest import iter_inputs
     from bot.models import match_record
-    from bot.pipeline import analyse
     from handlers.render import plain_match
 
     matcher = Matcher(load_watchlists_or_exit(watchlists or default_watchlist_dir(), min_score))
@@ -151,8 +151,7 @@ def eval_command(
     ] = True,
 ) -> None:
     """Precision and recall of the watchlists on a labelled file, with every miss explained."""
-    from bot import evaluation
-
+    from bot.engine import evaluation
     matcher = Matcher(load_watchlists_or_exit(watchlists or default_watchlist_dir()))
     try:
         items = evaluation.load_labelled(labelled)
@@ -203,11 +202,11 @@ async def _run(settings: object, once: bool) -> None:
     import logging
     import signal
 
-    from bot import wordscan
     from bot.config import Settings
-    from bot.scheduler import InFlight, make_scheduler, schedule_all
-    from bot.service import Service
-    from bot.sources import SourceError
+    from bot.engine import wordscan
+    from bot.ingest.sources import SourceError
+    from bot.runtime.scheduler import InFlight, make_scheduler, schedule_all
+    from bot.runtime.service import Service
     from bot.store.db import session_scope
     from bot.store.sources import make_all_due
     from handlers.console import ConsoleNotifier
@@ -234,7 +233,7 @@ async def _run(settings: object, once: bool) -> None:
             log.info("no chat token set: alerts are printed here")
         if not wordscan.NATIVE:
             log.warning(
-                "matcher: bot._wordscan was not compiled (no C compiler at install): "
+                "matcher: bot.engine._wordscan was not compiled (no C compiler at install): "
                 "same alerts, several times slower; reinstall with gcc to fix"
             )
         log.info("sources: %s", ", ".join(s.name for s in specs) or "none")
@@ -246,7 +245,7 @@ async def _run(settings: object, once: bool) -> None:
             while await service.drain_outbox():
                 pass
             return
-        from bot.webapp import make_web_app, start_web
+        from bot.runtime.webapp import make_web_app, start_web
 
         web_app = make_web_app(service)
         faces = await _start_faces(service, settings, web_app)
@@ -256,7 +255,7 @@ async def _run(settings: object, once: bool) -> None:
             runner = await start_web(web_app, settings.http_host, settings.http_port)
         scheduler = make_scheduler()
         inflight = InFlight()
-        from handlers.commands_answers import send_digests
+        from handlers.commands.answers import send_digests
 
         schedule_all(scheduler, service, inflight, digests=send_digests)
         stop = asyncio.Event()
@@ -337,7 +336,7 @@ def chat(
 
 async def _chat(settings: object) -> None:
     from bot.config import Settings
-    from bot.service import Service
+    from bot.runtime.service import Service
     from handlers.console import repl
 
     assert isinstance(settings, Settings)

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.delivery import AlertView
-from bot.service import Service
+from bot.runtime.delivery import AlertView
+from bot.runtime.service import Service
 from handlers.commands import handle_file, handle_text
 from handlers.render import plain_alert
 from handlers.reply import CommandContext, Reply

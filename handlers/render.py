@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.delivery import AlertView
 from bot.models import Match
+from bot.runtime.delivery import AlertView
 from handlers.reply import Button, Part, Reply, bold, italic, link, text
 
 Segment = tuple[str, bool]  # (text, is a matched term)

@@ -47,7 +47,7 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.delivery import AlertView, DeliveryError
+from bot.runtime.delivery import AlertView, DeliveryError
 from handlers import commands, render
 from handlers.reply import Attachment, Button, CommandContext, Part, Reply
 
@@ -554,7 +554,7 @@ def _channel_of(chat_key: str) -> str:
 
 
 class SlackNotifier:
-    """Pushes alerts to Slack channels (the outbox's :class:`~bot.delivery.Notifier`).
+    """Pushes alerts to Slack channels (the outbox's :class:`~bot.runtime.delivery.Notifier`).
 
     Its client has no rate-limit retry handler on purpose: a 429 becomes
     ``DeliveryError(retry_after=…)`` at once and the outbox reschedules the row,

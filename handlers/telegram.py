@@ -66,11 +66,11 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
-from bot.delivery import AlertView, DeliveryError
-from bot.service import Service
+from bot.runtime.delivery import AlertView, DeliveryError
+from bot.runtime.service import Service
 from bot.store import get_chat, session_scope
 from handlers import commands, render
-from handlers.commands_base import chat_allowed
+from handlers.commands.base import chat_allowed
 from handlers.reply import CommandContext, Part, Reply
 
 log = logging.getLogger("alertbot.telegram")
@@ -412,7 +412,7 @@ def delivery_error(err: TelegramError) -> DeliveryError:
 
 
 class TelegramNotifier:
-    """Pushes alerts to Telegram chats (the outbox's :class:`bot.delivery.Notifier`)."""
+    """Pushes alerts to Telegram chats (the outbox's :class:`bot.runtime.delivery.Notifier`)."""
 
     platform = PLATFORM
     min_interval = 1.0  # Telegram: about one message per second per chat

@@ -22,7 +22,7 @@ from test_commands_support import assert_one_line_error, assert_usage_error
 
 from bot.answers.periods import parse_period
 from bot.answers.queries import AlertFilter, count_alerts, latest_alert, list_alerts
-from bot.service import Service
+from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.db import SessionFactory
 

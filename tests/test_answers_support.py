@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.orm import Session
 from test_commands_support import make_service
 
-from bot.service import Service
+from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.subscriptions import upsert_chat
 from bot.store.tables import Alert, AlertOutlet, ArticleRow, Story
@@ -153,4 +153,4 @@ def bold_texts(reply: Reply) -> list[str]:
 
 def freeze(monkeypatch: pytest.MonkeyPatch, now: datetime) -> None:
     """Answers read the clock through ``utcnow`` in commands_answers: fix it."""
-    monkeypatch.setattr("handlers.commands_answers.utcnow", lambda: now)
+    monkeypatch.setattr("handlers.commands.answers.utcnow", lambda: now)

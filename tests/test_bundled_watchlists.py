@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.matcher import Matcher
+from bot.engine.analyse import analyse
+from bot.engine.matcher import Matcher
+from bot.engine.watchlist import load_dir
 from bot.models import Article
-from bot.pipeline import analyse
-from bot.watchlist import load_dir
 
 BUNDLED = Path(__file__).resolve().parent.parent / "watchlists"
 TROOP, BORDER = "troop-movements", "border-deployments"

@@ -13,7 +13,7 @@ from test_commands_support import assert_usage_error
 from bot.answers.charts import SPARKS, sparkline, trend_png
 from bot.answers.periods import parse_period
 from bot.answers.queries import AlertFilter, DayCount, trend_data
-from bot.service import Service
+from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.db import SessionFactory
 

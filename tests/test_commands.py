@@ -23,13 +23,14 @@ from test_commands_support import (
 )
 
 from bot.models import Article
-from bot.service import Service
+from bot.runtime.service import Service
 from bot.store import Subscription, record_poll_failure, session_scope
 from bot.store.sources import claim_source
 from bot.store.tables import Source, utcnow
 from bot.store.watchlists import get_watchlist
-from handlers.commands import command_specs, handle_text, parse_command
-from handlers.commands_base import OOPS
+from handlers.commands import command_specs, handle_text
+from handlers.commands.base import OOPS
+from handlers.commands.dispatch import parse_command
 
 __all__ = ["service", "shared_service"]  # fixtures
 
@@ -572,7 +573,7 @@ async def test_an_unexpected_error_is_logged_and_answered_in_one_line(
     def broken(*args: object) -> None:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr("handlers.commands_watchlists.list_watchlists", broken)
+    monkeypatch.setattr("handlers.commands.watchlists.list_watchlists", broken)
     reply = await say(service, ADMIN, "/watchlists")
     assert reply.plain_text == OOPS and reply.error
     assert "database on fire" in caplog.text and "Traceback" in caplog.text

@@ -25,12 +25,12 @@ from test_commands_support import (
     shared_service,
 )
 
-from bot.delivery import AlertView
 from bot.models import Article
-from bot.service import Service
+from bot.runtime.delivery import AlertView
+from bot.runtime.service import Service
 from bot.store import Feedback, session_scope
 from handlers.commands import command_specs, handle_button, handle_file, handle_text
-from handlers.commands_base import NOT_ALLOWED, OOPS
+from handlers.commands.base import NOT_ALLOWED, OOPS
 from handlers.render import alert_message
 from handlers.reply import CommandContext, Reply
 
@@ -282,8 +282,8 @@ async def test_button_and_file_errors_are_logged_and_answered(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("handlers.commands_chat.record_feedback", broken)
-    monkeypatch.setattr("handlers.commands_watchlists.save_watchlist", broken)
+    monkeypatch.setattr("handlers.commands.chat.record_feedback", broken)
+    monkeypatch.setattr("handlers.commands.watchlists.save_watchlist", broken)
     ident = make_alert(service)
     assert (await handle_button(service, ADMIN, f"fb:{ident}:1")).plain_text == OOPS
     reply = await handle_file(service, ADMIN, "demo.yaml", b"name: demo\nkeywords: [x]\n")

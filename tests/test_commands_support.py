@@ -18,8 +18,8 @@ import pytest
 
 from bot.config import Settings
 from bot.models import Article
-from bot.pipeline import ingest
-from bot.service import Service
+from bot.runtime.pipeline import ingest
+from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.db import make_engine, migrate
 from handlers.commands import handle_text

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from test_commands_support import DEMO_YAML, service
 
-from bot.service import Service
+from bot.runtime.service import Service
 from handlers.console import CONSOLE_CONTEXT, repl
 
 __all__ = ["service"]  # the fixture

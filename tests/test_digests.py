@@ -13,13 +13,13 @@ from conftest import pg_schema
 from test_answers_support import KYIV, add_alert, belarus_service, hit, utc
 
 from bot.answers.digests import digest_job, digest_period
-from bot.delivery import AlertView, DeliveryError
-from bot.scheduler import InFlight, make_scheduler, schedule_all
-from bot.service import Service
+from bot.runtime.delivery import AlertView, DeliveryError
+from bot.runtime.scheduler import InFlight, make_scheduler, schedule_all
+from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.subscriptions import get_subscription, mute, subscribe, upsert_chat
 from bot.store.tables import Subscription
-from handlers.commands_answers import due_digests, send_digests
+from handlers.commands.answers import due_digests, send_digests
 from handlers.reply import Reply
 
 CHAT = "telegram:-500"
@@ -224,7 +224,7 @@ async def test_a_failed_send_is_retried_and_a_permanent_failure_pauses(service: 
 
 
 def test_the_scheduler_runs_the_digest_job_every_minute(service: Service) -> None:
-    assert digest_job() is send_digests  # registered by handlers.commands_answers
+    assert digest_job() is send_digests  # registered by handlers.commands.answers
     scheduler: AsyncIOScheduler = make_scheduler()
     schedule_all(scheduler, service, InFlight())
     job = scheduler.get_job("digests")

@@ -7,9 +7,9 @@ import pytest
 from typer.testing import CliRunner
 
 from bot.cli import app
-from bot.evaluation import EvalError, evaluate, load_labelled, parse_map
-from bot.matcher import Matcher
-from bot.watchlist import load_text
+from bot.engine.evaluation import EvalError, evaluate, load_labelled, parse_map
+from bot.engine.matcher import Matcher
+from bot.engine.watchlist import load_text
 
 WL = """\
 name: moves

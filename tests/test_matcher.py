@@ -11,19 +11,19 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz, process
 
-from bot import matcher as matcher_module
-from bot import wordscan
-from bot.matcher import Matcher
+from bot.engine import matcher as matcher_module
+from bot.engine import wordscan
+from bot.engine.matcher import Matcher
+from bot.engine.text import tokens
+from bot.engine.watchlist import load_text
 from bot.models import Article, Match
-from bot.text import tokens
-from bot.watchlist import load_text
 
 
 @pytest.fixture(scope="module", autouse=True, params=["compiled", "python"])
 def first_pass(request: pytest.FixtureRequest) -> Iterator[str]:
     """Every test here runs with the compiled first pass and with its pure-Python reference."""
     if request.param == "compiled" and not wordscan.NATIVE:
-        pytest.skip("bot._wordscan was not built")
+        pytest.skip("bot.engine._wordscan was not built")
     with pytest.MonkeyPatch.context() as patch:
         if request.param == "python":
             patch.setattr(matcher_module, "TokenIndex", wordscan.PyTokenIndex)

@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.matcher import Matcher
+from bot.engine.matcher import Matcher
+from bot.engine.stories import StoryIndex
+from bot.engine.watchlist import load_dir
 from bot.models import Article
-from bot.pipeline import ingest, ingest_all
+from bot.runtime.pipeline import ingest, ingest_all
 from bot.store import Alert, Delivery, load_story_index, session_scope, subscribe, upsert_chat
 from bot.store.db import SessionFactory
-from bot.stories import StoryIndex
-from bot.watchlist import load_dir
 
 WATCHLISTS = Path(__file__).resolve().parent.parent / "watchlists"
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.rules import (
+from bot.engine.rules import (
     And,
     InTitle,
     Near,

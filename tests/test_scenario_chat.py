@@ -24,7 +24,7 @@ from telegram_stub import TOKEN, TelegramStub
 
 from bot.config import Settings
 from bot.models import Article
-from bot.service import Service
+from bot.runtime.service import Service
 from bot.store import Delivery, session_scope
 from handlers.slack import SlackFace
 from handlers.telegram import TelegramFace

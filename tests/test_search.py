@@ -17,7 +17,7 @@ from bot.answers.search import (
     parse_query,
     search_alerts,
 )
-from bot.service import Service
+from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.db import SessionFactory
 from bot.store.retention import purge_older_than

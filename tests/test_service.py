@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.delivery import AlertView
-from bot.service import Service
+from bot.runtime.delivery import AlertView
+from bot.runtime.service import Service
 from bot.store import Alert, ArticleRow, Source, session_scope
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -32,7 +32,7 @@ from slack_stub import (
 
 from bot.config import Settings
 from bot.models import Article
-from bot.service import Service
+from bot.runtime.service import Service
 from handlers import commands
 from handlers.reply import Attachment, Button, CommandContext, Reply, bold, text
 from handlers.slack import SORRY, WORKING, SlackFace

@@ -14,9 +14,9 @@ from slack_stub import BOT_TOKEN, SlackStub
 from sqlalchemy import select
 
 from bot.config import Settings
-from bot.delivery import AlertView, DeliveryError
 from bot.models import Article
-from bot.service import Service
+from bot.runtime.delivery import AlertView, DeliveryError
+from bot.runtime.service import Service
 from bot.store import session_scope, subscribe, upsert_chat
 from bot.store.tables import Delivery, Subscription
 from handlers.slack import SlackNotifier

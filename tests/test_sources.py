@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.sources import (
+from bot.ingest.sources import (
     DEFAULT_INTERVAL,
     SourceError,
     SourceSpec,

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import bot.store.alerts as alerts_mod
+from bot.engine.stories import StoryIndex
 from bot.models import Article, Hit, Match, TermScore
 from bot.store.alerts import add_story_outlet, recent_alerts, record_alert, record_feedback
 from bot.store.articles import StoredArticle, store_article
@@ -32,7 +33,6 @@ from bot.store.tables import (
     Feedback,
     Story,
 )
-from bot.stories import StoryIndex
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 WL = "troop-movements"

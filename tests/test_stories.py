@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.models import Article
-from bot.stories import (
+from bot.engine.stories import (
     THRESHOLD,
     StoryIndex,
     shingles,
@@ -18,6 +17,7 @@ from bot.stories import (
     signature_to_bytes,
     similarity,
 )
+from bot.models import Article
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

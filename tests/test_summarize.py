@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
+from bot.engine.summarize import RepeatedLines, clean_text, is_boilerplate_line, summarize
 from bot.models import Article, Hit
-from bot.summarize import RepeatedLines, clean_text, is_boilerplate_line, summarize
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 

@@ -21,9 +21,9 @@ from sqlalchemy import select
 from telegram_stub import BOT_USERNAME, TOKEN, TelegramStub, parse_html
 
 from bot.config import Settings
-from bot.delivery import AlertView, DeliveryError, alert_view
 from bot.models import Article
-from bot.service import Service
+from bot.runtime.delivery import AlertView, DeliveryError, alert_view
+from bot.runtime.service import Service
 from bot.store import Alert, session_scope
 from bot.store.subscriptions import get_chat, get_subscription
 from bot.store.watchlists import get_watchlist

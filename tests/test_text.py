@@ -8,7 +8,7 @@ from anyascii import anyascii
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.text import (
+from bot.engine.text import (
     _SENTENCE_END,
     TOKEN_RE,
     normalise,

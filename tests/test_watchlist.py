@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.watchlist import Keyword, WatchlistError, dump, load_dir, load_file, load_text, save
+from bot.engine.watchlist import Keyword, WatchlistError, dump, load_dir, load_file, load_text, save
 
 BUNDLED = Path(__file__).resolve().parent.parent / "watchlists"
 
@@ -105,7 +105,7 @@ def test_dump_without_original_is_loadable() -> None:
 
 
 def test_emptying_a_commented_list_still_saves_valid_yaml() -> None:
-    from bot.watchlist import Entity
+    from bot.engine.watchlist import Entity
 
     text = "name: demo\nkeywords:\n  # the main words\n  - troops\nrule: troops\n"
     wl = load_text(text, "demo.yaml")

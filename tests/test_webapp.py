@@ -11,9 +11,9 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.service import Service
+from bot.runtime.service import Service
+from bot.runtime.webapp import SERVICE_KEY, make_web_app
 from bot.store import Alert, ArticleRow, session_scope
-from bot.webapp import SERVICE_KEY, make_web_app
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "s3cret-token"

@@ -1,4 +1,4 @@
-"""The compiled first pass (bot/_wordscan.c) against its pure-Python reference."""
+"""The compiled first pass (bot/engine/_wordscan.c) against its pure-Python reference."""
 
 from __future__ import annotations
 
@@ -16,16 +16,16 @@ from hypothesis import strategies as st
 from rapidfuzz import fuzz
 from rapidfuzz.distance import Indel
 
-from bot import wordscan
-from bot.text import TOKEN_RE, normalise
-from bot.wordscan import PyTokenIndex, py_hay, py_token_starts
+from bot.engine import wordscan
+from bot.engine.text import TOKEN_RE, normalise
+from bot.engine.wordscan import PyTokenIndex, py_hay, py_token_starts
 
 try:
-    from bot import _wordscan as native
+    from bot.engine import _wordscan as native
 except ImportError:  # pragma: no cover - only where no C compiler was available
     native = None  # type: ignore[assignment]
 
-needs_native = pytest.mark.skipif(native is None, reason="bot._wordscan was not built")
+needs_native = pytest.mark.skipif(native is None, reason="bot.engine._wordscan was not built")
 
 LETTERS = "abcdeiklnorsuz09"
 WORD = st.text(LETTERS, min_size=1, max_size=14)

@@ -30,7 +30,7 @@ from bot.store.subscriptions import digest_subscriptions
 from bot.store.tables import DigestSent
 
 if TYPE_CHECKING:
-    from bot.service import Service
+    from bot.runtime.service import Service
 
 __all__ = [
     "GRACE",

@@ -1,6 +1,6 @@
 """Watched names in free text: which entity or watchlist a question is about.
 
-Names and text go through the one normaliser (``bot.text``), so ``Лукашенко``,
+Names and text go through the one normaliser (``bot.engine.text``), so ``Лукашенко``,
 ``lukashenko`` and ``LUKASHENKO`` are one name, and ``troop movements`` names
 the watchlist ``troop-movements``. An alias is looked up as the entity it
 belongs to; the entity is what stored hits name (their ``term``), in every
@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.text import tokens
-from bot.watchlist import Watchlist
+from bot.engine.text import tokens
+from bot.engine.watchlist import Watchlist
 
 __all__ = ["NameIndex", "Target"]
 

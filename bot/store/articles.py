@@ -10,10 +10,10 @@ from typing import Literal
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from bot.engine.text import tokens
 from bot.models import Article
 from bot.store._sql import insert_ignore
 from bot.store.tables import ArticleRow, utcnow
-from bot.text import tokens
 from bot.urls import canonical_url
 
 DuplicateBy = Literal["url", "content"]

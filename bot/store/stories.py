@@ -9,9 +9,9 @@ from datasketch import LeanMinHash
 from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.engine.stories import WINDOW, StoryIndex, signature_to_bytes
 from bot.store.articles import as_article
 from bot.store.tables import ArticleRow, Story, utcnow
-from bot.stories import WINDOW, StoryIndex, signature_to_bytes
 
 # Stories created this recently are re-read on refresh even when their id is
 # below the highest one seen: ids of concurrent transactions commit out of order.

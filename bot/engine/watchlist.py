@@ -34,10 +34,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from bot import rules
 from bot.configfile import ConfigError, unknown_field_message
 from bot.configfile import type_name as _type_name
-from bot.text import tokens
+from bot.engine import rules
+from bot.engine.text import tokens
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 TOP_FIELDS = (

@@ -10,10 +10,16 @@ from sqlalchemy.orm import Session
 
 from bot.ingest import IngestError
 from bot.ingest.safety import check_public_url_async
-from bot.sources import SourceError, format_interval, guess_url_kind, is_http_url, load_sources
+from bot.ingest.sources import (
+    SourceError,
+    format_interval,
+    guess_url_kind,
+    is_http_url,
+    load_sources,
+)
 from bot.store import add_source, get_source, list_sources, remove_source, session_scope
 from bot.store.tables import Source
-from handlers.commands_base import (
+from handlers.commands.base import (
     Call,
     chat_timezone,
     echo,

@@ -17,7 +17,7 @@
   grams it reports the full check with rapidfuzz. One scan at a time: the
   compiled one refuses a second caller (the matcher holds a lock).
 
-All exist twice: compiled in ``bot/_wordscan.c`` (built by ``pip install``;
+All exist twice: compiled in ``bot/engine/_wordscan.c`` (built by ``pip install``;
 a per-word lookup and a two-instruction letter-set test, so a news article's
 words cost microseconds, not milliseconds) and here in Python, the
 reference, used when the extension could not be built (no C compiler).
@@ -37,7 +37,7 @@ from typing import Protocol
 from rapidfuzz import process
 from rapidfuzz.distance import Indel
 
-from bot.text import TOKEN_RE, flatten
+from bot.engine.text import TOKEN_RE, flatten
 
 AliasSpec = tuple[str, int, int]  # (normalised text, words, ratio cutoff)
 Target = tuple[int, int, int]  # (alias id, place of the word in the alias or -1, budget)
@@ -266,9 +266,9 @@ class PyTokenIndex:
 
 
 try:
-    from bot._wordscan import TokenIndex as _NativeTokenIndex
-    from bot._wordscan import hay as _native_hay
-    from bot._wordscan import token_starts as _native_token_starts
+    from bot.engine._wordscan import TokenIndex as _NativeTokenIndex
+    from bot.engine._wordscan import hay as _native_hay
+    from bot.engine._wordscan import token_starts as _native_token_starts
 except ImportError:  # not built: no C compiler where it was installed
     NATIVE = False
     hay: Callable[[str], str] = py_hay

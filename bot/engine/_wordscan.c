@@ -1,5 +1,5 @@
 /*
- * bot._wordscan: the matcher's per-character loops, compiled.
+ * bot.engine._wordscan: the matcher's per-character loops, compiled.
  *
  * hay(text)          — the matcher's token string: the [a-z0-9] runs of
  *                      normalised (ASCII, lower-case) text joined by single
@@ -32,7 +32,7 @@
  *   One caller at a time: a second one (another thread, let in while this
  *              one runs Python code for the garbage collector) is refused.
  *
- * bot/wordscan.py holds the pure-Python reference of all of it, used when this
+ * bot/engine/wordscan.py holds the pure-Python reference of all of it, used when this
  * module was not built; tests/test_wordscan.py checks that the two agree.
  */
 #define PY_SSIZE_T_CLEAN
@@ -1163,7 +1163,7 @@ static PyMethodDef TokenIndex_methods[] = {
      "are grams around a token within the budget of a word of a longer alias that line up\n"
      "with that alias and are within its cutoff, in the order of the tokens; reduced is the\n"
      "windows where an exact key can be, joined by '|' (None: use the hay), starts their\n"
-     "offsets in it and deltas (offset in the hay - offset in reduced). See bot/wordscan.py."},
+     "offsets in it and deltas (offset in the hay - offset in reduced). See bot/engine/wordscan.py."},
     {"clear", (PyCFunction)TokenIndex_clear, METH_NOARGS, "Forget every word examined so far."},
     {NULL, NULL, 0, NULL},
 };
@@ -1174,9 +1174,9 @@ static PySequenceMethods TokenIndex_as_sequence = {
 
 static PyTypeObject TokenIndexType = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "bot._wordscan.TokenIndex",
+    .tp_name = "bot.engine._wordscan.TokenIndex",
     .tp_doc = "TokenIndex(aliases, words, starters=None, prefixes=None, limit=100000): the\n"
-              "first pass over an article's tokens (see bot/wordscan.py). len() is the number\n"
+              "first pass over an article's tokens (see bot/engine/wordscan.py). len() is the number\n"
               "of words remembered.",
     .tp_basicsize = sizeof(TokenIndex),
     .tp_itemsize = 0,
@@ -1199,8 +1199,8 @@ static PyMethodDef module_methods[] = {
 
 static struct PyModuleDef wordscan_module = {
     PyModuleDef_HEAD_INIT,
-    .m_name = "bot._wordscan",
-    .m_doc = "Compiled per-character loops of the matcher (see bot/wordscan.py).",
+    .m_name = "bot.engine._wordscan",
+    .m_doc = "Compiled per-character loops of the matcher (see bot/engine/wordscan.py).",
     .m_size = -1,
     .m_methods = module_methods,
 };

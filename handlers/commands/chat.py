@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.orm import Session
 
-from bot.delivery import alert_view
+from bot.runtime.delivery import alert_view
 from bot.store import get_alert, record_feedback, session_scope
 from bot.store.subscriptions import get_chat, mute, subscribe, unsubscribe, upsert_chat
 from bot.store.tables import Alert, utcnow
 from bot.store.watchlists import get_watchlist, list_watchlists
-from handlers.commands_base import (
+from handlers.commands.base import (
     MAX_MUTE,
     Call,
     chat_timezone,

@@ -28,8 +28,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
-from bot.service import Service
-from handlers.commands_answers import (
+from bot.runtime.service import Service
+from handlers.commands.answers import (
     ALERTS,
     SEARCH,
     SUMMARY,
@@ -41,7 +41,7 @@ from handlers.commands_answers import (
     cmd_trend,
     more_alerts_button,
 )
-from handlers.commands_base import (
+from handlers.commands.base import (
     NOT_ALLOWED,
     OOPS,
     Access,
@@ -60,7 +60,7 @@ from handlers.commands_base import (
     split_first,
     watchlist_name,
 )
-from handlers.commands_chat import (
+from handlers.commands.chat import (
     alert_id,
     alert_watchlist,
     cmd_explain,
@@ -70,8 +70,8 @@ from handlers.commands_chat import (
     cmd_unsubscribe,
     give_feedback,
 )
-from handlers.commands_sources import cmd_addsource, cmd_removesource, cmd_sources
-from handlers.commands_watchlists import (
+from handlers.commands.sources import cmd_addsource, cmd_removesource, cmd_sources
+from handlers.commands.watchlists import (
     cmd_add,
     cmd_export,
     cmd_import,
@@ -373,7 +373,7 @@ ButtonAction = Callable[[Call, list[str]], Awaitable[Reply]]
 
 async def handle_button(service: Service, ctx: CommandContext, data: str) -> Reply:
     """Run a button's action (``ex:``, ``mu:``, ``un:``, ``fb:``, see alert_buttons; ``al:``,
-    see commands_answers). Never raises."""
+    see handlers/commands/answers.py). Never raises."""
     try:
         if not chat_allowed(service, ctx):
             return Reply.plain(NOT_ALLOWED, error=True)

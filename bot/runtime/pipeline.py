@@ -1,6 +1,6 @@
 """Article → clean → store once → story → match → alerts (+ outbox rows).
 
-``analyse`` is the pure part (what ``scan`` and ``eval`` use). ``ingest`` is
+``bot.engine.analyse`` is the pure part (what ``scan`` and ``eval`` use too). ``ingest`` is
 the stored path of the long-running job: one article in one transaction, so
 an article, its story, its alerts and their outbox rows are written together
 or not at all.
@@ -9,34 +9,17 @@ or not at all.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from bot.matcher import Matcher
-from bot.models import Article, Match
+from bot.engine.analyse import analyse, clean_article
+from bot.engine.matcher import Matcher
+from bot.engine.stories import StoryIndex
+from bot.models import Article
 from bot.store import add_story_outlet, assign_story, record_alert, session_scope, store_article
 from bot.store.db import SessionFactory
-from bot.stories import StoryIndex
-from bot.summarize import PUSH_BUDGET, clean_text, summarize
-
-
-def clean_article(article: Article) -> Article:
-    """The article without boilerplate lines and appeal blocks."""
-    cleaned = clean_text(article.text)
-    if cleaned == article.text:
-        return article
-    return replace(article, text=cleaned)
-
-
-def analyse(article: Article, matcher: Matcher, budget: int = PUSH_BUDGET) -> list[Match]:
-    """Every alert ``article`` raises, each with its summary."""
-    article = clean_article(article)
-    matches = matcher.match(article)
-    for m in matches:
-        m.summary = summarize(article, m.hits, budget)
-    return matches
 
 
 @dataclass

@@ -18,8 +18,8 @@ import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 
+from bot.engine.text import split_sentences
 from bot.models import Article, Hit
-from bot.text import split_sentences
 
 PUSH_BUDGET = 300
 

@@ -12,7 +12,7 @@ How it works, and why it is fast:
   finds every term of every watchlist, so the cost grows with the article's
   length, not with the number of watchlists × terms. The automaton reads only
   the *windows* of the token string where a key can start, which the
-  compiled first pass (:class:`bot.wordscan.TokenIndex`) cuts out in the same
+  compiled first pass (:class:`bot.engine.wordscan.TokenIndex`) cuts out in the same
   per-token lookup it makes for fuzzy entities.
 * A hit is kept as (end in the token string, key id), once, however many
   watchlists share the key. Which watchlists a key concerns, and in which
@@ -25,7 +25,7 @@ How it works, and why it is fast:
   edit-distance score, so a short prefix like ``Lukas`` scores low against
   ``Lukashenko``) against the aliases with the same word count and first
   letter and a similar length. Which words and grams get that check is
-  decided by a compiled first pass (:class:`bot.wordscan.TokenIndex`): a
+  decided by a compiled first pass (:class:`bot.engine.wordscan.TokenIndex`): a
   word is compared once per matcher with the words of the fuzzy aliases; a
   word near a one-word alias gets the full check, and a word near a word of
   a longer alias proposes the gram around it (:meth:`Matcher._index_probes`
@@ -48,11 +48,11 @@ from typing import Literal
 import ahocorasick
 from rapidfuzz import fuzz, process
 
-from bot import rules
+from bot.engine import rules
+from bot.engine.text import NormText, normalise, sentence_span, tokens
+from bot.engine.watchlist import Watchlist
+from bot.engine.wordscan import TokenIndex, gram_slack, hay, token_starts
 from bot.models import Article, Hit, Match, TermKind, TermScore
-from bot.text import NormText, normalise, sentence_span, tokens
-from bot.watchlist import Watchlist
-from bot.wordscan import TokenIndex, gram_slack, hay, token_starts
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
 MIN_FUZZY_LEN = 4
@@ -170,7 +170,7 @@ class _FuzzyCache:
 
     ``single[word]``: the one-word aliases ``word`` is a fuzzy match of, with
     scores; ``grams[gram]``: the same for a multi-word gram. Only what the
-    first pass (:class:`bot.wordscan.TokenIndex`) reports gets here.
+    first pass (:class:`bot.engine.wordscan.TokenIndex`) reports gets here.
     """
 
     single: dict[str, list[tuple[FuzzyAlias, float]]] = field(default_factory=dict)
@@ -192,7 +192,7 @@ class _FieldText:
     """One field of an article: normalised text, tokens and their positions.
 
     ``hay`` is the tokens joined by single spaces, with a space at both ends,
-    for the automaton (:func:`bot.wordscan.hay`). Where each token starts, in
+    for the automaton (:func:`bot.engine.wordscan.hay`). Where each token starts, in
     the hay and in the normalised text, is worked out (in C) only for a field
     where a hit becomes an occurrence.
     """
@@ -404,7 +404,7 @@ class Matcher:
         """Fuzzy aliases by (size, first letter, length of a gram they can match).
 
         A gram of length n is only compared with aliases of a similar length
-        (:func:`bot.wordscan.gram_slack`), so each list is what ``process.extract``
+        (:func:`bot.engine.wordscan.gram_slack`), so each list is what ``process.extract``
         needs for such a gram, with the lowest cutoff among them.
         """
         near: dict[tuple[int, str, int], list[FuzzyAlias]] = defaultdict(list)
@@ -420,12 +420,12 @@ class Matcher:
         }
 
     def _index_probes(self) -> None:
-        """The first pass of fuzzy matching (:class:`bot.wordscan.TokenIndex`, compiled).
+        """The first pass of fuzzy matching (:class:`bot.engine.wordscan.TokenIndex`, compiled).
 
         Every word of an article is compared, once per matcher, with the alias
         words of the same first letter and a similar length. A one-word alias
         is such a word with its own budget (:attr:`FuzzyAlias.budget`) and
-        length window (:func:`bot.wordscan.gram_slack`): a word within it gets the full check
+        length window (:func:`bot.engine.wordscan.gram_slack`): a word within it gets the full check
         (:meth:`_fuzzy_candidates`), so a one-word alias is found exactly as
         by comparing every word with it. A multi-word alias contributes its
         words of two or more letters (all of them if it has none) as
@@ -591,7 +591,7 @@ class Matcher:
         """Exact and fuzzy hits of one field: the first pass, then the automaton on its windows.
 
         The automaton reads only the windows of the text where a key can
-        start (:class:`bot.wordscan.TokenIndex`); its offsets are mapped back
+        start (:class:`bot.engine.wordscan.TokenIndex`); its offsets are mapped back
         by :meth:`_FieldText.hay_offset` when a hit becomes an occurrence.
         """
         if ft.empty:

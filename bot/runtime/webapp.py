@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.models import Article
-from bot.service import Service
+from bot.runtime.service import Service
 
 log = logging.getLogger("alertbot")
 

@@ -1,8 +1,8 @@
 """Watchlist commands: list, show, create, add and remove terms, set the rule, test, export, import.
 
 Every edit goes the same way (:func:`edit`): the stored YAML is loaded, the
-:class:`~bot.watchlist.Watchlist` changed, written back with
-:func:`~bot.watchlist.dump` over the old text (comments and layout kept),
+:class:`~bot.engine.watchlist.Watchlist` changed, written back with
+:func:`~bot.engine.watchlist.dump` over the old text (comments and layout kept),
 validated again, saved, and the matcher recompiled, so the next article is
 matched against the edited watchlist.
 """
@@ -17,16 +17,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.ingest import IngestError, articles_from_fetch, fetch
-from bot.ingest.safety import check_public_url_async
-from bot.matcher import Diagnosis, Matcher
-from bot.models import Article, Hit, Match
-from bot.pipeline import analyse
-from bot.store import session_scope
-from bot.store.subscriptions import chat_subscriptions, get_chat
-from bot.store.tables import Subscription, WatchlistRow, utcnow
-from bot.store.watchlists import get_watchlist, list_watchlists, save_watchlist
-from bot.watchlist import (
+from bot.engine.analyse import analyse
+from bot.engine.matcher import Diagnosis, Matcher
+from bot.engine.watchlist import (
     Entity,
     Keyword,
     Watchlist,
@@ -36,7 +29,14 @@ from bot.watchlist import (
     from_mapping,
     parse_yaml,
 )
-from handlers.commands_base import (
+from bot.ingest import IngestError, articles_from_fetch, fetch
+from bot.ingest.safety import check_public_url_async
+from bot.models import Article, Hit, Match
+from bot.store import session_scope
+from bot.store.subscriptions import chat_subscriptions, get_chat
+from bot.store.tables import Subscription, WatchlistRow, utcnow
+from bot.store.watchlists import get_watchlist, list_watchlists, save_watchlist
+from handlers.commands.base import (
     Call,
     chat_timezone,
     close_names,
@@ -71,7 +71,7 @@ _EDIT_LOCK = threading.Lock()  # one read-modify-write of a watchlist at a time
 
 def load_watchlist(text: str, name: str) -> Watchlist:
     """A stored watchlist, including one just created (no terms yet), which
-    :func:`~bot.watchlist.load_text` refuses because it cannot match anything."""
+    :func:`~bot.engine.watchlist.load_text` refuses because it cannot match anything."""
     data = parse_yaml(text, name)
     if isinstance(data, dict) and _is_empty(data):
         placeholder = dict(data)

@@ -1,4 +1,4 @@
-"""APScheduler wiring: the jobs of :class:`bot.service.Service` on one event loop.
+"""APScheduler wiring: the jobs of :class:`bot.runtime.service.Service` on one event loop.
 
 APScheduler 3 cannot share a job store between processes, so every replica
 schedules in memory and the work is claimed in the database (a source's
@@ -20,7 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.answers.digests import DigestJob, digest_job
-from bot.service import Service
+from bot.runtime.service import Service
 
 log = logging.getLogger("alertbot")
 

@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from bot.engine.text import tokens
 from bot.models import Article
-from bot.text import tokens
 
 SHINGLE_SIZE = 3
 NUM_PERM = 128

@@ -20,11 +20,11 @@ from typing import Literal, NoReturn
 
 from sqlalchemy.orm import Session
 
-from bot.service import Service
+from bot.engine.watchlist import NAME_RE
+from bot.runtime.service import Service
 from bot.store.subscriptions import get_chat, upsert_chat
 from bot.store.tables import Chat, WatchlistRow
 from bot.store.watchlists import get_watchlist, list_watchlists
-from bot.watchlist import NAME_RE
 from handlers.render import format_time
 from handlers.reply import CommandContext, Reply, code, text
 

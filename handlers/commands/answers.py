@@ -53,15 +53,15 @@ from bot.answers.queries import (
     trend_data,
 )
 from bot.answers.search import QueryError, SearchQuery, match_spans, parse_query, search_alerts
-from bot.delivery import DeliveryError
-from bot.matcher import Matcher
-from bot.service import Service
+from bot.engine.matcher import Matcher
+from bot.engine.watchlist import NAME_RE
+from bot.runtime.delivery import DeliveryError
+from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.subscriptions import claim_digest, pause_subscription
 from bot.store.tables import utcnow
 from bot.store.watchlists import list_watchlists
-from bot.watchlist import NAME_RE
-from handlers.commands_base import (
+from handlers.commands.base import (
     Call,
     CommandSpec,
     chat_timezone,

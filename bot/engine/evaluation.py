@@ -15,10 +15,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.matcher import Diagnosis, Matcher
+from bot.engine.analyse import analyse
+from bot.engine.matcher import Diagnosis, Matcher
+from bot.engine.watchlist import Keyword, Watchlist
 from bot.models import Article, Match
-from bot.pipeline import analyse
-from bot.watchlist import Keyword, Watchlist
 
 NONE_LABEL = "none"
 

@@ -23,7 +23,8 @@ import httpx
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.delivery import ChatPacer, Notifier, drain_outbox
+from bot.engine.matcher import Matcher
+from bot.engine.watchlist import Watchlist, WatchlistError, load_text, watchlist_files
 from bot.ingest.poll import (
     HostLimiter,
     PollOutcome,
@@ -33,10 +34,10 @@ from bot.ingest.poll import (
     poll,
 )
 from bot.ingest.safety import guard_request
-from bot.matcher import Matcher
+from bot.ingest.sources import SourceSpec, load_sources
 from bot.models import Article
-from bot.pipeline import Ingested, ingest
-from bot.sources import SourceSpec, load_sources
+from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
+from bot.runtime.pipeline import Ingested, ingest
 from bot.store import (
     load_story_index,
     make_engine,
@@ -54,7 +55,6 @@ from bot.store.retention import purge_older_than
 from bot.store.sources import claim_source, list_sources
 from bot.store.tables import utcnow
 from bot.store.watchlists import get_watchlist, list_watchlists, save_watchlist
-from bot.watchlist import Watchlist, WatchlistError, load_text, watchlist_files
 
 log = logging.getLogger("alertbot")
 
