@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Field = Literal["title", "text"]
+Zone = Literal["title", "lead", "body"]  # the headline, the first sentences of the text, the rest
 TermKind = Literal["entity", "keyword", "rule"]
 
 
@@ -38,6 +39,7 @@ class Hit:
     sentence: str
     field: Field = "text"
     fuzzy_score: float | None = None
+    zone: Zone = "body"
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class TermScore:
     in_title: bool
     weight: float
     contribution: float
+    zone: Zone = "body"  # the best zone the term was found in (title, then lead, then body)
 
 
 @dataclass
@@ -86,6 +89,7 @@ def match_record(match: Match) -> dict[str, object]:
                 "end": h.end,
                 "sentence": h.sentence,
                 "field": h.field,
+                "zone": h.zone,
                 **({"fuzzy_score": h.fuzzy_score} if h.fuzzy_score is not None else {}),
             }
             for h in match.hits
@@ -98,6 +102,7 @@ def match_record(match: Match) -> dict[str, object]:
                 "kind": p.kind,
                 "occurrences": p.occurrences,
                 "in_title": p.in_title,
+                "zone": p.zone,
                 "weight": p.weight,
                 "contribution": p.contribution,
             }

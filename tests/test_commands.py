@@ -141,7 +141,7 @@ async def test_new_add_then_test_fires_without_restart(service: Service) -> None
         service, ADMIN, "/test ports Black Sea blockade: the port of Odesa is closed."
     )
     assert "ports would alert" in tested.plain_text
-    assert "blockade (keyword)" in tested.plain_text
+    assert "blockade (keyword, lead)" in tested.plain_text
     bolded = {p.text for p in tested.parts if p.kind == "bold"}
     assert {"blockade", "Odesa"} <= bolded
     fired = [m for m in service.matcher.match(article) if m.watchlist == "ports"]

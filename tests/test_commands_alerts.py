@@ -104,7 +104,8 @@ async def test_explain_button_and_command(service: Service) -> None:
     assert "Rule: (default) any entity AND any keyword" in shown
     assert "• Wagner Group (entity, title): Wagner convoy spotted" in shown
     assert (
-        "• mercenaries (keyword): A convoy of Wagner mercenaries was seen on the highway." in shown
+        "• mercenaries (keyword, lead): A convoy of Wagner mercenaries was seen on the highway."
+        in shown
     )
     assert "Score (1 − Π(1 − part)):" in shown and "Wagner Group 0.5" in shown
     assert {"Wagner", "mercenaries", "convoy"} <= {p.text for p in reply.parts if p.kind == "bold"}

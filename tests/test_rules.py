@@ -11,8 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.engine.rules import (
+    ZONES,
     And,
     InTitle,
+    InZone,
     Near,
     Node,
     NodeTrace,
@@ -20,8 +22,10 @@ from bot.engine.rules import (
     Or,
     Result,
     RuleError,
+    Sent,
     Span,
     Term,
+    Zone,
     evaluate,
     nearest_miss,
     parse,
@@ -158,10 +162,10 @@ def test_render_uses_minimal_parentheses(rule: str, canonical: str) -> None:
     [
         ("", 0, "a term or '('"),
         ("   ", 0, "a term or '('"),
-        ("troops border", 7, "AND, OR, NEAR/n or end of rule"),
-        ("(troops border)", 8, "AND, OR, NEAR/n or ')'"),
-        ("(a OR b", 7, "AND, OR, NEAR/n or ')' to close the '(' at position 1"),
-        ("a OR b)", 6, "AND, OR, NEAR/n or end of rule"),
+        ("troops border", 7, "AND, OR, NEAR/n, SENT or end of rule"),
+        ("(troops border)", 8, "AND, OR, NEAR/n, SENT or ')'"),
+        ("(a OR b", 7, "AND, OR, NEAR/n, SENT or ')' to close the '(' at position 1"),
+        ("a OR b)", 6, "AND, OR, NEAR/n, SENT or end of rule"),
         ("()", 1, "a term or '('"),
         ('a AND "joint force', 6, "a closing '\"'"),
         ('@"Alexander', 1, "a closing '\"'"),
@@ -193,8 +197,8 @@ def test_render_uses_minimal_parentheses(rule: str, canonical: str) -> None:
         ("OR a", 0, "a term or '('"),
         ("NOT a NEAR/3 NOT b", 13, "a term without NOT on this side of NEAR/3"),
         ("(NOT a) NEAR/3 (NOT b)", 15, "a term without NOT on this side of NEAR/3"),
-        ("a - b", 2, "AND, OR, NEAR/n or end of rule"),
-        ("pro-", 3, "AND, OR, NEAR/n or end of rule"),
+        ("a - b", 2, "AND, OR, NEAR/n, SENT or end of rule"),
+        ("pro-", 3, "AND, OR, NEAR/n, SENT or end of rule"),
         ("(" * 51 + "a" + ")" * 51, 50, "at most 50 parentheses"),
         (" OR ".join(["a"] * 101), 497, "a simpler rule"),  # the 100th OR
     ],
@@ -251,7 +255,7 @@ def test_error_message_format_and_pointer() -> None:
         parse("troops AND (border")
     err = info.value
     assert str(err) == (
-        "rule error at position 19: expected AND, OR, NEAR/n or ')' to close the '(' "
+        "rule error at position 19: expected AND, OR, NEAR/n, SENT or ')' to close the '(' "
         "at position 12, found end of rule"
     )
     assert err.pointer() == "troops AND (border\n                  ^"
@@ -259,7 +263,7 @@ def test_error_message_format_and_pointer() -> None:
     with pytest.raises(RuleError) as info:
         parse("troops\tand border")
     assert str(info.value) == (
-        "rule error at position 8: expected AND, OR, NEAR/n or end of rule, found 'and'; "
+        "rule error at position 8: expected AND, OR, NEAR/n, SENT or end of rule, found 'and'; "
         "operators are written in upper case: AND"
     )
     assert info.value.found == "and"
@@ -344,18 +348,26 @@ def _near(left: Node, right: Node, n: int) -> Near:
     return Near(left, right, n)
 
 
-def _in_title(child: Node) -> Node:
-    """title: as the parser allows it: never directly before NOT."""
+def _in_title(child: Node, zone: Zone = "title") -> Node:
+    """title: (lead:, top:) as the parser allows it: never directly before NOT."""
     while isinstance(child, Not):
         child = child.child
-    return InTitle(child)
+    return InZone(child, zone)
+
+
+def _sent(left: Node, right: Node) -> Sent:
+    """A SENT as the parser allows it: never NOT on both sides."""
+    while isinstance(left, Not) and isinstance(right, Not):
+        right = right.child
+    return Sent(left, right)
 
 
 def _extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     return st.one_of(
         children.map(Not),
-        children.map(_in_title),
+        st.builds(_in_title, children, st.sampled_from(ZONES)),
         st.builds(And, children, children),
+        st.builds(_sent, children, children),
         st.builds(Or, children, children),
         st.builds(_near, children, children, st.integers(1, 1000)),
     )

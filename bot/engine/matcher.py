@@ -49,10 +49,18 @@ import ahocorasick
 from rapidfuzz import fuzz, process
 
 from bot.engine import rules
-from bot.engine.text import NormText, normalise, sentence_span, tokens
+from bot.engine.text import (
+    NormText,
+    lead_end,
+    normalise,
+    sentence_span,
+    split_sentences,
+    split_tokens,
+    tokens,
+)
 from bot.engine.watchlist import Watchlist
 from bot.engine.wordscan import TokenIndex, gram_slack, hay, token_starts
-from bot.models import Article, Hit, Match, TermKind, TermScore
+from bot.models import Article, Hit, Match, TermKind, TermScore, Zone
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
 MIN_FUZZY_LEN = 4
@@ -60,7 +68,12 @@ FIRST_PASS_WORDS = 100_000  # words the fuzzy first pass remembers (~4 MB), then
 FUZZY_CACHE_WORDS = 20_000  # words it reported, remembered with their full check
 FUZZY_CACHE_GRAMS = 50_000  # multi-word grams remembered with their fuzzy candidates
 TITLE_BASE = 0.5
+LEAD_BASE = 0.4
 BODY_BASE = 0.3
+LONG_BODY = 1_500  # characters: the body evidence of a longer article counts less ...
+MIN_LENGTH_FACTOR = 0.3  # ... down to this share of BODY_BASE
+DEEP_AFTER = 1_500  # characters: a term first found in the body after this ...
+DEEP_FACTOR = 0.6  # ... counts this much less again
 REPEAT_BONUS = 0.05
 MAX_REPEAT_BONUS = 3
 
@@ -245,6 +258,34 @@ class _FieldText:
         length = self.hay.index(" ", last_start) - last_start
         starts = self._text_starts
         return self.norm.original_span(starts[tok_start], starts[last] + length)
+
+    def norm_offset(self, offset: int) -> int:
+        """Offset in the normalised text of ``offset`` in the original."""
+        index_map = self.norm.index_map
+        return offset if index_map is None else bisect_left(index_map, offset)
+
+    @cached_property
+    def lead_end(self) -> int:
+        """Original offset where the lead (:func:`bot.engine.text.lead_end`) ends."""
+        return lead_end(self.norm.original)
+
+    @cached_property
+    def lead_tokens(self) -> int:
+        """Tokens of the lead: those before :attr:`lead_end`."""
+        return len(split_tokens(self.norm.text[: self.norm_offset(self.lead_end)]))
+
+    @cached_property
+    def _sentence_starts(self) -> list[int]:
+        """The first token of each sentence (made when a SENT needs it: reads the field)."""
+        starts = self._text_starts
+        return [
+            bisect_left(starts, self.norm_offset(first))
+            for first, _ in split_sentences(self.norm.original)
+        ]
+
+    def sentence_number(self, position: int) -> int:
+        """The sentence of a token position (in the combined space), numbered per field."""
+        return self.pos_offset + bisect_right(self._sentence_starts, position - self.pos_offset)
 
     def sentence(self, start: int) -> str:
         for first, last in self._sentences:  # hits often share a sentence
@@ -551,9 +592,10 @@ class Matcher:
         miss = ""
         if wl.rule_ast is not None:
             lookup = self._lookup(cwl, occ_by_key)
-            trace = rules.trace(wl.rule_ast, lookup, BODY_OFFSET)
-            if not rules.evaluate(wl.rule_ast, lookup, BODY_OFFSET).matched:
-                miss = rules.nearest_miss(wl.rule_ast, lookup, BODY_OFFSET)
+            layout = _layout(fields)
+            trace = rules.trace(wl.rule_ast, lookup, layout)
+            if not rules.evaluate(wl.rule_ast, lookup, layout).matched:
+                miss = rules.nearest_miss(wl.rule_ast, lookup, layout)
         elif not _default_rule(cwl, occ_by_key):
             miss = "default rule: needs at least one entity and one keyword"
         if match is None and not miss:
@@ -704,7 +746,8 @@ class Matcher:
     ) -> Match | None:
         wl = cwl.watchlist
         if wl.rule_ast is not None:
-            result = rules.evaluate(wl.rule_ast, self._lookup(cwl, occ_by_key), BODY_OFFSET)
+            lookup = self._lookup(cwl, occ_by_key)
+            result = rules.evaluate(wl.rule_ast, lookup, _layout(fields))
             if not result.matched:
                 return None
             evidence_spans = set(result.spans)
@@ -715,7 +758,7 @@ class Matcher:
         hits = self._hits(cwl, occ_by_key, evidence_spans, fields)
         if not hits:
             return None
-        parts = score_parts(cwl, hits)
+        parts = score_parts(cwl, hits, len(article.text))
         score = combine(parts)
         if score < wl.min_score:
             return None
@@ -755,6 +798,9 @@ class Matcher:
                     continue
                 seen.add(ident)
                 ft = title if o.field == "title" else body
+                zone: Zone = (
+                    "title" if o.field == "title" else "lead" if o.start < ft.lead_end else "body"
+                )
                 hits.append(
                     Hit(
                         term=info.label,
@@ -766,6 +812,7 @@ class Matcher:
                         sentence="",
                         field=o.field,
                         fuzzy_score=o.fuzzy_score,
+                        zone=zone,
                     )
                 )
         hits.sort(key=lambda h: (h.field != "title", h.start, h.end))
@@ -778,7 +825,7 @@ def positive_terms(node: rules.Node, negated: bool = False) -> list[rules.Term]:
         return [] if negated else [node]
     if isinstance(node, rules.Not):
         return positive_terms(node.child, not negated)
-    if isinstance(node, rules.InTitle):
+    if isinstance(node, rules.InZone):
         return positive_terms(node.child, negated)
     return positive_terms(node.left, negated) + positive_terms(node.right, negated)
 
@@ -795,7 +842,18 @@ def _with_sentence(hit: Hit, ft: _FieldText) -> Hit:
         sentence=ft.sentence(hit.start),
         field=hit.field,
         fuzzy_score=hit.fuzzy_score,
+        zone=hit.zone,
     )
+
+
+def _layout(fields: tuple[_FieldText, _FieldText]) -> rules.Layout:
+    """Zones and sentences of an article for the rules (the lead is found here, once)."""
+    title, body = fields
+
+    def sentence_of(position: int) -> int:
+        return (title if position < BODY_OFFSET else body).sentence_number(position)
+
+    return rules.Layout(BODY_OFFSET, BODY_OFFSET + body.lead_tokens, sentence_of)
 
 
 def _occurrence(
@@ -854,13 +912,35 @@ def default_rule_text(wl: Watchlist) -> str:
     return "(default) any term"
 
 
-def score_parts(cwl: CompiledWatchlist, hits: list[Hit]) -> list[TermScore]:
+_ZONE_RANK: dict[Zone, int] = {"title": 0, "lead": 1, "body": 2}
+
+
+def body_factor(body_length: int, first_start: int) -> float:
+    """How much a term found only in the body counts, from 1 down.
+
+    A body longer than ``LONG_BODY`` characters scales its evidence by
+    √(LONG_BODY / length), at least ``MIN_LENGTH_FACTOR``: one mention in a
+    long story about something else is weak evidence. A term first found
+    after ``DEEP_AFTER`` characters counts ``DEEP_FACTOR`` of that again.
+    """
+    factor = 1.0
+    if body_length > LONG_BODY:
+        factor = max(MIN_LENGTH_FACTOR, math.sqrt(LONG_BODY / body_length))
+    if first_start >= DEEP_AFTER:
+        factor *= DEEP_FACTOR
+    return factor
+
+
+def score_parts(cwl: CompiledWatchlist, hits: list[Hit], body_length: int = 0) -> list[TermScore]:
     """Each distinct term's contribution (noisy-OR evidence, see :func:`combine`).
 
-    A term found in the title counts as ``TITLE_BASE`` (scaled by the
-    watchlist's ``title_weight``), in the body as ``BODY_BASE``; each further
-    occurrence adds ``REPEAT_BONUS`` (at most three times); the term's weight
-    is an exponent: weight 2 counts like two independent terms.
+    A term counts by the best zone it was found in: the title as
+    ``TITLE_BASE`` (scaled by the watchlist's ``title_weight``), the lead as
+    ``LEAD_BASE``, the rest of the body as ``BODY_BASE`` times
+    :func:`body_factor` (less in a long article, less again deep in it);
+    each further occurrence adds ``REPEAT_BONUS`` (at most three times,
+    scaled like the base); the term's weight is an exponent: weight 2 counts
+    like two independent terms.
     """
     by_term: dict[tuple[str, TermKind], list[Hit]] = defaultdict(list)
     for hit in hits:
@@ -871,13 +951,17 @@ def score_parts(cwl: CompiledWatchlist, hits: list[Hit]) -> list[TermScore]:
     title_base = min(0.9, BODY_BASE + (TITLE_BASE - BODY_BASE) * cwl.watchlist.title_weight)
     parts = []
     for (term, kind), term_hits in by_term.items():
-        in_title = any(h.field == "title" for h in term_hits)
-        base = title_base if in_title else BODY_BASE
-        base += REPEAT_BONUS * min(len(term_hits) - 1, MAX_REPEAT_BONUS)
+        zone = min((h.zone for h in term_hits), key=_ZONE_RANK.__getitem__)
+        scale = 1.0
+        if zone == "body":
+            scale = body_factor(body_length, min(h.start for h in term_hits))
+        base = {"title": title_base, "lead": LEAD_BASE, "body": BODY_BASE * scale}[zone]
+        base += REPEAT_BONUS * min(len(term_hits) - 1, MAX_REPEAT_BONUS) * scale
         weight = weights.get((term, kind), 1.0)
         contribution = 1 - (1 - base) ** weight
+        in_title = zone == "title"
         parts.append(
-            TermScore(term, kind, len(term_hits), in_title, weight, round(contribution, 3))
+            TermScore(term, kind, len(term_hits), in_title, weight, round(contribution, 3), zone)
         )
     parts.sort(key=lambda p: -p.contribution)
     return parts

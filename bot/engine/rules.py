@@ -9,8 +9,9 @@ Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
     rule       = or_expr ;
     or_expr    = and_expr , { "OR" , and_expr } ;
     and_expr   = near_expr , { "AND" , near_expr } ;
-    near_expr  = unary , { "NEAR/" , distance , unary } ;   (* not NOT on both sides *)
-    unary      = { "NOT" | "title:" } , primary ;          (* not NOT right after title: *)
+    near_expr  = unary , { ( "NEAR/" , distance | "SENT" ) , unary } ;   (* not NOT on both sides *)
+    unary      = { "NOT" | zone } , primary ;              (* not NOT right after a zone *)
+    zone       = "title:" | "lead:" | "top:" ;
     primary    = term | "(" , or_expr , ")" ;
     term       = word | prefix | phrase | entity ;
     word       = alnum , { alnum | mark | inner } ;        (* troops, Лукашенко, pro-Russian *)
@@ -28,7 +29,7 @@ between words counts as a space (as it does in articles), and only the last
 word may end in ``*``.  ``@name`` refers to an entity (all its aliases) or a
 keyword group of the same watchlist; the name may also contain ``_`` and ``-``.
 
-Precedence, tightest first: ``NOT``, ``NEAR/n``, ``AND``, ``OR``; binary
+Precedence, tightest first: ``NOT`` (and the zones), ``NEAR/n`` and ``SENT``, ``AND``, ``OR``; binary
 operators group from the left, so ``a OR b AND c`` is ``a OR (b AND c)`` and
 ``a NEAR/3 b NEAR/5 c`` is ``(a NEAR/3 b) NEAR/5 c``.  Use parentheses when in
 doubt.  Lower-case ``and``/``or``/``not``/``near`` are not operators: where an
@@ -44,7 +45,15 @@ it match (used as evidence):
 - ``NOT a`` matches if ``a`` does not; it contributes no positions;
 - ``title:a`` (or ``title:(…)``) is ``a`` judged on the headline alone, e.g.
   ``NOT (title:@opinion AND NOT title:@forces)`` drops opinion pieces whose
-  headline names no force;
+  headline names no force; ``lead:a`` is ``a`` judged on the lead (the first
+  whole sentences of the body, up to about 300 characters, at least one), and
+  ``top:a`` on the headline and lead together: ``top:@forces AND ...`` keeps
+  a long article whose body mentions forces only in passing from alerting;
+- ``a SENT b`` matches if some occurrence of ``a`` and some occurrence of a
+  different word ``b`` are in the same sentence (the engine's sentence
+  splitter, :func:`bot.engine.text.split_sentences`; the headline is its own
+  sentence); ``a SENT NOT b`` keeps the occurrences of ``a`` whose sentence has
+  no ``b``: ``deploy* SENT NOT @hedge`` drops a deployment that is only weighed;
 - ``a NEAR/n b`` matches if some occurrence of ``a`` and some occurrence of
   ``b`` are at most ``n`` words apart, in either order (neighbouring words are
   1 apart); the two must be different words: ``"border patrol" NEAR/3 patrol``
@@ -73,6 +82,8 @@ from typing import Literal, TypeAlias
 __all__ = [
     "And",
     "InTitle",
+    "InZone",
+    "Layout",
     "MAX_DISTANCE",
     "Near",
     "Node",
@@ -81,6 +92,7 @@ __all__ = [
     "Or",
     "Result",
     "RuleError",
+    "Sent",
     "Span",
     "Term",
     "evaluate",
@@ -90,6 +102,8 @@ __all__ = [
     "span_distance",
     "terms",
     "trace",
+    "ZONES",
+    "Zone",
 ]
 
 MAX_DISTANCE = 1000
@@ -116,11 +130,23 @@ class Not:
     child: Node
 
 
+Zone: TypeAlias = Literal["title", "lead", "top"]
+ZONES: tuple[Zone, ...] = ("title", "lead", "top")
+
+
 @dataclass(frozen=True)
-class InTitle:
-    """``title:x``: ``x`` evaluated on the article's title alone."""
+class InZone:
+    """``title:x``, ``lead:x``, ``top:x``: ``x`` evaluated on one zone of the article.
+
+    ``title`` is the headline, ``lead`` the first sentences of the body (see
+    :func:`bot.engine.text.lead_end`), ``top`` the two together.
+    """
 
     child: Node
+    zone: Zone = "title"
+
+
+InTitle = InZone  # ``InTitle(x)`` is ``title:x``
 
 
 @dataclass(frozen=True)
@@ -142,7 +168,48 @@ class Near:
     n: int
 
 
-Node: TypeAlias = Term | Not | InTitle | And | Or | Near
+@dataclass(frozen=True)
+class Sent:
+    """``a SENT b``: an ``a`` and a ``b`` in the same sentence (``NOT`` on one side excludes)."""
+
+    left: Node
+    right: Node
+
+
+Node: TypeAlias = Term | Not | InZone | And | Or | Near | Sent
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where an article's zones and sentences lie, in token positions.
+
+    Spans starting before ``title_end`` are in the title, those from
+    ``title_end`` up to ``lead_end`` in the lead, the rest in the body.
+    ``sentence_of`` gives a token position's sentence number (any numbering,
+    equal within a sentence). Without ``title_end`` ``title:x`` is ``x``;
+    without ``lead_end`` the lead is empty; without ``sentence_of`` the title
+    is one sentence and the rest another.
+    """
+
+    title_end: int | None = None
+    lead_end: int | None = None
+    sentence_of: Callable[[int], int] | None = None
+
+    def in_zone(self, zone: Zone, start: int) -> bool:
+        """Whether a span starting at ``start`` lies in ``zone`` (given ``title_end``)."""
+        title_end = self.title_end
+        assert title_end is not None
+        lead_end = title_end if self.lead_end is None else self.lead_end
+        if zone == "title":
+            return start < title_end
+        if zone == "lead":
+            return title_end <= start < lead_end
+        return start < lead_end
+
+    def sentence(self, position: int) -> int:
+        if self.sentence_of is not None:
+            return self.sentence_of(position)
+        return 0 if self.title_end is None or position < self.title_end else 1
 
 
 @dataclass(frozen=True)
@@ -199,14 +266,14 @@ class RuleError(ValueError):
 
 # --- tokens ----------------------------------------------------------------
 
-_OPERATORS = ("AND", "OR", "NOT")
+_OPERATORS = ("AND", "OR", "NOT", "SENT")
 _TERM_KINDS: dict[str, TermKind] = {
     "word": "word",
     "prefix": "prefix",
     "phrase": "phrase",
     "entity": "entity",
 }
-_OPERATOR_KINDS = ("AND", "OR", "NOT", "NEAR", "TITLE")
+_OPERATOR_KINDS = ("AND", "OR", "NOT", "NEAR", "SENT", "ZONE")
 _OPERATOR_HINTS = {  # for a token found where an operator is expected
     "NOT": "NOT goes before a term: write AND NOT",
     "*": "write '*' right after the word, without a space: deploy*",
@@ -217,6 +284,7 @@ _LOWER_HINTS = {
     "or": "OR",
     "not": "NOT (e.g. a AND NOT b)",
     "near": "NEAR/n (e.g. NEAR/5)",
+    "sent": "SENT (e.g. troops SENT deploy*)",
 }
 _INNER = "-'’"  # may join two letters of a word
 _SMART_QUOTES = "“”„«»"
@@ -310,9 +378,9 @@ class _Lexer:
             return self._prefix(i, end)
         if text == "NEAR":
             return self._near(i, end)
-        if text == "title" and self.rule[end : end + 1] == ":":
+        if text in ZONES and self.rule[end : end + 1] == ":":
             self.i = end + 1
-            return _Token("TITLE", "title:", i)
+            return _Token("ZONE", text + ":", i, text)
         self.i = end
         if text in _OPERATORS:
             return _Token(text, text, i)
@@ -433,11 +501,12 @@ class _Parser:
         return self.binary("AND", self.near_expr)
 
     def near_expr(self) -> _Parsed:
-        return self.binary("NEAR", self.unary)
+        return self.binary(("NEAR", "SENT"), self.unary)
 
-    def binary(self, kind: str, operand: Callable[[], _Parsed]) -> _Parsed:
+    def binary(self, kind: str | tuple[str, ...], operand: Callable[[], _Parsed]) -> _Parsed:
+        kinds = (kind,) if isinstance(kind, str) else kind
         left, depth = operand()
-        while self.tok.kind == kind:
+        while self.tok.kind in kinds:
             op = self.advance()
             right_tok = self.tok
             right, right_depth = operand()
@@ -455,17 +524,20 @@ class _Parser:
                 f"a term without NOT on this side of {op.text} (one side must say what to look for)"
             )
             raise RuleError(self.rule, right_tok.pos, expected, right_tok.text)
-        return Near(left, right, op.n)
+        return Sent(left, right) if op.kind == "SENT" else Near(left, right, op.n)
 
     def unary(self) -> _Parsed:
         prefixes: list[_Token] = []
-        while self.tok.kind in ("NOT", "TITLE"):
-            if self.tok.kind == "NOT" and prefixes and prefixes[-1].kind == "TITLE":
-                raise self.error("a term or '(' after title:", "write NOT title:x, not title:NOT x")
+        while self.tok.kind in ("NOT", "ZONE"):
+            if self.tok.kind == "NOT" and prefixes and prefixes[-1].kind == "ZONE":
+                zone = prefixes[-1].text
+                raise self.error(
+                    f"a term or '(' after {zone}", f"write NOT {zone}x, not {zone}NOT x"
+                )
             prefixes.append(self.advance())
         node, depth = self.primary()
         for tok in reversed(prefixes):
-            node = Not(node) if tok.kind == "NOT" else InTitle(node)
+            node = Not(node) if tok.kind == "NOT" else InZone(node, _zone(tok.value))
             depth = self.check_depth(depth + 1, tok)
         return node, depth
 
@@ -512,8 +584,8 @@ class _Parser:
 
     def operator_error(self) -> RuleError:
         if not self.open_parens:
-            return self.error("AND, OR, NEAR/n or end of rule", self.operator_hint())
-        expected = "AND, OR, NEAR/n or ')'"
+            return self.error("AND, OR, NEAR/n, SENT or end of rule", self.operator_hint())
+        expected = "AND, OR, NEAR/n, SENT or ')'"
         if self.tok.kind == "end":
             expected += f" to close the '(' at position {self.open_parens[-1] + 1}"
         return self.error(expected, self.operator_hint())
@@ -523,6 +595,13 @@ class _Parser:
         if tok.kind in _TERM_KINDS and prev is not None and _upper_case_hint(prev):
             return _upper_case_hint(prev)  # "not troops": the error is at troops
         return _upper_case_hint(tok) or _OPERATOR_HINTS.get(tok.kind, "")
+
+
+def _zone(name: str) -> Zone:
+    for zone in ZONES:
+        if zone == name:
+            return zone
+    raise AssertionError(name)
 
 
 def _upper_case_hint(tok: _Token) -> str:
@@ -542,7 +621,7 @@ def parse(rule: str) -> Node:
 
 # --- rendering -------------------------------------------------------------
 
-_PRECEDENCE: dict[type, int] = {Or: 1, And: 2, Near: 3, Not: 4, InTitle: 4, Term: 5}
+_PRECEDENCE: dict[type, int] = {Or: 1, And: 2, Near: 3, Sent: 3, Not: 4, InZone: 4, Term: 5}
 
 
 def _render_term(term: Term) -> str:
@@ -560,9 +639,11 @@ def _operand(node: Node, min_precedence: int) -> str:
     return text if _PRECEDENCE[type(node)] >= min_precedence else f"({text})"
 
 
-def _operator(node: And | Or | Near) -> str:
+def _operator(node: And | Or | Near | Sent) -> str:
     if isinstance(node, Near):
         return f"NEAR/{node.n}"
+    if isinstance(node, Sent):
+        return "SENT"
     return "AND" if isinstance(node, And) else "OR"
 
 
@@ -572,10 +653,10 @@ def render(node: Node) -> str:
         return _render_term(node)
     if isinstance(node, Not):
         return "NOT " + _operand(node.child, _PRECEDENCE[Not])
-    if isinstance(node, InTitle):
+    if isinstance(node, InZone):
         child = render(node.child)
-        bare = isinstance(node.child, Term | InTitle)
-        return "title:" + (child if bare else f"({child})")
+        bare = isinstance(node.child, Term | InZone)
+        return f"{node.zone}:" + (child if bare else f"({child})")
     precedence = _PRECEDENCE[type(node)]
     left = _operand(node.left, precedence)
     right = _operand(node.right, precedence + 1)
@@ -585,7 +666,7 @@ def render(node: Node) -> str:
 def _children(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Term):
         return ()
-    if isinstance(node, Not | InTitle):
+    if isinstance(node, Not | InZone):
         return (node.child,)
     return (node.left, node.right)
 
@@ -680,12 +761,43 @@ def _bottom_up(node: Node) -> list[Node]:
     return order
 
 
+def _layout(where: int | Layout | None) -> Layout:
+    """A :class:`Layout` from what the entry points accept (a bare int is ``title_end``)."""
+    return where if isinstance(where, Layout) else Layout(title_end=where)
+
+
+def _sentence_pairs(left: Result, right: Result, layout: Layout) -> Result:
+    """``left SENT right``: pairs of *different* words in one sentence (as for NEAR)."""
+    by_sentence: dict[int, list[Span]] = {}
+    for b in right.spans:
+        by_sentence.setdefault(layout.sentence(b[0]), []).append(b)
+    found: set[Span] = set()
+    paired: set[int] = set()
+    for a in left.spans:
+        sentence = layout.sentence(a[0])
+        others = by_sentence.get(sentence, ())
+        # spans overlapping ``a`` are few (they start within it): the loop ends soon
+        if any(not _overlap(a, b) for b in others):
+            found.add(a)
+            paired.add(sentence)
+    for sentence in paired:
+        found.update(by_sentence[sentence])
+    return Result(bool(found), tuple(sorted(found)))
+
+
+def _sentence_exclude(keep: Result, drop: Result, layout: Layout) -> Result:
+    """``keep SENT NOT drop``: the ``keep`` spans whose sentence has no ``drop``."""
+    dropped = {layout.sentence(b[0]) for b in drop.spans}
+    kept = tuple(a for a in keep.spans if layout.sentence(a[0]) not in dropped)
+    return Result(bool(kept), kept)
+
+
 class _Evaluator:
     """Results of every node of one rule for one article, computed bottom-up."""
 
-    def __init__(self, node: Node, lookup: Lookup, title_end: int | None = None) -> None:
+    def __init__(self, node: Node, lookup: Lookup, layout: Layout) -> None:
         self.lookup = lookup
-        self.title_end = title_end
+        self.layout = layout
         self.results: dict[int, Result] = {}
         self.term_spans: dict[Term, tuple[Span, ...]] = {}
         for current in _bottom_up(node):
@@ -706,8 +818,8 @@ class _Evaluator:
             return Result(bool(spans), spans)
         if isinstance(node, Not):
             return Result(not self[node.child].matched, ())
-        if isinstance(node, InTitle):
-            return self.in_title(node)
+        if isinstance(node, InZone):
+            return self.in_zone(node)
         left, right = self[node.left], self[node.right]
         if isinstance(node, Or):
             return Result(left.matched or right.matched, _merge(left, right))
@@ -715,18 +827,21 @@ class _Evaluator:
             return (
                 Result(True, _merge(left, right)) if left.matched and right.matched else _NO_MATCH
             )
+        if isinstance(node, Sent):
+            return self.sent(node)
         return self.near(node)
 
-    def in_title(self, node: InTitle) -> Result:
-        """The child evaluated again with only the spans that lie in the title."""
-        end = self.title_end
-        if end is None:
+    def in_zone(self, node: InZone) -> Result:
+        """The child evaluated again with only the spans that lie in the zone."""
+        layout = self.layout
+        if layout.title_end is None:
             return self[node.child]
+        zone = node.zone
 
-        def title_lookup(term: Term) -> list[Span]:
-            return [span for span in self.spans(term) if span[0] < end]
+        def zone_lookup(term: Term) -> list[Span]:
+            return [span for span in self.spans(term) if layout.in_zone(zone, span[0])]
 
-        return _Evaluator(node.child, title_lookup, end)[node.child]
+        return _Evaluator(node.child, zone_lookup, layout)[node.child]
 
     def near(self, node: Near) -> Result:
         if isinstance(node.left, Not):
@@ -735,19 +850,30 @@ class _Evaluator:
             return _near_exclude(self[node.left], self[node.right.child], node.n)
         return _near_pairs(self[node.left], self[node.right], node.n)
 
+    def sent(self, node: Sent) -> Result:
+        if isinstance(node.left, Not):
+            return _sentence_exclude(self[node.right], self[node.left.child], self.layout)
+        if isinstance(node.right, Not):
+            return _sentence_exclude(self[node.left], self[node.right.child], self.layout)
+        left, right = self[node.left], self[node.right]
+        if not left.spans or not right.spans:
+            return _NO_MATCH
+        return _sentence_pairs(left, right, self.layout)
 
-def evaluate(node: Node, lookup: Lookup, title_end: int | None = None) -> Result:
+
+def evaluate(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> Result:
     """Whether ``node`` matches, given each term's spans, and the evidence spans.
 
-    Spans starting before ``title_end`` are in the title (for ``title:``);
-    without it, ``title:x`` is ``x``.
+    ``layout`` says where the zones and sentences are (:class:`Layout`; a
+    bare int is ``title_end``: spans starting before it are in the title).
+    Without it, ``title:x`` is ``x``.
     """
-    return _Evaluator(node, lookup, title_end)[node]
+    return _Evaluator(node, lookup, _layout(layout))[node]
 
 
-def trace(node: Node, lookup: Lookup, title_end: int | None = None) -> list[NodeTrace]:
+def trace(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> list[NodeTrace]:
     """One row per node, parents first: its text and whether it matched."""
-    results = _Evaluator(node, lookup, title_end)
+    results = _Evaluator(node, lookup, _layout(layout))
     return [
         NodeTrace(render(current), results[current].matched, depth)
         for current, depth in _preorder(node)
@@ -759,7 +885,7 @@ def trace(node: Node, lookup: Lookup, title_end: int | None = None) -> list[Node
 
 def _show(node: Node) -> str:
     text = render(node)
-    return text if isinstance(node, Term | Not | InTitle) else f"({text})"
+    return text if isinstance(node, Term | Not | InZone) else f"({text})"
 
 
 def _alternatives(node: Node) -> list[Node]:
@@ -779,6 +905,9 @@ def _only_terms(node: Node) -> bool:
     return all(isinstance(alt, Term) for alt in _alternatives(node))
 
 
+_ZONE_NAMES = {"title": "title", "lead": "lead", "top": "title or lead"}
+
+
 class _Explainer:
     """Walks down the failing branch of a rule to the most specific failing part."""
 
@@ -790,8 +919,11 @@ class _Explainer:
             return f"{_show(node)} found nothing"
         if isinstance(node, Not):
             return f"NOT: excluded {_show(node.child)} was found"
-        if isinstance(node, InTitle):
-            return f"title: {_show(node.child)} is not in the title"
+        if isinstance(node, InZone):
+            if not self.results[node.child].matched:
+                return self.miss(node.child)
+            where = _ZONE_NAMES[node.zone]
+            return f"{node.zone}: {_show(node.child)} is not in the {where} (only further down)"
         if isinstance(node, Or):
             return self.or_miss(node)
         label = _operator(node)
@@ -800,11 +932,13 @@ class _Explainer:
         ]
         if failing:
             return self.sides_miss(label, failing)
+        if isinstance(node, Sent):
+            return self.sent_miss(node)
         assert isinstance(node, Near)  # an AND with both sides matched would have matched
         return self.near_miss(node)
 
     @staticmethod
-    def sides(node: And | Near) -> list[tuple[str, Node]]:
+    def sides(node: And | Near | Sent) -> list[tuple[str, Node]]:
         """The sides that must match: for NEAR with a NOT side, only the other one."""
         sides = [("left", node.left), ("right", node.right)]
         if isinstance(node, And):
@@ -846,10 +980,24 @@ class _Explainer:
             return f"{message} (closest: {min(distances)} words apart)"
         return f"{message} (a side that matches only through NOT has no word positions)"
 
+    def sent_miss(self, node: Sent) -> str:
+        if isinstance(node.left, Not) or isinstance(node.right, Not):
+            keep, drop = (
+                (node.right, node.left) if isinstance(node.left, Not) else (node.left, node.right)
+            )
+            assert isinstance(drop, Not)
+            if not self.results[keep].spans:
+                return f"SENT: {_show(keep)} has no word positions (it matches only through NOT)"
+            return f"SENT: every {_show(keep)} has {_show(drop.child)} in its sentence"
+        left, right = self.results[node.left], self.results[node.right]
+        if not left.spans or not right.spans:
+            return "SENT: a side that matches only through NOT has no word positions"
+        return f"SENT: {_show(node.left)} and {_show(node.right)} are not in the same sentence"
 
-def nearest_miss(node: Node, lookup: Lookup, title_end: int | None = None) -> str:
+
+def nearest_miss(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> str:
     """One line saying what kept ``node`` from matching (the most specific part)."""
-    results = _Evaluator(node, lookup, title_end)
+    results = _Evaluator(node, lookup, _layout(layout))
     if results[node].matched:
         return "the rule matched"
     return _Explainer(results).miss(node)

@@ -337,3 +337,29 @@ def sentence_for(spans: list[tuple[int, int]], offset: int) -> tuple[int, int] |
     if i >= 0 and spans[i][0] <= offset < max(spans[i][1], spans[i][0] + 1):
         return spans[i]
     return None
+
+
+LEAD_CHARS = 300  # the lead: whole sentences up to about this many characters
+
+
+def lead_end(text: str, limit: int = LEAD_CHARS) -> int:
+    """End (an offset into ``text``) of the lead: the first sentences, up to ``limit``
+    characters but whole, and at least one (however long).
+
+    Reads only the start of ``text`` unless the first sentence is longer.
+    """
+    window = text[: 2 * limit]
+    spans = split_sentences(window)
+    if not spans:
+        return 0
+    cut = len(window) < len(text)  # the window's last sentence may go on beyond it
+    end = 0
+    for _first, last in spans:
+        if last > limit or (cut and last >= len(window)):
+            break
+        end = last
+    if end:
+        return end
+    first = spans[0][0]
+    span = sentence_span(text, first) if cut else spans[0]
+    return span[1] if span is not None else len(text)

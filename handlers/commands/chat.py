@@ -233,7 +233,7 @@ def _hit_lines(hits: list[dict[str, Any]]) -> list[list[Part]]:
         if (term, sentence) in seen:
             continue
         seen.add((term, sentence))
-        where = [str(hit.get("kind", "")), "title" if hit.get("field") == "title" else ""]
+        where = [str(hit.get("kind", "")), _zone(hit)]
         if hit.get("fuzzy_score") is not None:
             where.append(f"fuzzy {hit['fuzzy_score']:g}")
         label = f"• {term} ({', '.join(w for w in where if w)}): "
@@ -244,12 +244,21 @@ def _hit_lines(hits: list[dict[str, Any]]) -> list[list[Part]]:
     return lines or [[text("(no hits stored)")]]
 
 
+def _zone(hit: dict[str, Any]) -> str:
+    """The hit's zone (title, lead or body); alerts stored before zones know only the field."""
+    zone = hit.get("zone")
+    if zone:
+        return str(zone)
+    return "title" if hit.get("field") == "title" else ""
+
+
 def _score_text(parts: list[dict[str, Any]], score: float) -> str:
     shown = []
     for p in parts:
         notes = []
-        if p.get("in_title"):
-            notes.append("title")
+        zone = p.get("zone") or ("title" if p.get("in_title") else "")
+        if zone:
+            notes.append(str(zone))
         if int(p.get("occurrences", 1)) > 1:
             notes.append(f"×{p['occurrences']}")
         if float(p.get("weight", 1.0)) != 1.0:

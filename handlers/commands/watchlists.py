@@ -480,7 +480,7 @@ def _hit_lines(hits: list[Hit], limit: int = MAX_TEST_HITS) -> list[list[Part]]:
         if (hit.term, hit.sentence) in seen:
             continue
         seen.add((hit.term, hit.sentence))
-        where = f"{hit.kind}, title" if hit.field == "title" else hit.kind
+        where = f"{hit.kind}, {hit.zone}"
         lines.append([text(f"• {hit.term} ({where}): "), *highlighted(hit.sentence, [hit.text])])
     if len(lines) > limit:
         return [*lines[:limit], [italic(f"… and {len(lines) - limit} more hits")]]
