@@ -4,20 +4,35 @@
 VENV   ?= .venv
 PYTHON ?= python3
 BIN    := $(VENV)/bin
-# the compiled part of the matcher is rebuilt when its source changes
-BUILD  := pyproject.toml setup.py bot/engine/_wordscan.c
+PIP    := $(BIN)/pip --quiet --disable-pip-version-check
+# reinstalled when the lock file, the declarations or the matcher's C source change
+BUILD  := requirements-dev.lock pyproject.toml setup.py bot/engine/_wordscan.c
 STAMP  := $(VENV)/.installed-$(shell cat $(BUILD) | cksum | cut -d' ' -f1)
+UV     := uv==0.13.8
 
-.PHONY: run test lint install bench bench-pipeline clean
+.PHONY: run test lint install lock bench bench-pipeline clean
 
+# every package at the version and hash in the lock file, then the project itself
+# (no deps, built with the locked setuptools: nothing unpinned is fetched)
 $(STAMP): $(BUILD)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(PIP) install --require-hashes -r requirements-dev.lock
+	$(PIP) install --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# after a change of the pins in pyproject.toml: re-resolve both lock files (needs the network).
+# requirements.lock: what the bot runs with (Docker); requirements-dev.lock: that plus the dev
+# tools, constrained to the same versions (make install, CI).
+lock:
+	$(PYTHON) -m venv $(VENV)/lock-tools
+	$(VENV)/lock-tools/bin/pip --quiet --disable-pip-version-check install $(UV)
+	$(VENV)/lock-tools/bin/uv pip compile --quiet pyproject.toml --python-version 3.11 \
+		--generate-hashes -o requirements.lock
+	$(VENV)/lock-tools/bin/uv pip compile --quiet pyproject.toml --extra dev -c requirements.lock \
+		--python-version 3.11 --generate-hashes -o requirements-dev.lock
 
 run: $(STAMP)
 	$(BIN)/alertbot run

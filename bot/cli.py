@@ -13,10 +13,10 @@ from typing import Annotated, Any
 
 import typer
 
+from bot.bundled import default_dir
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import Watchlist, load_dir
 
-BUNDLED_WATCHLISTS = Path(__file__).resolve().parent.parent / "watchlists"
 EXIT_INPUT_ERROR = 2
 
 app = typer.Typer(
@@ -34,8 +34,9 @@ class OutputFormat(StrEnum):
 
 
 def default_watchlist_dir() -> Path:
+    """``WATCHLIST_DIR``, else the clone's ``watchlists/``, else the package's copy."""
     env = os.environ.get("WATCHLIST_DIR")
-    return Path(env) if env else BUNDLED_WATCHLISTS
+    return Path(env) if env else default_dir("watchlists")
 
 
 def error(message: str) -> None:

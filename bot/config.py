@@ -14,7 +14,7 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from bot.bundled import default_dir
 
 
 def _split(value: object) -> object:
@@ -27,8 +27,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: str = Field(default="sqlite:///data/alertbot.db")
-    watchlist_dir: Path = PROJECT_ROOT / "watchlists"
-    sources: Path = PROJECT_ROOT / "samples" / "sources.yaml"
+    # the clone's watchlists/ and samples/, or in an installed package its copies (bot/bundled.py)
+    watchlist_dir: Path = Field(default_factory=lambda: default_dir("watchlists"))
+    sources: Path = Field(default_factory=lambda: default_dir("samples") / "sources.yaml")
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     slack_bot_token: SecretStr | None = None

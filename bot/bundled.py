@@ -1,0 +1,47 @@
+"""Where the default watchlists and demo sources are: the clone's folders, else the package's copy.
+
+In a clone (``make run``, an editable install) the defaults are the top-level
+``watchlists/`` and ``samples/`` folders that a user edits. An installed
+package (``pip install .``, a wheel, pipx, the Docker image) has no clone: it
+carries copies of those folders as package data, installed as the
+sub-packages ``bot.watchlists`` and ``bot.samples`` (see ``setup.py``), and
+the import system says where they are. ``WATCHLIST_DIR`` and ``SOURCES``
+override both (``bot/config.py``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+PACKAGE_ROOT = Path(__file__).resolve().parent
+CHECKOUT_ROOT = PACKAGE_ROOT.parent  # the clone, when the package runs from one
+BUNDLED = ("watchlists", "samples")
+
+
+def checkout_dir(name: str, root: Path | None = None) -> Path | None:
+    """``root/name`` when ``root`` (default: the clone) is a source checkout that has it."""
+    root = CHECKOUT_ROOT if root is None else root
+    folder = root / name
+    return folder if (root / "pyproject.toml").is_file() and folder.is_dir() else None
+
+
+def packaged_dir(name: str) -> Path | None:
+    """The installed copy of ``name`` (``bot.<name>``), or None when the install has none."""
+    try:
+        spec = importlib.util.find_spec(f"bot.{name}")
+    except ImportError:
+        return None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if Path(location).is_dir():
+            return Path(location)
+    return None
+
+
+def default_dir(name: str) -> Path:
+    """The folder ``name`` (one of :data:`BUNDLED`) of a clone, else of the package.
+
+    When neither exists, the path where the package copy belongs: the caller's
+    "no such watchlist directory" message then names a real place.
+    """
+    return checkout_dir(name) or packaged_dir(name) or PACKAGE_ROOT / name
