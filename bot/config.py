@@ -82,6 +82,13 @@ class Settings(BaseSettings):
         )
         return [s.get_secret_value() for s in secrets if s is not None]
 
+    def serves(self, chat_key: str) -> bool:
+        """ALLOWED_CHATS, when set, lists every chat the bot serves: commands, buttons,
+        pushes and digests alike (the terminal is always served)."""
+        return not self.allowed_chats or chat_key in self.allowed_chats or (
+            chat_key.startswith("console:")
+        )
+
     @property
     def has_chat(self) -> bool:
         return bool(self.telegram_token or self.slack_bot_token)

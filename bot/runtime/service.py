@@ -322,7 +322,13 @@ class Service:
     async def drain_outbox(self) -> int:
         if not self.notifiers:
             return 0
-        return await drain_outbox(self.factory, self.notifiers, self.worker, pacer=self.pacer)
+        return await drain_outbox(
+            self.factory,
+            self.notifiers,
+            self.worker,
+            pacer=self.pacer,
+            serves=self.settings.serves,
+        )
 
     async def reload_watchlists(self) -> bool:
         """Recompile when a watchlist file or stored watchlist changed; True when it did."""
