@@ -40,8 +40,26 @@ def default_watchlist_dir() -> Path:
 
 
 def error(message: str) -> None:
-    """One line on stderr: what went wrong, for a person."""
-    typer.echo(f"alertbot: {message}", err=True)
+    """One line on stderr: what went wrong, for a person; secrets masked (:func:`redact`)."""
+    from bot.logs import redact
+
+    typer.echo(f"alertbot: {redact(message)}", err=True)
+
+
+def settings_or_exit() -> Any:
+    """The settings from the environment, its secrets registered for masking; a bad
+    value is one line per variable and exit 2 (never pydantic's report)."""
+    from bot.config import SettingsError, load_settings
+    from bot.logs import register_secrets
+
+    try:
+        settings = load_settings()
+    except SettingsError as err:
+        for line in err.lines:
+            error(f"bad setting {line}")
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    register_secrets(settings.secret_values())
+    return settings
 
 
 def load_watchlists_or_exit(directory: Path, min_score: float | None = None) -> list[Watchlist]:
@@ -185,10 +203,9 @@ def run(
     import asyncio
     import contextlib
 
-    from bot.config import Settings
     from bot.logs import configure_logging
 
-    settings = Settings()
+    settings = settings_or_exit()
     if sources is not None:
         settings.sources = sources
     if watchlists is not None:
@@ -324,10 +341,9 @@ def chat(
     import asyncio
     import contextlib
 
-    from bot.config import Settings
     from bot.logs import configure_logging
 
-    settings = Settings()
+    settings = settings_or_exit()
     if watchlists is not None:
         settings.watchlist_dir = watchlists
     configure_logging("WARNING")

@@ -9,12 +9,23 @@ a ``repr``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.bundled import default_dir
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+MAX_SHOWN = 60  # characters of a bad value quoted back
+
+
+class SettingsError(ValueError):
+    """Settings that do not validate; ``lines`` has one line per bad variable."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("; ".join(lines))
+        self.lines = lines
 
 
 def _split(value: object) -> object:
@@ -51,6 +62,61 @@ class Settings(BaseSettings):
     def _comma_list(cls, value: object) -> object:
         return _split(value)
 
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().upper() in LOG_LEVELS:
+            return value.strip().upper()
+        if isinstance(value, str):
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
+        return value
+
+    def secret_values(self) -> list[str]:
+        """Every configured secret, for :func:`bot.logs.register_secrets`."""
+        secrets = (
+            self.telegram_token,
+            self.slack_bot_token,
+            self.slack_app_token,
+            self.slack_signing_secret,
+            self.ingest_token,
+        )
+        return [s.get_secret_value() for s in secrets if s is not None]
+
+    def serves(self, chat_key: str) -> bool:
+        """ALLOWED_CHATS, when set, lists every chat the bot serves: commands, buttons,
+        pushes and digests alike (the terminal is always served)."""
+        return not self.allowed_chats or chat_key in self.allowed_chats or (
+            chat_key.startswith("console:")
+        )
+
     @property
     def has_chat(self) -> bool:
         return bool(self.telegram_token or self.slack_bot_token)
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """:class:`Settings` from the environment; :class:`SettingsError` names each bad variable.
+
+    pydantic's own error is a multi-line report with links; a person who set
+    ``RETENTION_DAYS=abc`` needs one line: the variable, the value, what is expected.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as err:
+        raise SettingsError([_describe(e) for e in err.errors()]) from None
+
+
+def _describe(error: Any) -> str:
+    field = str(error["loc"][0]) if error.get("loc") else "a setting"
+    name = field.upper()
+    value = error.get("input")
+    shown = repr(value) if isinstance(value, str | int | float) else ""
+    if "token" in field or "secret" in field:
+        shown = "(hidden)"
+    if len(shown) > MAX_SHOWN:
+        shown = shown[: MAX_SHOWN - 1] + "…"
+    message = str(error.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if message.startswith("Input should be "):
+        message = "expected " + message.removeprefix("Input should be ").split(",")[0]
+    return f"{name}={shown}: {message}" if shown else f"{name}: {message}"

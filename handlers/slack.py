@@ -25,6 +25,8 @@ No business logic lives here: every command, button and file goes to
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import logging
 import re
 import time
@@ -36,7 +38,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext, AsyncRespond, AsyncSay
 from slack_bolt.context.ack.async_ack import AsyncAck
@@ -93,6 +95,11 @@ SLOW_COMMANDS = frozenset({"test", "trend", "summary", "search", "addsource"})
 PRIVATE_COMMANDS = frozenset({"help", "start"})
 
 WORKING = "Working on it…"
+# The signature headers as Slack sends them: anything else is refused before it is parsed.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
+MAX_REQUEST_AGE_S = 300  # Slack's replay window
+
 SORRY = "Sorry, something went wrong while handling that. It has been logged; please try again."
 
 # chat.postMessage errors after which retrying this chat cannot help.
@@ -750,9 +757,46 @@ class SlackFace:
         app.router.add_routes(self.routes(path))
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
+        """Verify the signature here, before bolt sees the request.
+
+        Bolt's own check raises on a malformed header (``X-Slack-Request-Timestamp:
+        abc``) and its error handler then acts on the unverified body (an apology
+        POSTed to whatever ``response_url`` it names). So nothing of the body is
+        parsed until the signature is known good: a missing or malformed header
+        or a wrong signature is a 401, a body that is not UTF-8 a 400.
+        """
+        raw = await request.read()
+        refusal = self._refusal(request.headers, raw)
+        if refusal is not None:
+            status, reason = refusal
+            log.info("Slack request refused (HTTP %d): %s", status, reason)
+            return web.Response(status=status, text=reason)
+        bolt_request = AsyncBoltRequest(
+            body=raw.decode("utf-8"),
+            query=request.query_string,
+            headers=request.headers,  # type: ignore[arg-type]
+        )
         bolt_response = await self.app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
+
+    def _refusal(self, headers: Mapping[str, str], raw: bytes) -> tuple[int, str] | None:
+        """Why a request is refused (HTTP status, one line), or None when it is signed."""
+        timestamp = headers.get("x-slack-request-timestamp", "")
+        signature = headers.get("x-slack-signature", "")
+        if not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+            return 401, "missing or malformed Slack signature headers"
+        if abs(time.time() - int(timestamp)) > MAX_REQUEST_AGE_S:
+            return 401, "stale Slack request timestamp"
+        secret = (_secret(self.settings.slack_signing_secret) or "").encode()
+        base = b"v0:" + timestamp.encode() + b":" + raw  # Slack signs the bytes it sent
+        expected = "v0=" + hmac.new(secret, base, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, signature):
+            return 401, "invalid Slack signature"
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return 400, "the request body is not UTF-8"
+        return None
 
     def notifier(self) -> SlackNotifier:
         """A notifier on the same workspace (its own client: no in-place 429 retries)."""

@@ -472,6 +472,57 @@ class _RedactTokens(logging.Filter):
 _REDACT = _RedactTokens()
 
 
+class _HandledByUs(logging.Filter):
+    """PTB logs two conditions alertbot handles as an ERROR with a traceback.
+
+    - ``AIORateLimiter``: "Rate limit hit after maximum of N retries", then it
+      raises ``RetryAfter``: the outbox turns that into a later retry and logs
+      its own INFO line ("retried in …"); a command's answer gets a WARNING
+      from :meth:`TelegramFace._on_error`. PTB's line is dropped.
+    - ``Updater``: the last, short ``getUpdates`` at shutdown (confirming what
+      was fetched) failing, e.g. timing out while Telegram is slow: shutdown
+      goes on, so one WARNING line without the traceback.
+    """
+
+    LOGGERS = ("telegram.ext.AIORateLimiter", "telegram.ext.Updater")
+
+    def install(self) -> None:
+        for name in self.LOGGERS:
+            logger = logging.getLogger(name)
+            if self not in logger.filters:
+                logger.addFilter(self)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.msg if isinstance(record.msg, str) else ""
+        if message.startswith("Rate limit hit after maximum"):
+            return False
+        if message.startswith("Error while calling `get_updates` one more time"):
+            err = record.exc_info[1] if record.exc_info else None
+            record.msg = (
+                "telegram: the last getUpdates at shutdown failed (%s); "
+                "Telegram may send the updates of the last seconds again at the next start"
+            )
+            record.args = (_short_error(err),)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_HANDLED = _HandledByUs()
+
+
+def _short_error(err: BaseException | None) -> str:
+    if err is None:
+        return "unknown error"
+    text = " ".join(str(err).split())
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def _polling_error(err: TelegramError) -> None:
+    """getUpdates failed (network, Telegram slow or down): PTB retries; one line, no traceback."""
+    log.warning("telegram: getUpdates failed, retrying: %s", _short_error(err))
+
+
 def listed_admins(admin_users: Sequence[str]) -> frozenset[int]:
     """Telegram user ids in ADMIN_USERS: ``"telegram:42"`` or a bare ``"42"``."""
     out = set()
@@ -500,6 +551,7 @@ class TelegramFace:
         *,
         poll_timeout: float = POLL_TIMEOUT_S,
         max_retries: int = 3,
+        updates_read_timeout: float = 10.0,
     ) -> None:
         if settings.telegram_token is None:
             raise ValueError("TELEGRAM_TOKEN is not set")
@@ -510,6 +562,7 @@ class TelegramFace:
         self._admin_cache: dict[tuple[int, int], tuple[bool, float]] = {}
         token = settings.telegram_token.get_secret_value()
         _REDACT.add(token)  # before PTB logs its URLs
+        _HANDLED.install()
         api_url = settings.telegram_api_url.rstrip("/")  # PTB appends the token as is
         self.app: Application[Any, Any, Any, Any, Any, Any] = (
             ApplicationBuilder()
@@ -525,7 +578,7 @@ class TelegramFace:
             .media_write_timeout(60.0)
             .pool_timeout(5.0)
             .get_updates_connect_timeout(10.0)
-            .get_updates_read_timeout(10.0)  # added to the long-poll timeout by PTB
+            .get_updates_read_timeout(updates_read_timeout)  # PTB adds the long-poll timeout
             .get_updates_pool_timeout(5.0)
             .concurrent_updates(8)  # a slow `test <url>` in one chat does not stall the rest
             .job_queue(None)  # alertbot has its own scheduler
@@ -553,6 +606,7 @@ class TelegramFace:
                 if self.app.updater is None:
                     raise RuntimeError("the Application was built without an Updater")
                 await self.app.updater.start_polling(
+                    error_callback=_polling_error,
                     timeout=timedelta(seconds=self.poll_timeout),
                     allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
                     drop_pending_updates=False,
@@ -720,11 +774,24 @@ class TelegramFace:
             await send_reply(context.bot, message.chat.id, reply)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log with the traceback; tell the user briefly (never the traceback)."""
+        """Log with the traceback; tell the user briefly (never the traceback).
+
+        Telegram still rate-limiting after the limiter's retries is not a bug:
+        one WARNING, and no apology (it would be rate-limited too).
+        """
         err = context.error
+        update_id = update.update_id if isinstance(update, Update) else "-"
+        if isinstance(err, RetryAfter):
+            log.warning(
+                "telegram: still rate-limited answering update %s (retry after %ss); "
+                "that answer was not sent",
+                update_id,
+                retry_after_seconds(err),
+            )
+            return
         log.error(
             "telegram: handling update %s failed: %r",
-            update.update_id if isinstance(update, Update) else "-",
+            update_id,
             err,
             exc_info=(type(err), err, err.__traceback__) if err is not None else None,
         )

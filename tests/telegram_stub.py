@@ -262,6 +262,7 @@ class TelegramStub:
         self._file_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
+        self._delays: dict[str, float] = {}
         self.port = 0
         self._methods: dict[str, tuple[str, Handler]] = {
             name.lower(): (name, handler)
@@ -329,6 +330,8 @@ class TelegramStub:
             if known is None or known[0] in self.removed:
                 raise ApiError(404, "Not Found: method not found")
             self._maybe_fail(known[0], params)
+            if self._delays.get(known[0]):
+                await asyncio.sleep(self._delays[known[0]])
             result = await known[1](params, files)
         except ApiError as err:
             call.status = err.code
@@ -510,6 +513,10 @@ class TelegramStub:
             times=times,
             parameters={"retry_after": retry_after},
         )
+
+    def slow(self, method: str, seconds: float) -> None:
+        """Every later call of ``method`` waits ``seconds`` before it is answered."""
+        self._delays[method] = seconds
 
     def block(self, method: str = "sendMessage", *, times: int = 1) -> None:
         self.fail_next(method, 403, "Forbidden: bot was blocked by the user", times=times)

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 from telegram_stub import TOKEN, TelegramStub
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,15 +77,22 @@ async def test_run_starts_telegram_and_pushes_an_ingested_alert(tmp_path: Path) 
         assert "Traceback" not in err.decode()
 
 
-async def test_a_token_telegram_refuses_is_one_line_and_exit_2(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "token", ["123:wrong-token", "7012345678:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"]
+)
+async def test_a_token_telegram_refuses_is_one_line_and_exit_2(tmp_path: Path, token: str) -> None:
+    """Issue 12, item 10: the refused token is never printed, even in the one-line error."""
     async with TelegramStub() as tg:
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "bot", "run",
-            env=_env(tmp_path, tg, _free_port(), token="123:wrong-token"),
+            env=_env(tmp_path, tg, _free_port(), token=token),
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )  # fmt: skip
-        _, err = await asyncio.wait_for(proc.communicate(), 60)
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
     assert proc.returncode == 2
     lines = [line for line in err.decode().splitlines() if line.startswith("alertbot:")]
     assert len(lines) == 1 and "cannot start the chat faces" in lines[0]
+    assert "rejected" in lines[0]  # still says what went wrong
     assert "Traceback" not in err.decode()
+    for secret in (token, token.split(":", 1)[1]):
+        assert secret not in out.decode() and secret not in err.decode()

@@ -4,6 +4,8 @@ signed requests in, the real slack_sdk client out to the local stand-in (slack_s
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import time
@@ -645,3 +647,71 @@ async def test_tokens_slack_refuses_stop_the_start(tmp_path: Path, stub: SlackSt
             SlackFace(svc, no_secret)
     finally:
         await svc.close()
+
+
+async def test_malformed_signature_headers_are_refused_before_anything_is_read(
+    stub: SlackStub,
+    fake: Commands,
+    http: TestClient[web.Request, web.Application],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Issue 12, item 8: an unsigned request must not reach the error path, whose
+    apology would POST to the response_url the (unverified) body names."""
+    body = slash_command_body("help", response_url=stub.response_url("evil"))
+    good = signed_headers(body)
+    bad_headers = [
+        good | {"x-slack-request-timestamp": "abc"},
+        good | {"x-slack-request-timestamp": ""},
+        good | {"x-slack-request-timestamp": "1" * 400},
+        good | {"x-slack-signature": "v0=zz"},
+        good | {"x-slack-signature": "été"},
+        {k: v for k, v in good.items() if k != "x-slack-signature"},
+        {k: v for k, v in good.items() if k != "x-slack-request-timestamp"},
+    ]
+    with caplog.at_level(logging.DEBUG):
+        for headers in bad_headers:
+            resp = await http.post("/slack/events", data=body.encode(), headers=headers)
+            answer = await resp.text()
+            assert resp.status == 401, (headers, answer)
+            assert "Traceback" not in answer
+    await asyncio.sleep(0.1)
+    assert fake.calls == [] and not stub.called("response")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_body_that_is_not_utf8_is_a_400(
+    stub: SlackStub,
+    fake: Commands,
+    http: TestClient[web.Request, web.Application],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    raw = b"text=caf\xe9&response_url=" + stub.response_url("evil").encode()
+    ts = str(int(time.time()))
+    base = f"v0:{ts}:".encode() + raw
+    signature = "v0=" + hmac.new(SIGNING_SECRET.encode(), base, hashlib.sha256).hexdigest()
+    headers = {
+        "content-type": "application/x-www-form-urlencoded",
+        "x-slack-request-timestamp": ts,
+        "x-slack-signature": signature,
+    }
+    with caplog.at_level(logging.DEBUG):
+        for sig in (signature, forged_signature("x", int(ts))):
+            resp = await http.post(
+                "/slack/events", data=raw, headers=headers | {"x-slack-signature": sig}
+            )
+            assert resp.status in (400, 401)
+            assert "Traceback" not in await resp.text()
+        resp = await http.post("/slack/events", data=raw, headers=headers)
+        assert resp.status == 400
+    await asyncio.sleep(0.1)
+    assert fake.calls == [] and not stub.called("response")
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_correctly_signed_request_still_gets_its_answer(
+    stub: SlackStub, fake: Commands, http: TestClient[web.Request, web.Application]
+) -> None:
+    body = slash_command_body("help", response_url=stub.response_url("ok"))
+    assert (await post_signed(http, body))[0] == 200
+    (response,) = await stub.wait_for("response")
+    assert response.params["_key"] == "ok"

@@ -76,6 +76,8 @@ async def fetch(
         raise FetchError(f"timed out after {timeout:g}s", url) from exc
     except httpx.HTTPError as exc:
         raise FetchError(_describe(exc, timeout), url) from exc
+    except IngestError as exc:  # the SSRF guard refusing an address at connect time
+        raise exc.naming(url) from None
 
 
 def fetch_sync(

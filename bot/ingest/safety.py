@@ -15,16 +15,19 @@ NAT64 prefixes, and the legacy numeric forms that ``inet_aton`` (and so
 check off for deployments whose feeds live on an intranet; the scheme and
 host checks stay.
 
-Caveat — DNS rebinding and redirects: the check resolves the host name once,
-but the HTTP client resolves it again when it connects, and an attacker's DNS
-server can answer with a public address first and a private one a second
-later (TTL 0). A redirect can likewise lead to a private address. Install
-:func:`guard_request` as an httpx request hook (``event_hooks={"request":
-[guard_request]}``) to check every request the client sends, redirects and
-``fetch_full`` links included; that narrows the window to the gap between
-two lookups but cannot close it. Complete protection needs the connection
-pinned to the checked address or an egress firewall/proxy that refuses
-private destinations.
+DNS rebinding and redirects: checking a name and then letting the HTTP client
+resolve it again when it connects is not enough (an attacker's DNS server can
+answer with a public address for the check and ``127.0.0.1`` a second later,
+TTL 0). So the client the bot fetches chat-supplied URLs with
+(:func:`guarded_client`) resolves each host **once per connection**, checks
+every address that lookup returned, and connects to a checked address:
+:class:`PinnedBackend` is the network layer under httpx. The request keeps
+the host name, so the ``Host`` header, TLS SNI and certificate verification
+are those of the name. Redirects and ``fetch_full`` links go through the
+same connections, so they are pinned too. :func:`guard_request` (an httpx
+request hook) refuses a bad URL early with the same message; it is the only
+check when an HTTP proxy is configured (the proxy then resolves the names,
+and protecting that path is the proxy's job).
 """
 
 from __future__ import annotations
@@ -34,8 +37,10 @@ import ipaddress
 import os
 import re
 import socket
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 
 from bot.ingest.errors import IngestError
@@ -99,6 +104,91 @@ async def guard_request(request: httpx.Request) -> None:
     :func:`check_public_url`; otherwise :class:`UnsafeURLError` is raised from
     ``client.send`` (``bot.ingest.poll`` reports it as the poll's error)."""
     await check_public_url_async(str(request.url))
+
+
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """httpcore's network layer with the SSRF check at the only lookup that counts.
+
+    ``connect_tcp`` resolves ``host`` once, refuses (:class:`UnsafeURLError`)
+    unless every address it got is public, then connects to those addresses
+    themselves, never to the name, so no second lookup can swap them. TLS
+    is started on top by httpcore with ``server_hostname`` = the name.
+    """
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        addresses = await asyncio.wait_for(
+            asyncio.to_thread(checked_addresses, host, port), timeout
+        )
+        error: Exception | None = None
+        for address in addresses:
+            try:
+                return await _open_tcp(str(address), port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                error = exc  # the next address, as a resolver-driven client would
+        assert error is not None
+        raise error
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise UnsafeURLError("Unix sockets are not fetched", path)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+_DIRECT = httpcore.AnyIOBackend()
+
+
+async def _open_tcp(
+    address: str,
+    port: int,
+    timeout: float | None,
+    local_address: str | None,
+    socket_options: Iterable[httpcore.SOCKET_OPTION] | None,
+) -> httpcore.AsyncNetworkStream:
+    """The TCP connection itself, to an address already checked (tests route it)."""
+    return await _DIRECT.connect_tcp(
+        address, port, timeout=timeout, local_address=local_address, socket_options=socket_options
+    )
+
+
+def checked_addresses(host: str, port: int) -> list[IPAddress]:
+    """The addresses ``host`` resolves to (one lookup), all public, or :class:`UnsafeURLError`."""
+    literal = ip_literal(host)
+    addresses = [literal] if literal is not None else _resolve("", host, port)
+    for address in addresses:
+        reason = non_public_reason(address)
+        if reason:
+            said = "refers to" if literal is not None else f"{host} resolves to"
+            raise UnsafeURLError(f"{said} {_a(reason)} address ({_show(address)}); {_ALLOW_HINT}")
+    return addresses
+
+
+def guarded_client(**kwargs: object) -> httpx.AsyncClient:
+    """An httpx client whose direct connections go only to checked public addresses
+    (:class:`PinnedBackend`), with :func:`guard_request` as its request hook."""
+    transport = httpx.AsyncHTTPTransport()
+    pool = getattr(transport, "_pool", None)
+    # httpx has no public way to choose httpcore's network backend; fail loudly if it moves.
+    if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpx/httpcore version cannot pin connections (SSRF guard)")
+    pool._network_backend = PinnedBackend()
+    return httpx.AsyncClient(
+        transport=transport,
+        event_hooks={"request": [guard_request]},
+        **kwargs,  # type: ignore[arg-type]
+    )
 
 
 def ip_literal(host: str) -> IPAddress | None:

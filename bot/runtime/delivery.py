@@ -13,6 +13,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -25,6 +26,22 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 10.0
 RETRY_MAX_S = 3600.0
+NOT_SERVED = "chat not in ALLOWED_CHATS"
+_reported_not_served: set[str] = set()
+
+
+def report_not_served(chat_key: str, what: str) -> None:
+    """One WARNING per chat and process: its pushes are skipped, its subscriptions kept
+    (adding the chat back to ALLOWED_CHATS resumes them)."""
+    if chat_key in _reported_not_served:
+        return
+    _reported_not_served.add(chat_key)
+    log.warning(
+        "%s to %s skipped: the chat is not in ALLOWED_CHATS (its subscriptions stay; "
+        "add it to ALLOWED_CHATS to resume)",
+        what,
+        chat_key,
+    )
 
 
 @dataclass(frozen=True)
@@ -150,13 +167,23 @@ async def drain_outbox(
     *,
     limit: int = 20,
     pacer: ChatPacer | None = None,
+    serves: Callable[[str], bool] | None = None,
 ) -> int:
-    """Send what is due; returns how many messages went out."""
+    """Send what is due; returns how many messages went out.
+
+    ``serves`` (``Settings.serves``, i.e. ALLOWED_CHATS) is checked at sending
+    time, so a chat that subscribed before the allow-list changed gets nothing:
+    its rows are marked failed with :data:`NOT_SERVED` (not retried), logged
+    once per chat.
+    """
     now = utcnow()
     claimed = await asyncio.to_thread(_claim, factory, worker, limit, now)
     pacer = pacer or ChatPacer()
     sent = 0
     for item in claimed:
+        if item.skip_reason is None and serves is not None and not serves(item.chat_key):
+            item.skip_reason = NOT_SERVED
+            report_not_served(item.chat_key, "alerts")
         sent += await _send_one(factory, notifiers, worker, pacer, item)
     return sent
 

@@ -33,7 +33,7 @@ from bot.ingest.poll import (
     next_state,
     poll,
 )
-from bot.ingest.safety import guard_request
+from bot.ingest.safety import guarded_client
 from bot.ingest.sources import SourceSpec, load_sources
 from bot.models import Article
 from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
@@ -104,8 +104,9 @@ class Service:
         self._db_stamp: tuple[int, str] = (0, "")
         with session_scope(self.factory) as session:
             self.stories = load_story_index(session)
-        hooks = {} if settings.allow_private_sources else {"request": [guard_request]}
-        self.client = httpx.AsyncClient(event_hooks=hooks)
+        # Chat-supplied URLs are fetched with this client: connections pinned to checked
+        # public addresses (DNS rebinding), unless ALLOW_PRIVATE_SOURCES says otherwise.
+        self.client = httpx.AsyncClient() if settings.allow_private_sources else guarded_client()
         self.limiter = HostLimiter()
         self.pacer = ChatPacer()
         self.stopping = False
@@ -322,7 +323,13 @@ class Service:
     async def drain_outbox(self) -> int:
         if not self.notifiers:
             return 0
-        return await drain_outbox(self.factory, self.notifiers, self.worker, pacer=self.pacer)
+        return await drain_outbox(
+            self.factory,
+            self.notifiers,
+            self.worker,
+            pacer=self.pacer,
+            serves=self.settings.serves,
+        )
 
     async def reload_watchlists(self) -> bool:
         """Recompile when a watchlist file or stored watchlist changed; True when it did."""

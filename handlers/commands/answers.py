@@ -55,7 +55,7 @@ from bot.answers.queries import (
 from bot.answers.search import QueryError, SearchQuery, match_spans, parse_query, search_alerts
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import NAME_RE
-from bot.runtime.delivery import DeliveryError
+from bot.runtime.delivery import DeliveryError, report_not_served
 from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.subscriptions import claim_digest, pause_subscription
@@ -578,14 +578,18 @@ def _due_digests(
         due = due_periods(session, now, platforms)
     out: list[DigestMessage] = []
     for item in due:
+        served = service.settings.serves(item.chat_key)  # ALLOWED_CHATS, as for commands
         with session_scope(service.factory) as session:
             data = (
                 None
-                if item.muted
+                if item.muted or not served
                 else summary_data(session, AlertFilter(item.watchlist), item.period)
             )
             if not claim_digest(session, item.subscription_id, item.key, now):
                 continue  # another replica has it
+        if not served:
+            report_not_served(item.chat_key, "digests")  # claimed: this period is skipped
+            continue
         if data is None or data.empty:
             continue  # muted, or nothing happened: claimed, so not looked at again
         reply = digest_reply(item, data)

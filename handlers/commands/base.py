@@ -160,8 +160,7 @@ def refusal(ctx: CommandContext, what: str) -> Reply:
 
 def chat_allowed(service: Service, ctx: CommandContext) -> bool:
     """ALLOWED_CHATS, when set, lists every chat the bot serves (the terminal is always served)."""
-    allowed = service.settings.allowed_chats
-    return not allowed or ctx.chat_key in allowed or ctx.platform == "console"
+    return ctx.platform == "console" or service.settings.serves(ctx.chat_key)
 
 
 # --- arguments -------------------------------------------------------------
