@@ -168,15 +168,29 @@ def eval_command(
     errors: Annotated[
         bool, typer.Option("--errors/--no-errors", help="List every FP and FN.")
     ] = True,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            help="FIELD=V1[,V2...] or FIELD~REGEX: evaluate only these items (repeatable).",
+        ),
+    ] = None,
+    skip: Annotated[
+        list[str] | None,
+        typer.Option("--skip", help="FIELD=V1[,V2...] or FIELD~REGEX: leave these items out."),
+    ] = None,
 ) -> None:
     """Precision and recall of the watchlists on a labelled file, with every miss explained."""
     from bot.engine import evaluation
     matcher = Matcher(load_watchlists_or_exit(watchlists or default_watchlist_dir()))
     try:
-        items = evaluation.load_labelled(labelled)
+        keep = [evaluation.parse_filter(spec, "--only") for spec in only or []]
+        drop = [evaluation.parse_filter(spec, "--skip") for spec in skip or []]
+        items = evaluation.select(evaluation.load_labelled(labelled), keep, drop)
         report = evaluation.evaluate(
             items, matcher, evaluation.parse_map(label_map or []), baseline or []
         )
+        report.selection = [f"--only {f.spec}" for f in keep] + [f"--skip {f.spec}" for f in drop]
     except evaluation.EvalError as err:
         error(str(err))
         raise typer.Exit(EXIT_INPUT_ERROR) from None

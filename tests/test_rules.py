@@ -642,7 +642,18 @@ def test_trace_has_one_row_per_node_in_pre_order() -> None:
         (
             "a OR (b AND c)",
             {"b": [(0, 1)]},
-            "OR: no alternative matched: a found nothing; AND: right side c found nothing",
+            "OR: no alternative matched; closest of 2: AND: right side c found nothing",
+        ),
+        (
+            "(a AND b AND c) OR (d NEAR/2 e) OR f",
+            {"a": [(0, 1)], "d": [(3, 4)], "e": [(9, 10)]},
+            "OR: no alternative matched; closest of 3: NEAR/2: no d within 2 words of e"
+            " (closest: 6 words apart)",
+        ),
+        (
+            "a OR b OR c OR d OR e OR f OR g OR h",
+            {},
+            "OR: none of a, b, c, d, e, f (+2 more) found anything",
         ),
     ],
 )

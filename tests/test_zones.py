@@ -48,9 +48,14 @@ def test_lead_is_whole_sentences_up_to_about_300_characters() -> None:
     assert text[:end].endswith("river.")
 
 
-def test_lead_is_at_least_one_sentence_however_long() -> None:
-    text = "word " * 200 + "end. Second sentence."
+def test_lead_is_at_least_one_sentence() -> None:
+    text = "word " * 90 + "end. Second sentence."
     assert lead_end(text) == text.index("end.") + 4
+
+
+def test_lead_of_a_text_without_sentence_ends_stays_short() -> None:
+    text = "word " * 10_000
+    assert 590 <= lead_end(text) <= 600
 
 
 def test_short_text_is_all_lead() -> None:

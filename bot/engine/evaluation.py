@@ -1,17 +1,24 @@
 """``alertbot eval``: precision and recall of watchlists on labelled articles.
 
 A labelled file is JSON lines with ``title``, ``text`` and ``label`` (and
-optionally ``id``, ``url``, ``why``). A label names the watchlist that should
-fire, or ``none``; ``--map LABEL=WL[,WL…]`` ties other label sets to
-watchlists, and any listed watchlist firing counts as caught. The first
-watchlist of a mapping is the label's own: its recall is counted per
-watchlist.
+optionally ``id``, ``url``, ``why``, ``kind``, ``source`` or any other string
+field). A label names the watchlist that should fire, or ``none``; ``--map
+LABEL=WL[,WL…]`` ties other label sets to watchlists, and any listed
+watchlist firing counts as caught. The first watchlist of a mapping is the
+label's own: a watchlist's recall is counted on its own label's items only,
+and its firing on an item of another label that lists it is correct (it
+counts for precision, as ``other``) but not part of its recall.
+
+With a ``kind`` field (e.g. ``full``/``short``) every figure is also given
+per kind. ``--only FIELD=V1,V2`` / ``--only FIELD~REGEX`` (and ``--skip``)
+evaluate a part of the file, e.g. the sources one tunes on or checks on.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +43,8 @@ class LabelledItem:
     label: str
     url: str = ""
     why: str = ""
+    kind: str = ""
+    fields: Mapping[str, str] = field(default_factory=dict, compare=False)  # every string field
 
     @property
     def article(self) -> Article:
@@ -48,6 +57,7 @@ class Counts:
     fp: int = 0
     fn: int = 0
     tn: int = 0
+    other: int = 0  # fired on another label's item that accepts it: right, but not its recall
 
     def add(self, predicted: bool, actual: bool) -> None:
         if predicted and actual:
@@ -61,7 +71,8 @@ class Counts:
 
     @property
     def precision(self) -> float:
-        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        right = self.tp + self.other
+        return right / (right + self.fp) if right + self.fp else 0.0
 
     @property
     def recall(self) -> float:
@@ -81,6 +92,7 @@ class Counts:
             "fp": self.fp,
             "fn": self.fn,
             "tn": self.tn,
+            **({"other": self.other} if self.other else {}),
         }
 
 
@@ -102,6 +114,8 @@ class Report:
     errors: list[Error] = field(default_factory=list)
     baselines: dict[str, Counts] = field(default_factory=dict)
     items: int = 0
+    per_kind: dict[str, Report] = field(default_factory=dict)  # the same figures, per ``kind``
+    selection: list[str] = field(default_factory=list)  # the --only/--skip filters applied
 
 
 # --- input -----------------------------------------------------------------
@@ -148,6 +162,7 @@ def _parse_line(path: Path, number: int, raw: str) -> LabelledItem:
         missing.append("text")
     if missing:
         raise EvalError(f"{where}: missing {', '.join(repr(m) for m in missing)}")
+    fields = {k: v for k, v in obj.items() if isinstance(v, str)}
     return LabelledItem(
         line=number,
         id=str(obj.get("id") or f"line-{number}"),
@@ -156,7 +171,67 @@ def _parse_line(path: Path, number: int, raw: str) -> LabelledItem:
         label=obj["label"].strip(),
         url=str(obj.get("url") or ""),
         why=str(obj.get("why") or ""),
+        kind=str(obj.get("kind") or "").strip(),
+        fields=fields,
     )
+
+
+# --- selecting a part of a file ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemFilter:
+    """``FIELD=V1,V2`` (the field is one of the values) or ``FIELD~REGEX`` (it matches)."""
+
+    spec: str
+    name: str
+    values: frozenset[str] = frozenset()
+    pattern: re.Pattern[str] | None = None
+
+    def accepts(self, item: LabelledItem) -> bool:
+        value = item.fields.get(self.name)
+        if value is None:
+            return False
+        if self.pattern is not None:
+            return self.pattern.search(value) is not None
+        return value.strip() in self.values
+
+
+def parse_filter(spec: str, option: str = "--only") -> ItemFilter:
+    """``source=A,B`` or ``source~(?i)reuters`` → an :class:`ItemFilter`."""
+    match = re.match(r"\s*([A-Za-z_][\w-]*)\s*([=~])(.*)\Z", spec, re.DOTALL)
+    if match is None:
+        raise EvalError(f"{option} {spec!r}: expected FIELD=VALUE[,VALUE…] or FIELD~REGEX")
+    name, op, rest = match.groups()
+    if op == "~":
+        try:
+            return ItemFilter(spec, name, pattern=re.compile(rest))
+        except re.error as err:
+            raise EvalError(f"{option} {spec!r}: bad regular expression: {err}") from None
+    values = frozenset(v.strip() for v in rest.split(",") if v.strip())
+    if not values:
+        raise EvalError(f"{option} {spec!r}: no value after '='")
+    return ItemFilter(spec, name, values)
+
+
+def select(
+    items: Sequence[LabelledItem],
+    only: Sequence[ItemFilter] = (),
+    skip: Sequence[ItemFilter] = (),
+) -> list[LabelledItem]:
+    """The items every ``only`` filter accepts and no ``skip`` filter does."""
+    for f in [*only, *skip]:
+        if not any(f.name in item.fields for item in items):
+            raise EvalError(f"{f.spec!r}: no item has a field {f.name!r}")
+    kept = [
+        item
+        for item in items
+        if all(f.accepts(item) for f in only) and not any(f.accepts(item) for f in skip)
+    ]
+    if not kept:
+        shown = " ".join([*(f"--only {f.spec}" for f in only), *(f"--skip {f.spec}" for f in skip)])
+        raise EvalError(f"{shown}: no item left to evaluate")
+    return kept
 
 
 def accepted_watchlists(
@@ -197,35 +272,52 @@ def evaluate(
     evaluated = sorted({wl for wls in accepted.values() for wl in wls})
     if not evaluated:
         raise EvalError("no label names a watchlist: nothing to evaluate (see --map)")
-    report = Report(
-        overall=Counts(),
-        per_watchlist={wl: Counts() for wl in evaluated},
-        per_label={label: Counts() for label in accepted if label != NONE_LABEL},
-        items=len(items),
-    )
+
+    def empty(count: int) -> Report:
+        return Report(
+            overall=Counts(),
+            per_watchlist={wl: Counts() for wl in evaluated},
+            per_label={label: Counts() for label in accepted if label != NONE_LABEL},
+            baselines={term: Counts() for term in baselines},
+            items=count,
+        )
+
+    report = empty(len(items))
+    kinds = sorted({item.kind for item in items if item.kind})
+    report.per_kind = {k: empty(sum(item.kind == k for item in items)) for k in kinds}
     baseline_matchers = {term: _baseline(term) for term in baselines}
-    report.baselines = {term: Counts() for term in baselines}
     for item in items:
         article = item.article
         fired = {m.watchlist: m for m in analyse(article, matcher) if m.watchlist in evaluated}
         wanted = accepted[item.label]
-        positive = bool(wanted)
-        caught = any(wl in fired for wl in wanted)
-        report.overall.add(bool(fired), positive)
-        if positive:
-            report.per_label[item.label].add(caught, True)
-        for wl, counts in report.per_watchlist.items():
-            own = bool(wanted) and wanted[0] == wl
-            if wl in fired:
-                counts.add(True, wl in wanted)
-            elif own:
-                counts.add(False, True)
-            else:
-                counts.add(False, False)
-        _note_errors(report, item, wanted, fired, caught, matcher)
-        for term, bm in baseline_matchers.items():
-            report.baselines[term].add(bool(bm.match(article)), positive)
+        base = {term: bool(bm.match(article)) for term, bm in baseline_matchers.items()}
+        for part in (report, report.per_kind.get(item.kind)):
+            if part is not None:
+                _tally(part, item, wanted, fired, base)
+        _note_errors(report, item, wanted, fired, any(wl in fired for wl in wanted), matcher)
     return report
+
+
+def _tally(
+    report: Report,
+    item: LabelledItem,
+    wanted: list[str],
+    fired: dict[str, Match],
+    baselines: dict[str, bool],
+) -> None:
+    """Count one item: overall, for its label, for each watchlist, for each baseline."""
+    positive = bool(wanted)
+    report.overall.add(bool(fired), positive)
+    if positive:
+        report.per_label[item.label].add(any(wl in fired for wl in wanted), True)
+    for wl, counts in report.per_watchlist.items():
+        own = positive and wanted[0] == wl
+        if wl in fired and not own and wl in wanted:
+            counts.other += 1  # right to fire, but the item is another watchlist's to catch
+        else:
+            counts.add(wl in fired, own)
+    for term, hit in baselines.items():
+        report.baselines[term].add(hit, positive)
 
 
 def _baseline(term: str) -> Matcher:
@@ -241,51 +333,90 @@ def _note_errors(
     matcher: Matcher,
 ) -> None:
     if wanted and not caught:
-        detail = [_miss_line(matcher.diagnose(item.article, wl)) for wl in wanted]
+        detail = [line for wl in wanted for line in _miss_lines(matcher.diagnose(item.article, wl))]
         report.errors.append(Error("FN", item, ",".join(wanted), detail))
     for wl, match in fired.items():
         if wl not in wanted:
             report.errors.append(Error("FP", item, wl, _fired_lines(match)))
 
 
-def _miss_line(diag: Diagnosis) -> str:
-    found = ", ".join(diag.terms_found) or "no terms"
-    return f"{diag.watchlist}: {diag.nearest_miss} [found: {found}]"
+MISS_CHARS = 160  # a line of a miss explanation is cut to this length
+FOUND_SHOWN = 8  # terms listed after "found"
+
+
+def _cut(text: str, limit: int = MISS_CHARS) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _terms(terms: Sequence[str]) -> str:
+    shown = ", ".join(terms[:FOUND_SHOWN])
+    return shown + (f" (+{len(terms) - FOUND_SHOWN} more)" if len(terms) > FOUND_SHOWN else "")
+
+
+def _miss_lines(diag: Diagnosis) -> list[str]:
+    """A miss in a few short lines: why (the closest branch), then what was found where."""
+    lines = [_cut(f"{diag.watchlist}: {diag.nearest_miss}")]
+    if not diag.terms_found:
+        return [*lines, "  found: no terms"]
+    top = [t for t in diag.terms_found if t in diag.terms_in_top]
+    rest = [t for t in diag.terms_found if t not in diag.terms_in_top]
+    if top:
+        lines.append(_cut(f"  found in title/lead: {_terms(top)}"))
+    if rest:
+        lines.append(_cut(f"  found {'further down' if top else 'in the body'}: {_terms(rest)}"))
+    return lines
 
 
 def _fired_lines(match: Match) -> list[str]:
     terms: dict[str, str] = {}
     for hit in match.hits:
         terms.setdefault(hit.term, hit.text)
-    found = ", ".join(
-        f"{t}={txt!r}" if t.casefold() != txt.casefold() else t for t, txt in terms.items()
-    )
-    return [f"score {match.score:.2f}; hits: {found}"]
+    found = [f"{t}={txt!r}" if t.casefold() != txt.casefold() else t for t, txt in terms.items()]
+    zones = sorted({hit.zone for hit in match.hits}, key=["title", "lead", "body"].index)
+    return [_cut(f"score {match.score:.2f} ({'/'.join(zones)}); hits: {_terms(found)}")]
 
 
 # --- output ----------------------------------------------------------------
 
 
 def render_text(report: Report, show_errors: bool = True) -> str:
-    lines = [f"{report.items} labelled items", ""]
-    header = f"{'':34} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>5} {'FP':>5} {'FN':>5}"
-    lines.append(header)
-    lines.append(_row("overall (any watchlist)", report.overall))
-    for label, counts in report.per_label.items():
-        lines.append(_row(f"  label {label} caught", counts, recall_only=True))
-    for wl, counts in report.per_watchlist.items():
-        lines.append(_row(f"  {wl}", counts))
-    for term, counts in report.baselines.items():
-        lines.append(_row(f"baseline: {term!r} anywhere", counts))
+    lines = [f"{report.items} labelled items"]
+    if report.selection:
+        lines.append("selected: " + " ".join(report.selection))
+    lines += ["", *_table(report)]
+    for kind, part in report.per_kind.items():
+        lines += ["", f"kind {kind}: {part.items} items", *_table(part)]
+    if any(c.other for c in report.per_watchlist.values()):
+        lines += [
+            "",
+            "A watchlist's recall counts its own label only; 'other' = it fired on an item of",
+            "another label that accepts it (right, so counted in its precision).",
+        ]
     if show_errors and report.errors:
         lines += ["", "Errors (FP = fired but should not; FN = missed):"]
         for err in report.errors:
             item = err.item
+            kind = f" ({item.kind})" if item.kind else ""
             lines.append(
-                f"{err.kind} [{item.id}] label={item.label} {err.watchlist}: {item.title[:100]}"
+                f"{err.kind} [{item.id}]{kind} label={item.label} {err.watchlist}: "
+                f"{_cut(item.title, 100)}"
             )
             lines += [f"     {d}" for d in err.detail]
     return "\n".join(lines)
+
+
+def _table(report: Report) -> list[str]:
+    other = any(c.other for c in report.per_watchlist.values())
+    header = f"{'':34} {'precision':>9} {'recall':>7} {'F1':>6} {'TP':>5} {'FP':>5} {'FN':>5}"
+    lines = [header + (f" {'other':>5}" if other else "")]
+    lines.append(_row("overall (any watchlist)", report.overall))
+    for label, counts in report.per_label.items():
+        lines.append(_row(f"  label {label} caught", counts, recall_only=True))
+    for wl, counts in report.per_watchlist.items():
+        lines.append(_row(f"  {wl}", counts) + (f" {counts.other:>5}" if other else ""))
+    for term, counts in report.baselines.items():
+        lines.append(_row(f"baseline: {term!r} anywhere", counts))
+    return lines
 
 
 def _row(name: str, c: Counts, recall_only: bool = False) -> str:
@@ -302,12 +433,24 @@ def render_json(report: Report) -> str:
             "per_label": {k: v.as_dict() for k, v in report.per_label.items()},
             "per_watchlist": {k: v.as_dict() for k, v in report.per_watchlist.items()},
             "baselines": {k: v.as_dict() for k, v in report.baselines.items()},
+            "selection": report.selection,
+            "per_kind": {
+                kind: {
+                    "items": part.items,
+                    "overall": part.overall.as_dict(),
+                    "per_label": {k: v.as_dict() for k, v in part.per_label.items()},
+                    "per_watchlist": {k: v.as_dict() for k, v in part.per_watchlist.items()},
+                    "baselines": {k: v.as_dict() for k, v in part.baselines.items()},
+                }
+                for kind, part in report.per_kind.items()
+            },
             "errors": [
                 {
                     "kind": e.kind,
                     "id": e.item.id,
                     "line": e.item.line,
                     "label": e.item.label,
+                    "item_kind": e.item.kind,
                     "title": e.item.title,
                     "watchlist": e.watchlist,
                     "detail": e.detail,

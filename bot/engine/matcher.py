@@ -50,6 +50,7 @@ from rapidfuzz import fuzz, process
 
 from bot.engine import rules
 from bot.engine.text import (
+    LEAD_MAX,
     NormText,
     lead_end,
     normalise,
@@ -121,6 +122,7 @@ class CompiledWatchlist:
     keyword_keys: list[str] = field(default_factory=list)
     evidence_keys: set[str] = field(default_factory=set)  # terms whose hits are evidence
     weights: dict[tuple[str, TermKind], float] | None = None  # made by score_parts
+    uses_lead: bool = False  # the rule has lead: or top: (the lead's tokens are then needed)
 
 
 @dataclass
@@ -269,6 +271,13 @@ class _FieldText:
         """Original offset where the lead (:func:`bot.engine.text.lead_end`) ends."""
         return lead_end(self.norm.original)
 
+    def zone(self, start: int) -> Zone:
+        """The zone of a hit starting at ``start`` (original offset) in this field."""
+        if self.field == "title":
+            return "title"
+        # the lead is never longer than LEAD_MAX: only a hit before it needs the lead found
+        return "lead" if start < LEAD_MAX and start < self.lead_end else "body"
+
     @cached_property
     def lead_tokens(self) -> int:
         """Tokens of the lead: those before :attr:`lead_end`."""
@@ -355,6 +364,7 @@ class Matcher:
         if wl.rule_ast is None:
             cwl.evidence_keys = set(cwl.terms)
             return
+        cwl.uses_lead = rules.uses_zone(wl.rule_ast, ("lead", "top"))
         for term in rules.terms(wl.rule_ast):
             cwl.keys_by_rule_term[term] = frozenset(self._rule_term_keys(index, cwl, term))
         plain_keywords = {Pattern.from_text(kw.term).key for kw in wl.keywords}
@@ -587,12 +597,20 @@ class Matcher:
         fields = scan.fields
         occ_by_key = self._occurrences(scan, index)
         terms_found = sorted({cwl.terms[k].label for k in occ_by_key})
+        title, body = fields
+        terms_in_top = sorted(
+            {
+                cwl.terms[k].label
+                for k, occs in occ_by_key.items()
+                if any((title if o.field == "title" else body).zone(o.start) != "body" for o in occs)
+            }
+        )
         match = self._evaluate(cwl, occ_by_key, article, fields) if occ_by_key else None
         trace: list[rules.NodeTrace] = []
         miss = ""
         if wl.rule_ast is not None:
             lookup = self._lookup(cwl, occ_by_key)
-            layout = _layout(fields)
+            layout = _layout(fields, cwl.uses_lead)
             trace = rules.trace(wl.rule_ast, lookup, layout)
             if not rules.evaluate(wl.rule_ast, lookup, layout).matched:
                 miss = rules.nearest_miss(wl.rule_ast, lookup, layout)
@@ -604,6 +622,7 @@ class Matcher:
             watchlist=name,
             fired=match is not None,
             terms_found=terms_found,
+            terms_in_top=terms_in_top,
             rule=wl.rule or default_rule_text(wl),
             trace=trace,
             nearest_miss=miss,
@@ -747,7 +766,7 @@ class Matcher:
         wl = cwl.watchlist
         if wl.rule_ast is not None:
             lookup = self._lookup(cwl, occ_by_key)
-            result = rules.evaluate(wl.rule_ast, lookup, _layout(fields))
+            result = rules.evaluate(wl.rule_ast, lookup, _layout(fields, cwl.uses_lead))
             if not result.matched:
                 return None
             evidence_spans = set(result.spans)
@@ -798,9 +817,7 @@ class Matcher:
                     continue
                 seen.add(ident)
                 ft = title if o.field == "title" else body
-                zone: Zone = (
-                    "title" if o.field == "title" else "lead" if o.start < ft.lead_end else "body"
-                )
+                zone = ft.zone(o.start)
                 hits.append(
                     Hit(
                         term=info.label,
@@ -846,14 +863,16 @@ def _with_sentence(hit: Hit, ft: _FieldText) -> Hit:
     )
 
 
-def _layout(fields: tuple[_FieldText, _FieldText]) -> rules.Layout:
-    """Zones and sentences of an article for the rules (the lead is found here, once)."""
+def _layout(fields: tuple[_FieldText, _FieldText], with_lead: bool) -> rules.Layout:
+    """Zones and sentences of an article for a rule; the lead is found only ``with_lead``
+    (a rule with ``lead:`` or ``top:``), the sentences only when a SENT asks."""
     title, body = fields
 
     def sentence_of(position: int) -> int:
         return (title if position < BODY_OFFSET else body).sentence_number(position)
 
-    return rules.Layout(BODY_OFFSET, BODY_OFFSET + body.lead_tokens, sentence_of)
+    lead = BODY_OFFSET + body.lead_tokens if with_lead else None
+    return rules.Layout(BODY_OFFSET, lead, sentence_of)
 
 
 def _occurrence(
@@ -985,3 +1004,4 @@ class Diagnosis:
     nearest_miss: str
     score: float
     min_score: float
+    terms_in_top: list[str] = field(default_factory=list)  # found in the title or the lead

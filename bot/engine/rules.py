@@ -46,7 +46,8 @@ it match (used as evidence):
 - ``title:a`` (or ``title:(…)``) is ``a`` judged on the headline alone, e.g.
   ``NOT (title:@opinion AND NOT title:@forces)`` drops opinion pieces whose
   headline names no force; ``lead:a`` is ``a`` judged on the lead (the first
-  whole sentences of the body, up to about 300 characters, at least one), and
+  whole sentences of the body, up to about 300 characters, at least one,
+  never more than 600), and
   ``top:a`` on the headline and lead together: ``top:@forces AND ...`` keeps
   a long article whose body mentions forces only in passing from alerting;
 - ``a SENT b`` matches if some occurrence of ``a`` and some occurrence of a
@@ -102,6 +103,7 @@ __all__ = [
     "span_distance",
     "terms",
     "trace",
+    "uses_zone",
     "ZONES",
     "Zone",
 ]
@@ -680,6 +682,11 @@ def _preorder(node: Node) -> Iterator[tuple[Node, int]]:
         stack.extend((child, depth + 1) for child in reversed(_children(current)))
 
 
+def uses_zone(node: Node, zones: Sequence[Zone]) -> bool:
+    """Whether ``node`` has one of ``zones`` (``lead:``, ``top:``…) anywhere."""
+    return any(isinstance(n, InZone) and n.zone in zones for n, _ in _preorder(node))
+
+
 def terms(node: Node) -> list[Term]:
     """The leaf terms in order of appearance, each once."""
     seen: dict[Term, None] = {}
@@ -883,9 +890,18 @@ def trace(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> lis
 # --- explaining a miss -----------------------------------------------------
 
 
+SHOW_CHARS = 70  # a part of a rule quoted in an explanation is cut to this length
+
+
 def _show(node: Node) -> str:
-    text = render(node)
+    text = _shorten(render(node), SHOW_CHARS)
     return text if isinstance(node, Term | Not | InZone) else f"({text})"
+
+
+def _listed(nodes: Sequence[Node], limit: int = 6) -> str:
+    """``a, b, c`` for the first ``limit`` nodes, then how many more."""
+    shown = ", ".join(_shorten(render(n), SHOW_CHARS) for n in nodes[:limit])
+    return shown + (f" (+{len(nodes) - limit} more)" if len(nodes) > limit else "")
 
 
 def _alternatives(node: Node) -> list[Node]:
@@ -913,6 +929,34 @@ class _Explainer:
 
     def __init__(self, results: _Evaluator) -> None:
         self.results = results
+        self.closeness_of: dict[int, float] = {}
+
+    def closeness(self, node: Node) -> float:
+        """How near ``node`` came to matching, from 0 (nothing of it) to 1 (it matched).
+
+        Used to follow, in an OR, the alternative that came closest. A NEAR,
+        SENT or zone whose parts are all found but not together counts 0.75.
+        """
+        cached = self.closeness_of.get(id(node))
+        if cached is not None:
+            return cached
+        value = self._closeness(node)
+        self.closeness_of[id(node)] = value
+        return value
+
+    def _closeness(self, node: Node) -> float:
+        if self.results[node].matched:
+            return 1.0
+        if isinstance(node, Term | Not):
+            return 0.0
+        if isinstance(node, InZone):
+            return 0.75 * self.closeness(node.child)
+        if isinstance(node, Or):
+            return max(self.closeness(alt) for alt in _alternatives(node))
+        if isinstance(node, And):
+            return (self.closeness(node.left) + self.closeness(node.right)) / 2
+        sides = [child for _, child in self.sides(node)]
+        return 0.75 * sum(self.closeness(child) for child in sides) / len(sides)
 
     def miss(self, node: Node) -> str:
         if isinstance(node, Term):
@@ -948,8 +992,9 @@ class _Explainer:
     def or_miss(self, node: Or) -> str:
         alternatives = _alternatives(node)
         if _only_terms(node):
-            return f"OR: none of {', '.join(render(alt) for alt in alternatives)} found anything"
-        return "OR: no alternative matched: " + "; ".join(self.miss(alt) for alt in alternatives)
+            return f"OR: none of {_listed(alternatives)} found anything"
+        closest = max(alternatives, key=self.closeness)  # the first of equals
+        return f"OR: no alternative matched; closest of {len(alternatives)}: {self.miss(closest)}"
 
     def side_miss(self, side: str, child: Node) -> str:
         if _only_terms(child):
@@ -975,10 +1020,30 @@ class _Explainer:
             return f"{label}: every {_show(keep)} has {_show(drop.child)} within {n} words"
         left, right = self.results[node.left], self.results[node.right]
         message = f"{label}: no {_show(node.left)} within {n} words of {_show(node.right)}"
-        distances = [span_distance(a, b) for a in left.spans for b in right.spans]
-        if distances:
-            return f"{message} (closest: {min(distances)} words apart)"
-        return f"{message} (a side that matches only through NOT has no word positions)"
+        if not left.spans or not right.spans:
+            return f"{message} (a side that matches only through NOT has no word positions)"
+        closest = self.closest(left.spans, right.spans)
+        if closest is None:
+            return f"{message} (one in the title, the other in the body)"
+        return f"{message} (closest: {closest} words apart)"
+
+    def closest(self, left: Sequence[Span], right: Sequence[Span]) -> int | None:
+        """Fewest words between a left and a right span in the same field (None: no such pair).
+
+        Each left span is compared with its neighbours by start among the right
+        ones (sorted), so this stays linear in the hits, give or take a log.
+        """
+        title_end = self.results.layout.title_end
+        starts = [b[0] for b in right]
+        best: int | None = None
+        for a in left:
+            i = bisect_left(starts, a[0])
+            for b in right[max(0, i - 1) : i + 1]:
+                if title_end is not None and (a[0] < title_end) != (b[0] < title_end):
+                    continue
+                distance = span_distance(a, b)
+                best = distance if best is None else min(best, distance)
+        return best
 
     def sent_miss(self, node: Sent) -> str:
         if isinstance(node.left, Not) or isinstance(node.right, Not):

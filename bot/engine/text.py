@@ -339,14 +339,17 @@ def sentence_for(spans: list[tuple[int, int]], offset: int) -> tuple[int, int] |
     return None
 
 
-LEAD_CHARS = 300  # the lead: whole sentences up to about this many characters
+LEAD_CHARS = 300  # the lead: whole sentences up to about this many characters ...
+LEAD_MAX = 2 * LEAD_CHARS  # ... and never more than this, even when the first sentence is longer
 
 
 def lead_end(text: str, limit: int = LEAD_CHARS) -> int:
     """End (an offset into ``text``) of the lead: the first sentences, up to ``limit``
-    characters but whole, and at least one (however long).
+    characters but whole, and at least one.
 
-    Reads only the start of ``text`` unless the first sentence is longer.
+    A first sentence longer than ``2 * limit`` (or a text without sentence ends)
+    is cut at the last space before that: the lead stays short whatever the text.
+    Reads only the first ``2 * limit`` characters.
     """
     window = text[: 2 * limit]
     spans = split_sentences(window)
@@ -360,6 +363,8 @@ def lead_end(text: str, limit: int = LEAD_CHARS) -> int:
         end = last
     if end:
         return end
-    first = spans[0][0]
-    span = sentence_span(text, first) if cut else spans[0]
-    return span[1] if span is not None else len(text)
+    first, last = spans[0]
+    if not cut or last < len(window):
+        return last
+    space = window.rfind(" ", first)
+    return space if space > first else len(window)
