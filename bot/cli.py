@@ -159,7 +159,7 @@ def eval_command(
     baseline: Annotated[
         list[str] | None,
         typer.Option(
-            "--baseline", help="Also score 'TERM anywhere' as a keyword baseline (repeatable)."
+            "--baseline", help="Also score 'TERM anywhere', or a rule such as '(troops OR soldiers) AND (deploy* OR moved)', as a baseline (repeatable)."
         ),
     ] = None,
     output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json")] = (

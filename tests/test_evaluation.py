@@ -238,3 +238,30 @@ def test_every_miss_is_a_few_short_lines_naming_the_closest_branch(tmp_path: Pat
     assert all(len(line) <= 160 for line in fn.detail)
     assert "closest of 3" in fn.detail[0]
     assert "one in the title, the other in the body" in fn.detail[0]
+
+
+def test_a_rule_baseline_is_measured_in_the_same_run(tmp_path: Path) -> None:
+    """``--baseline '(a OR b) AND c'`` scores a whole keyword rule beside the watchlists."""
+    items = load_labelled(write_jsonl(tmp_path / "l.jsonl", ROWS))
+    rule = "(troops OR soldiers) AND (arrived OR seen)"
+    report = evaluate(items, Matcher([load_text(WL)]), baselines=[rule, "troops"])
+    base = report.baselines[rule]
+    # tp1 (arrived), fn1 (seen) caught; fp1 fires too; tp2 (deployed) missed
+    assert (base.tp, base.fp, base.fn) == (2, 1, 1)
+    text = render_text(report)
+    assert "baseline 1: a rule (below)" in text
+    assert f"baseline 1: {rule}" in text
+    assert "baseline: 'troops' anywhere" in text
+
+
+def test_a_bad_rule_baseline_is_one_line(tmp_path: Path) -> None:
+    path = write_jsonl(tmp_path / "l.jsonl", ROWS)
+    wl_dir = tmp_path / "wl"
+    wl_dir.mkdir()
+    (wl_dir / "moves.yaml").write_text(WL, encoding="utf-8")
+    result = CliRunner().invoke(
+        app, ["eval", str(path), "--watchlists", str(wl_dir), "--baseline", "troops AND ("]
+    )
+    assert result.exit_code == 2
+    assert "--baseline: rule: rule error at position" in result.output
+    assert "Traceback" not in result.output

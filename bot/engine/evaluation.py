@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bot.engine.analyse import analyse
 from bot.engine.matcher import Diagnosis, Matcher
-from bot.engine.watchlist import Keyword, Watchlist
+from bot.engine.watchlist import Keyword, Watchlist, WatchlistError, from_mapping
 from bot.models import Article, Match
 
 NONE_LABEL = "none"
@@ -320,8 +320,30 @@ def _tally(
         report.baselines[term].add(hit, positive)
 
 
+_RULE_OPERATOR = re.compile(r"\b(?:AND|OR|NOT|SENT|NEAR/\d+)\b")
+
+
 def _baseline(term: str) -> Matcher:
+    """'TERM anywhere', or a whole rule when the baseline uses an operator.
+
+    A rule baseline (``(troops OR soldiers) AND (deploy* OR moved)``) is the
+    plain keyword approach a tuned watchlist has to beat, measured in the
+    same run.
+    """
+    if _RULE_OPERATOR.search(term):
+        try:
+            wl = from_mapping({"name": "baseline", "rule": term, "min_score": 0.0}, "--baseline")
+        except WatchlistError as err:
+            raise EvalError(str(err)) from None
+        return Matcher([wl])
     return Matcher([Watchlist(name="baseline", keywords=[Keyword(term)], min_score=0.0)])
+
+
+def baseline_label(term: str, number: int) -> str:
+    """How a baseline is named in a table row (a rule is spelled out under the tables)."""
+    if _RULE_OPERATOR.search(term):
+        return f"baseline {number}: a rule (below)"
+    return f"baseline: {term!r} anywhere"
 
 
 def _note_errors(
@@ -386,6 +408,13 @@ def render_text(report: Report, show_errors: bool = True) -> str:
     lines += ["", *_table(report)]
     for kind, part in report.per_kind.items():
         lines += ["", f"kind {kind}: {part.items} items", *_table(part)]
+    rule_baselines = [
+        f"baseline {n}: {term}"
+        for n, term in enumerate(report.baselines, 1)
+        if _RULE_OPERATOR.search(term)
+    ]
+    if rule_baselines:
+        lines += ["", *rule_baselines]
     if any(c.other for c in report.per_watchlist.values()):
         lines += [
             "",
@@ -414,8 +443,8 @@ def _table(report: Report) -> list[str]:
         lines.append(_row(f"  label {label} caught", counts, recall_only=True))
     for wl, counts in report.per_watchlist.items():
         lines.append(_row(f"  {wl}", counts) + (f" {counts.other:>5}" if other else ""))
-    for term, counts in report.baselines.items():
-        lines.append(_row(f"baseline: {term!r} anywhere", counts))
+    for number, (term, counts) in enumerate(report.baselines.items(), 1):
+        lines.append(_row(baseline_label(term, number), counts))
     return lines
 
 
