@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 
 from bot.config import Settings
 from bot.runtime.service import Service
+from bot.limits import MAX_INGEST_BODY
 from bot.runtime.webapp import SERVICE_KEY, make_web_app
 from bot.store import Alert, ArticleRow, session_scope
 
@@ -87,3 +89,48 @@ async def test_not_json_names_the_position(client: TestClient) -> None:  # type:
 async def test_health(client: TestClient) -> None:  # type: ignore[type-arg]
     resp = await client.get("/healthz")
     assert resp.status == 200 and (await resp.json())["ok"] is True
+
+
+async def test_a_body_over_a_megabyte_is_read_whole(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    """aiohttp's ``content.read(n)`` returns a partial read: a 1.5 MB body was cut, 400."""
+    long = dict(ARTICLE, text=ARTICLE["text"] + " Lorem ipsum dolor sit amet." * 60_000)
+    body = json.dumps([long]).encode()
+    assert 1_500_000 < len(body) < MAX_INGEST_BODY
+    resp = await client.post("/ingest", data=body, headers=_auth())
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["received"] == 1
+
+
+async def test_a_body_over_the_cap_is_413_with_one_line(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: only reading tells
+        for _ in range(MAX_INGEST_BODY // 100_000 + 2):
+            yield b" " * 100_000
+
+    for data in (b" " * (MAX_INGEST_BODY + 1), chunks()):
+        resp = await client.post("/ingest", data=data, headers=_auth())
+        assert resp.status == 413
+        error = (await resp.json())["error"]
+        assert f"{MAX_INGEST_BODY:,} bytes" in error and "\n" not in error
+
+
+@pytest.mark.parametrize("given", ["été", "\u2603" * 40, "s3cret-tokén"])
+async def test_a_non_ascii_token_is_401_not_500(
+    client: TestClient,  # type: ignore[type-arg]
+    given: str,
+) -> None:
+    headers = {"Authorization": f"Bearer {given}".encode().decode("latin-1")}
+    resp = await client.post("/ingest", json=ARTICLE, headers=headers)
+    assert resp.status == 401
+    assert "bearer token" in (await resp.json())["error"]
+
+
+async def test_a_body_that_is_not_utf8_is_400(
+    client: TestClient,  # type: ignore[type-arg]
+) -> None:
+    resp = await client.post("/ingest", data=b'{"title": "\xff"}', headers=_auth())
+    assert resp.status == 400
+    assert "not UTF-8" in (await resp.json())["error"]

@@ -17,13 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.limits import MAX_INGEST_ARTICLES, MAX_INGEST_BODY
 from bot.models import Article
 from bot.runtime.service import Service
 
 log = logging.getLogger("alertbot")
 
-MAX_BODY = 5_000_000
-MAX_ARTICLES = 1000
 SERVICE_KEY: web.AppKey[Service] = web.AppKey("service", Service)
 
 
@@ -36,8 +35,8 @@ def parse_articles(payload: Any) -> list[Article]:
     items = payload if isinstance(payload, list) else [payload]
     if not items:
         raise BadArticle("no articles in the body")
-    if len(items) > MAX_ARTICLES:
-        raise BadArticle(f"at most {MAX_ARTICLES} articles per request")
+    if len(items) > MAX_INGEST_ARTICLES:
+        raise BadArticle(f"at most {MAX_INGEST_ARTICLES} articles per request")
     return [_article(item, i) for i, item in enumerate(items)]
 
 
@@ -61,11 +60,29 @@ def _article(item: Any, index: int) -> Article:
 
 
 def _authorised(request: web.Request, token: str | None) -> bool:
+    """The bearer token, compared as bytes: ``compare_digest`` refuses non-ASCII ``str``."""
     if not token:
         return False
     header = request.headers.get("Authorization", "")
     scheme, _, given = header.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip(), token)
+    given_bytes = given.strip().encode("utf-8", "surrogatepass")
+    return scheme.lower() == "bearer" and hmac.compare_digest(given_bytes, token.encode("utf-8"))
+
+
+async def _read_body(request: web.Request, cap: int) -> bytes | None:
+    """The whole body, or None once it passes ``cap`` bytes.
+
+    ``StreamReader.read(n)`` returns what has arrived so far (often 64 KiB to
+    1 MiB), not ``n`` bytes: the body is read to its end, chunk by chunk.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.content.iter_chunked(1 << 16):
+        size += len(chunk)
+        if size > cap:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -79,15 +96,18 @@ async def ingest_handler(request: web.Request) -> web.Response:
         return _error(503, "ingest is disabled: set INGEST_TOKEN")
     if not _authorised(request, secret.get_secret_value()):
         return _error(401, "missing or wrong bearer token")
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        return _error(413, f"body over {MAX_BODY} bytes")
+    too_big = f"body over the limit of {MAX_INGEST_BODY:,} bytes: send fewer articles per request"
+    if request.content_length is not None and request.content_length > MAX_INGEST_BODY:
+        return _error(413, too_big)
+    body = await _read_body(request, MAX_INGEST_BODY)
+    if body is None:
+        return _error(413, too_big)
     try:
-        body = await request.content.read(MAX_BODY + 1)
-        if len(body) > MAX_BODY:
-            return _error(413, f"body over {MAX_BODY} bytes")
         articles = parse_articles(json.loads(body))
     except json.JSONDecodeError as err:
         return _error(400, f"not JSON: {err.msg} at line {err.lineno} column {err.colno}")
+    except UnicodeDecodeError:
+        return _error(400, "not JSON: the body is not UTF-8 text")
     except BadArticle as err:
         return _error(400, str(err))
     report = await service.ingest_articles(articles, source_name="ingest")
@@ -103,7 +123,7 @@ async def health_handler(request: web.Request) -> web.Response:
 
 
 def make_web_app(service: Service) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY + 1024)
+    app = web.Application(client_max_size=MAX_INGEST_BODY + 1024)
     app[SERVICE_KEY] = service
     app.router.add_post("/ingest", ingest_handler)
     app.router.add_get("/healthz", health_handler)

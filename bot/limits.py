@@ -1,0 +1,26 @@
+"""Every limit on what one input may be, in one place (the README's "Limits" lists them).
+
+A limit that is hit is a one-line refusal naming it, never a crash. Terms are
+measured *after* normalising (:func:`bot.engine.text.normalise`): one
+character can become many (NFKC turns U+FDFA into 18, transliteration adds
+more), and what the matcher holds is the normalised form. A term becomes a
+key of the Aho-Corasick automaton, whose trie is as deep as its longest
+key: pyahocorasick frees it recursively and crashes the process (SIGSEGV)
+on a key of a few hundred thousand characters, so a key is kept far below.
+"""
+
+from __future__ import annotations
+
+# --- watchlists ------------------------------------------------------------
+
+MAX_TERM_CHARS = 200  # one entity alias, keyword or rule phrase, normalised
+MAX_TERM_WORDS = 20  # words in one of them
+MAX_RULE_CHARS = 5_000  # a rule, normalised
+MAX_RULE_TERMS = 500  # words, phrases and @names in one rule
+MAX_WATCHLIST_TERMS = 100_000  # aliases + keywords + group terms in one watchlist
+
+# --- input -----------------------------------------------------------------
+
+MAX_URL_CHARS = 2_048  # a URL typed in chat, given to `scan` or declared as a source
+MAX_INGEST_BODY = 5_000_000  # bytes of one POST /ingest body
+MAX_INGEST_ARTICLES = 1_000  # articles in one POST /ingest body
