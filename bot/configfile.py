@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer, ComposerError
+from ruamel.yaml.events import AliasEvent
 
 
 class ConfigError(ValueError):
@@ -36,3 +41,29 @@ def type_name(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return type(value).__name__
+
+
+class _NoAliasComposer(Composer):
+    """Refuses YAML aliases (``*name``, also ``<<: *name``) at the first one.
+
+    Nine levels of aliases in a 1 kB file expand to billions of values (a
+    "billion laughs"): a config file written by a person has no need of them,
+    so none is read rather than bounding how far they expand.
+    """
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.parser.check_event(AliasEvent):
+            event = self.parser.peek_event()
+            raise ComposerError(
+                None,
+                None,
+                f"YAML aliases (*{event.anchor}) are not allowed: write the value out",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
+def without_aliases(yaml: YAML) -> YAML:
+    """``yaml`` made to refuse aliases (see :class:`_NoAliasComposer`)."""
+    yaml.Composer = _NoAliasComposer
+    return yaml

@@ -194,3 +194,60 @@ async def test_a_watchlist_edited_in_the_database_wins_over_its_file(
         assert [k.term for k in service.matcher.watchlists[0].keywords] == ["bonds"]
     finally:
         await service.close()
+
+
+STORED_BAD = """\
+import logging, sys
+from pathlib import Path
+from bot.config import Settings
+from bot.models import Article
+from bot.runtime.service import Service
+from bot.store import session_scope
+from bot.store.watchlists import save_watchlist
+
+logging.basicConfig(level=logging.ERROR, stream=sys.stdout, format="%(levelname)s %(message)s")
+tmp = Path(sys.argv[1])
+settings = Settings(database_url=f"sqlite:///{tmp / 'a.db'}", watchlist_dir=tmp / "none")
+service = Service(settings, {}, worker="test")
+with session_scope(service.factory) as s:  # stored before the limits existed
+    save_watchlist(s, "huge", "name: huge\\nkeywords: ['" + "\\ufdfa" * 40000 + "']\\n")
+    save_watchlist(s, "markets", "name: markets\\nkeywords: [shares]\\n")
+for _ in range(2):  # the next reload crashed the process: the automaton is freed
+    service.load_watchlists()
+article = Article(title="Shares rise", text="Shares rose in Europe.")
+print("loaded", [wl.name for wl in service.matcher.watchlists])
+print("matched", [m.watchlist for m in service.matcher.match(article)])
+"""
+
+
+def test_a_stored_watchlist_over_the_limits_is_an_error_for_it_alone(tmp_path: Path) -> None:
+    """A watchlist saved with a 680,000-character term killed ``alertbot run`` (SIGSEGV) on
+    every reload; in a child process, so the crash it was is a failure, not the end of the run."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", STORED_BAD, str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    assert lines[-2:] == ["loaded ['markets']", "matched ['markets']"]
+    errors = [line for line in lines if line.startswith("ERROR")]
+    assert len(errors) == 2 and "watchlist huge: keywords[0]: " in errors[0]
+    assert "a term has at most 200 characters" in errors[0] and len(errors[0]) < 300
+
+
+def test_a_watchlist_the_matcher_cannot_hold_is_left_out(caplog: pytest.LogCaptureFixture) -> None:
+    """Made without the file checks (the matcher's own guard): the others still compile."""
+    from bot.engine.watchlist import Keyword, Watchlist
+
+    huge = Watchlist(name="huge", keywords=[Keyword("troops " * 1000)])
+    markets = Watchlist(name="markets", keywords=[Keyword("shares")])
+    matcher = Service._compile([huge, markets])
+    assert [wl.name for wl in matcher.watchlists] == ["markets"]
+    assert "watchlist huge: 'troops troops" in caplog.text
+    assert "a term has at most 200 characters and 20 words" in caplog.text

@@ -288,3 +288,12 @@ def test_file_errors(tmp_path: Path) -> None:
     dup.write_text("sources:\n  - {name: a, name: b, url: 'https://a.example/'}\n")
     with pytest.raises(SourceError, match=f"^{dup}: not valid YAML"):
         load_sources(dup)
+
+
+def test_yaml_aliases_are_refused() -> None:
+    """Nine levels of aliases in a name expanded to 9**9 values (a "billion laughs")."""
+    levels = ["&a [lol,lol,lol,lol,lol,lol,lol,lol,lol]"] + [
+        f"&{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 9) + "]" for i in range(8)
+    ]
+    message = error(f"sources:\n  - name: [{', '.join(levels)}]\n    url: https://x.example/\n")
+    assert "not valid YAML: line 2" in message and "YAML aliases (*a) are not allowed" in message

@@ -5,6 +5,13 @@ from pathlib import Path
 import pytest
 
 from bot.engine.watchlist import Keyword, WatchlistError, dump, load_dir, load_file, load_text, save
+from bot.limits import (
+    MAX_RULE_CHARS,
+    MAX_RULE_TERMS,
+    MAX_TERM_CHARS,
+    MAX_TERM_WORDS,
+    MAX_WATCHLIST_TERMS,
+)
 
 BUNDLED = Path(__file__).resolve().parent.parent / "watchlists"
 
@@ -112,3 +119,88 @@ def test_emptying_a_commented_list_still_saves_valid_yaml() -> None:
     wl.keywords, wl.rule, wl.entities = [], None, [Entity("Belarus")]
     again = load_text(dump(wl, text), "again.yaml")
     assert again.keywords == [] and [e.name for e in again.entities] == ["Belarus"]
+
+
+# --- limits (issue 12, items 1 and 7) ---------------------------------------
+
+BIG = "\ufdfa"  # NFKC makes it 17 characters, four words: 'sla llh `lyh wslm'
+HAN = "中"  # transliterated to 'zhong', and a run of them is one word
+_WORDS = [a + b for a in "abcdefghijklmnopqrstuvwxyz" for b in "abcdefghijklmnopqrstuvwxyz"]
+MANY_TERMS = " OR ".join(  # 600 terms in 15 groups: not too deep, not too long
+    "(" + " OR ".join(_WORDS[g * 40 : g * 40 + 40]) + ")" for g in range(15)
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # 40,000 × U+FDFA: 120 kB of file, 680,000 characters normalised (crashed the matcher)
+        (f"name: x\nkeywords: ['{BIG * 40_000}']\n", "keywords[0]: "),
+        # 50 characters as written, one word of 250 normalised: only the normalised form is over
+        (f"name: x\nkeywords: ['{HAN * 50}']\n", f"at most {MAX_TERM_CHARS} characters"),
+        (
+            f"name: x\nkeywords: ['{BIG * 7}']\n",
+            f"has 22 words: a term has at most {MAX_TERM_WORDS}",
+        ),
+        (
+            f"name: x\nentities: [{{name: ok, aliases: ['{HAN * 50}']}}]\nkeywords: [a]\n",
+            "entities[0].aliases[0]: ",
+        ),
+        (
+            f"name: x\nkeywords: [a]\nrule: '\"{'troops ' * 150_000}\"'\n",
+            f"rule: too long: a rule has at most {MAX_RULE_CHARS} characters",
+        ),
+        (
+            f"name: x\nkeywords: [a]\nrule: '\"{'troops ' * 25}\"'\n",
+            f"a term has at most {MAX_TERM_WORDS}",
+        ),
+        (f"name: x\nkeywords: [a]\nrule: {BIG * 300}\n", "rule: too long"),  # 5,100 normalised
+        (
+            f"name: x\nkeywords: [a]\nrule: {MANY_TERMS}\n",
+            f"600 terms: a rule has at most {MAX_RULE_TERMS}",
+        ),
+    ],
+)
+def test_terms_and_rules_are_bounded_after_normalising(text: str, expected: str) -> None:
+    with pytest.raises(WatchlistError) as info:
+        load_text(text, "big.yaml")
+    message = str(info.value)
+    assert expected in message and "\n" not in message and len(message) < 300
+
+
+def test_terms_at_the_limits_are_accepted() -> None:
+    wl = load_text(f"name: x\nkeywords: ['{BIG * 5}', '{'w' * MAX_TERM_CHARS}']\n")
+    assert len(wl.keywords) == 2
+
+
+def test_a_watchlist_has_at_most_so_many_terms() -> None:
+    many = "\n".join(f"  - w{i}" for i in range(MAX_WATCHLIST_TERMS + 1))
+    with pytest.raises(WatchlistError, match=f"a watchlist has at most {MAX_WATCHLIST_TERMS}"):
+        load_text(f"name: x\nkeywords:\n{many}\n")
+
+
+LAUGHS = (  # nine levels of aliases: 9**9 values once expanded (a "billion laughs")
+    "[&a [lol,lol,lol,lol,lol,lol,lol,lol,lol], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a],"
+    " &c [*b,*b,*b,*b,*b,*b,*b,*b,*b], &d [*c,*c,*c,*c,*c,*c,*c,*c,*c],"
+    " &e [*d,*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e,*e],"
+    " &g [*f,*f,*f,*f,*f,*f,*f,*f,*f], &h [*g,*g,*g,*g,*g,*g,*g,*g,*g],"
+    " &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]]"
+)
+
+
+@pytest.mark.parametrize("field", ["description", "rule", "name"])
+def test_yaml_aliases_are_refused_in_one_line(field: str) -> None:
+    """Took a minute and 2 GB before failing (``str()`` of the expanded value)."""
+    fields = {"name": "bomb", "keywords": "[troops]", field: LAUGHS}
+    text = "".join(f"{key}: {value}\n" for key, value in fields.items())
+    with pytest.raises(WatchlistError) as info:
+        load_text(text, "bomb.yaml")
+    message = str(info.value)
+    assert message.startswith("bomb.yaml: not valid YAML: line ")
+    assert "YAML aliases (*a) are not allowed" in message and "\n" not in message
+
+
+def test_a_merge_key_is_an_alias_too() -> None:
+    text = "base: &base {weight: 2}\nname: x\nkeywords:\n  - {<<: *base, term: troops}\n"
+    with pytest.raises(WatchlistError, match="aliases"):
+        load_text(text, "merge.yaml")

@@ -12,8 +12,8 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.runtime.service import Service
 from bot.limits import MAX_INGEST_BODY
+from bot.runtime.service import Service
 from bot.runtime.webapp import SERVICE_KEY, make_web_app
 from bot.store import Alert, ArticleRow, session_scope
 

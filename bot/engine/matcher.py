@@ -61,6 +61,7 @@ from bot.engine.text import (
 )
 from bot.engine.watchlist import Watchlist
 from bot.engine.wordscan import TokenIndex, gram_slack, hay, token_starts
+from bot.limits import MAX_TERM_CHARS, MAX_TERM_WORDS
 from bot.models import Article, Hit, Match, TermKind, TermScore, Zone
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
@@ -82,6 +83,19 @@ Slot = tuple[int, str]  # (watchlist index, term key inside that watchlist)
 ExactHit = tuple[int, int]  # (index of the key's last character in the hay, key id)
 FuzzyHit = tuple[int, "FuzzyAlias", float]  # (first token, alias, score)
 _KEY_ID = operator.itemgetter(1)
+
+
+class CompileError(ValueError):
+    """A watchlist the matcher cannot hold; ``str()`` is one line, ``watchlist`` its name.
+
+    :mod:`bot.engine.watchlist` refuses such terms when a watchlist is read;
+    this is the matcher's own guard (the automaton crashes the process on a
+    key of a few hundred thousand characters), for a watchlist made otherwise.
+    """
+
+    def __init__(self, watchlist: str, message: str) -> None:
+        self.watchlist = watchlist
+        super().__init__(f"watchlist {watchlist}: {message}")
 
 
 @dataclass(frozen=True)
@@ -377,6 +391,13 @@ class Matcher:
         if not pattern.toks:
             return ""
         key = pattern.key
+        if len(pattern.toks) > MAX_TERM_WORDS or len(key) > MAX_TERM_CHARS + 2:
+            shown = text if len(text) <= 30 else text[:30] + "…"
+            raise CompileError(
+                cwl.watchlist.name,
+                f"{shown!r} is too long for the matcher (a term has at most"
+                f" {MAX_TERM_CHARS} characters and {MAX_TERM_WORDS} words, normalised)",
+            )
         if key not in cwl.terms:
             cwl.terms[key] = info
             self._slots_by_key[key].append((index, key))

@@ -34,10 +34,17 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from bot.configfile import ConfigError, unknown_field_message
+from bot.configfile import ConfigError, unknown_field_message, without_aliases
 from bot.configfile import type_name as _type_name
 from bot.engine import rules
-from bot.engine.text import tokens
+from bot.engine.text import normalise_str, split_tokens
+from bot.limits import (
+    MAX_RULE_CHARS,
+    MAX_RULE_TERMS,
+    MAX_TERM_CHARS,
+    MAX_TERM_WORDS,
+    MAX_WATCHLIST_TERMS,
+)
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 TOP_FIELDS = (
@@ -121,7 +128,7 @@ class Watchlist:
 
 
 def _yaml() -> YAML:
-    yaml = YAML()  # round-trip: keeps comments and key order
+    yaml = without_aliases(YAML())  # round-trip: keeps comments and key order
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.preserve_quotes = True
     yaml.width = 4096
@@ -143,13 +150,43 @@ def _string(source: str, where: str, value: object) -> str:
     text = str(value).strip()
     if not text:
         raise WatchlistError(source, where, "must not be empty")
-    if not tokens(text.rstrip("*")):
-        raise WatchlistError(source, where, f"{text!r} has no letters or digits to match")
+    if len(text) > MAX_TERM_CHARS * 4:  # too long whatever normalising does: not normalised
+        raise WatchlistError(source, where, _too_long(text))
+    problem = term_problem(text.rstrip("*"))
+    if problem:
+        raise WatchlistError(source, where, problem)
     if "*" in text.rstrip("*") or text.endswith("**"):
         raise WatchlistError(source, where, f"{text!r}: * may only end the last word (deploy*)")
     if text.endswith("*") and not text[-2].isalnum():
         raise WatchlistError(source, where, f"{text!r}: * must follow a letter or digit (deploy*)")
     return text
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 30 else text[:30] + "…")
+
+
+def _too_long(text: str) -> str:
+    return f"{_shown(text)} is too long: a term has at most {MAX_TERM_CHARS} characters"
+
+
+def term_problem(text: str) -> str | None:
+    """What makes ``text`` unusable as a term, measured as the matcher holds it (normalised).
+
+    Normalising can make one character many (U+FDFA becomes 18, then more
+    transliterated), so the bounds apply to the normalised form.
+    """
+    normalised = normalise_str(text)
+    if len(normalised) > MAX_TERM_CHARS * 2:  # bounded before splitting it into words
+        return f"{_too_long(text)} (after normalising)"
+    words = split_tokens(normalised)
+    if not words:
+        return f"{_shown(text)} has no letters or digits to match"
+    if len(words) > MAX_TERM_WORDS:
+        return f"{_shown(text)} has {len(words)} words: a term has at most {MAX_TERM_WORDS}"
+    if len(" ".join(words)) > MAX_TERM_CHARS:
+        return f"{_too_long(text)} (after normalising)"
+    return None
 
 
 def _number(source: str, where: str, value: object, lo: float, hi: float) -> float:
@@ -260,6 +297,13 @@ def from_mapping(data: object, source: str = "<watchlist>") -> Watchlist:
         title_weight=_number(source, "title_weight", data.get("title_weight", 1.0), 0, 10),
         path=Path(source) if source and not source.startswith("<") else None,
     )
+    if wl.term_count > MAX_WATCHLIST_TERMS:
+        raise WatchlistError(
+            source,
+            "",
+            f"{wl.term_count} terms: a watchlist has at most {MAX_WATCHLIST_TERMS}"
+            " (split it into several)",
+        )
     rule_text = data.get("rule")
     if rule_text is not None and str(rule_text).strip():
         wl.rule = str(rule_text).strip()
@@ -271,11 +315,23 @@ def from_mapping(data: object, source: str = "<watchlist>") -> Watchlist:
 
 def compile_rule(wl: Watchlist, rule_text: str, source: str = "<rule>") -> rules.Node:
     """Parse a rule and check that it can be evaluated for ``wl``."""
+    if len(rule_text) > MAX_RULE_CHARS or len(normalise_str(rule_text)) > MAX_RULE_CHARS:
+        raise WatchlistError(
+            source, "rule", f"too long: a rule has at most {MAX_RULE_CHARS} characters"
+        )
     try:
         ast = rules.parse(rule_text)
     except rules.RuleError as err:
         raise WatchlistError(source, "rule", str(err)) from None
-    for term in rules.terms(ast):
+    leaves = rules.terms(ast)
+    if len(leaves) > MAX_RULE_TERMS:
+        raise WatchlistError(
+            source, "rule", f"{len(leaves)} terms: a rule has at most {MAX_RULE_TERMS}"
+        )
+    for term in leaves:
+        problem = term_problem(term.value) if term.kind != "entity" else None
+        if problem:
+            raise WatchlistError(source, "rule", problem)
         if term.kind == "entity" and wl.entity(term.value) is None and wl.group(term.value) is None:
             known = ", ".join([e.name for e in wl.entities] + list(wl.groups)) or "none defined"
             raise WatchlistError(

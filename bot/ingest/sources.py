@@ -58,7 +58,7 @@ from urllib.parse import urlsplit
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
-from bot.configfile import ConfigError, unknown_field_message
+from bot.configfile import ConfigError, unknown_field_message, without_aliases
 from bot.configfile import type_name as _type_name
 from bot.ingest.inputs import EXTENSIONS
 
@@ -352,7 +352,7 @@ def _unknown_field(source: str, where: str, key: object, allowed: Iterable[str])
 
 
 def _parse_yaml(text: str, source: str) -> Any:
-    yaml = YAML(typ="safe", pure=True)
+    yaml = without_aliases(YAML(typ="safe", pure=True))
     try:
         return yaml.load(text)
     except YAMLError as err:

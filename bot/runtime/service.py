@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.engine.matcher import Matcher
+from bot.engine.matcher import CompileError, Matcher
 from bot.engine.watchlist import Watchlist, WatchlistError, load_text, watchlist_files
 from bot.ingest.poll import (
     HostLimiter,
@@ -140,10 +140,22 @@ class Service:
         if not watchlists and self.matcher.watchlists:
             log.error("no watchlist compiles: keeping the previous ones")
             return self.matcher.watchlists
-        self.matcher = Matcher(watchlists)  # one assignment: the swap is atomic for readers
+        self.matcher = self._compile(watchlists)  # one assignment: atomic for readers
+        watchlists = self.matcher.watchlists
         self._watchlist_stamp = self._stamp()
         log.info("watchlists: %s", ", ".join(wl.name for wl in watchlists) or "none")
         return watchlists
+
+    @staticmethod
+    def _compile(watchlists: list[Watchlist]) -> Matcher:
+        """One matcher for ``watchlists``; one the matcher cannot hold is a logged error
+        for that watchlist only, and the others are compiled without it."""
+        while True:
+            try:
+                return Matcher(watchlists)
+            except CompileError as err:
+                log.error("watchlist not loaded: %s", err)
+                watchlists = [wl for wl in watchlists if wl.name != err.watchlist]
 
     def _seed_from_files(self) -> None:
         directory = self.settings.watchlist_dir
