@@ -138,3 +138,22 @@ def test_recovered_feed_problem_is_logged(caplog: pytest.LogCaptureFixture) -> N
     spec = str(FIXTURES / "malformed-feed.xml")
     assert len(read_input(spec)) == 2
     assert f"{spec}: not well-formed (invalid token) at line 9, column 39" in caplog.text
+
+
+LINKLESS = b"""<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>Desk</title><link>https://desk.example/</link>
+<item><title>Troops at the border</title><description>Tanks moved.</description></item>
+<item><title>Convoy reaches the border</title><description>A convoy crossed.</description>
+<guid isPermaLink="false">tag:desk.example,2026:42</guid></item>
+<item><title>Troops deploy</title><description>Soldiers deployed.</description>
+<guid>https://desk.example/n/7</guid></item>
+<item><title>Ships sighted</title><description>Two ships.</description>
+<guid isPermaLink="false">https://desk.example/n/8</guid></item>
+</channel></rss>"""
+
+
+def test_entries_without_a_link_are_not_given_the_feed_url() -> None:
+    """``urljoin(feed, "")`` is the feed: every link-less entry was one URL, stored once."""
+    feed = parse_feed(LINKLESS, "https://desk.example/feed.xml")
+    urls = [a.url for a in feed.articles]
+    assert urls == ["", "", "https://desk.example/n/7", "https://desk.example/n/8"]

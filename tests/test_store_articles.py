@@ -116,3 +116,22 @@ def test_content_hash_ignores_case_punctuation_and_spacing() -> None:
 )
 def test_parse_published(value: str, expected: datetime | None) -> None:
     assert parse_published(value) == expected
+
+
+def test_feed_entries_without_a_link_are_each_stored(db: SessionFactory) -> None:
+    """Three link-less entries of a feed stored one article (the feed URL was theirs)."""
+    from bot.ingest import parse_feed
+
+    items = "".join(
+        f"<item><title>Convoy {n} at the border</title><description>Report {n}.</description>"
+        + (f"<guid isPermaLink='false'>id-{n}</guid>" if n == 2 else "")
+        + "</item>"
+        for n in range(3)
+    )
+    body = f"<rss version='2.0'><channel><title>Desk</title>{items}</channel></rss>".encode()
+    articles = parse_feed(body, "https://desk.example/feed.xml").articles
+    with db.begin() as s:
+        created = [store_article(s, a).created for a in articles]
+        again = [store_article(s, a).created for a in articles]  # the next poll
+    assert created == [True, True, True] and again == [False, False, False]
+    assert _count(db) == 3

@@ -59,10 +59,7 @@ def parse_feed(
         raise IngestError(f"not an RSS or Atom feed{': ' + problem if problem else ''}")
     home = str(feed.get("link", ""))
     source = title or domain(home) or domain(url)
-    articles = [
-        _article(entry, index, url=url or home, source=source)
-        for index, entry in enumerate(parsed.entries, start=1)
-    ]
+    articles = [_article(entry, url=url or home, source=source) for entry in parsed.entries]
     return FeedResult(
         articles=[a for a in articles if a.title or a.text], title=title, problem=problem
     )
@@ -79,21 +76,37 @@ def _problem(parsed: Any) -> str | None:
     return one_line(str(exc)) if exc else "malformed feed"
 
 
-def _article(entry: Any, index: int, *, url: str, source: str) -> Article:
-    """One entry → Article; ``url`` resolves relative links, ``index`` (1-based)
-    names entries that have neither link nor id."""
-    link = urljoin(url, str(entry.get("link") or ""))
-    if not link:
-        guid = str(entry.get("id") or "")
-        link = guid if guid.startswith(("http://", "https://")) else f"{url}#{guid or index}"
-    entry_source = entry.get("source") or {}
+def _article(entry: Any, *, url: str, source: str) -> Article:
+    """One entry → Article; ``url`` resolves relative links."""
     return Article(
         title=_plain(entry.get("title_detail")) or tidy_lines(str(entry.get("title", ""))),
         text=_body(entry),
-        url=link,
-        source=str(entry_source.get("title") or "") or source,
+        url=_entry_link(entry, url),
+        source=_entry_source(entry, source),
         published=iso_from_struct(entry.get("published_parsed") or entry.get("updated_parsed")),
     )
+
+
+def _entry_link(entry: Any, url: str) -> str:
+    """The entry's ``<link>``, else its guid/id when that is a web address, else "".
+
+    Never the feed's own URL (``urljoin(url, "")`` is ``url``): every entry
+    without a link would then be one article, stored once. An entry without
+    a web address is identified by its content (see ``bot.store.articles``);
+    a guid that is no web address (``tag:…``, ``urn:…``, a number) cannot be
+    linked to, and a fragment on the feed URL would be dropped by the
+    canonical URL and collapse them again.
+    """
+    link = str(entry.get("link") or "").strip()
+    if link:
+        return urljoin(url, link)
+    guid = str(entry.get("id") or "").strip()
+    return guid if guid.startswith(("http://", "https://")) else ""
+
+
+def _entry_source(entry: Any, source: str) -> str:
+    entry_source = entry.get("source") or {}
+    return str(entry_source.get("title") or "") or source
 
 
 def _body(entry: Any) -> str:
