@@ -126,3 +126,25 @@ def test_meta_charset_sniffing() -> None:
 )
 def test_clean_title(title: str, site: str, host: str, expected: str) -> None:
     assert clean_title(title, site, host) == expected
+
+
+COPYRIGHT_PAGE = """<html><head><title>Troops moved towards the border | Desk</title></head><body>
+<article><h1>Troops moved towards the border</h1>
+<p>Several thousand soldiers and a column of tanks arrived by train in the Brest region
+on Monday, officials said, as the drills began.</p>
+<p>The defence ministry said the units would stay for two weeks and that more were
+expected to follow later in the month.</p>
+<p>Residents near the border reported long convoys on the main road through the night
+and early into the morning hours.</p></article>
+<footer><p>© 2022 Desk Media. All rights reserved.</p></footer></body></html>"""
+
+
+def test_a_copyright_footer_is_not_the_publication_date() -> None:
+    """htmldate's extensive search took "© 2022" for 2022-01-01."""
+    assert article_from_html(COPYRIGHT_PAGE, "https://desk.example/a").published == ""
+
+
+def test_the_date_a_page_declares_is_still_read() -> None:
+    meta = '<meta property="article:published_time" content="2024-03-10T09:30:00+01:00">'
+    page = COPYRIGHT_PAGE.replace("<head>", f"<head>{meta}")
+    assert article_from_html(page, "https://desk.example/a").published.startswith("2024-03-10")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -47,7 +46,7 @@ def test_stdin_json_and_jsonl() -> None:
 def test_stdin_errors_name_stdin() -> None:
     with pytest.raises(IngestError, match=r"^<stdin>: is empty$"):
         read_input("-", stdin=_stdin(b"  \n"))
-    with pytest.raises(IngestError, match=r"^<stdin>: line 1 is not an article"):
+    with pytest.raises(IngestError, match=r"^<stdin>: has no article: 2 bad items, the first: line 1 is"):
         read_input("-", stdin=_stdin(b'{"a": 1}\n{"b": 2}\n'))
 
 
@@ -85,7 +84,7 @@ def _tree(root: Path) -> Path:
     (root / "a.txt").write_text("Alpha\nFirst file.")
     (root / "b-sub" / "feed.rss").write_bytes((FIXTURES / "rss2-content.xml").read_bytes())
     (root / "b-sub" / "deeper" / "c.md").write_text("# Gamma\nThird.")
-    shutil.copy(FIXTURES / "json" / "bad-line.jsonl", root / "b-sub" / "bad.jsonl")
+    (root / "b-sub" / "bad.jsonl").write_text('{"name": "not an article"}\n')
     (root / "z.json").write_text('{"title": "Zulu", "text": "Last."}')
     (root / ".secret.txt").write_text("Hidden\nnot read")
     (root / ".hidden-dir" / "x.txt").write_text("Hidden\nnot read")
@@ -108,7 +107,7 @@ def test_iter_inputs_yields_each_file_of_a_directory(tmp_path: Path) -> None:
     by_name = dict(results)
     bad = by_name[f"{root}/b-sub/bad.jsonl"]
     assert isinstance(bad, IngestError)
-    assert str(bad).startswith(f"{root}/b-sub/bad.jsonl: line 3 is not an article")
+    assert str(bad).startswith(f"{root}/b-sub/bad.jsonl: has no article: line 1 is not an article")
     a = by_name[f"{root}/a.txt"]
     assert isinstance(a, list) and a[0].source == "inbox" and a[0].url == f"{root}/a.txt"
     c = by_name[f"{root}/b-sub/deeper/c.md"]
@@ -119,7 +118,7 @@ def test_iter_inputs_yields_each_file_of_a_directory(tmp_path: Path) -> None:
 
 def test_read_input_directory_stops_at_the_bad_file(tmp_path: Path) -> None:
     root = str(_tree(tmp_path / "inbox"))
-    with pytest.raises(IngestError, match=r"bad\.jsonl: line 3 is not an article"):
+    with pytest.raises(IngestError, match=r"bad\.jsonl: has no article: line 1"):
         read_input(root)
     (tmp_path / "inbox" / "b-sub" / "bad.jsonl").unlink()
     titles = [a.title for a in read_input(root)]
@@ -137,7 +136,7 @@ def test_empty_directory_is_an_error(tmp_path: Path) -> None:
 
 
 def test_iter_inputs_mixes_good_and_bad_inputs() -> None:
-    specs = [str(FIXTURES / "json" / "bad-item.json"), "missing.txt", str(FIXTURES / "atom.xml")]
+    specs = [str(FIXTURES / "json" / "broken.json"), "missing.txt", str(FIXTURES / "atom.xml")]
     results = list(iter_inputs(specs))
     assert [name for name, _ in results] == specs
     assert isinstance(results[0][1], IngestError)

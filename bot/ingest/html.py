@@ -19,6 +19,7 @@ _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]+encoding\s*=\s*["']([A-Za-z0-9_.:-]+)""", re.I)
 _TITLE_SEPARATORS = re.compile(r"\s+(?:\||-|–|—|::|·)\s+")
 _DATE_LIKE = re.compile(r"^[\d./ -]+$")
+_DATE_SEARCH = {"extensive_search": False, "original_date": True}
 
 
 def article_from_html(
@@ -42,6 +43,9 @@ def article_from_html(
         with_metadata=True,
         include_comments=False,
         include_tables=True,
+        # htmldate's extensive search reads any year in the page: a "© 2022" footer
+        # became 2022-01-01. Only what the page marks as its date (meta, <time>, URL).
+        date_extraction_params=_DATE_SEARCH,
     )
     meta: dict[str, Any] = {} if doc is None else doc if isinstance(doc, dict) else doc.as_dict()
     text = tidy_lines(meta.get("text") or "")

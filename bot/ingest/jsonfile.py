@@ -8,12 +8,17 @@ An article object has ``title`` and ``text`` (or ``content``/``content_text``/
 ``content_html``/``summary``/``description``, HTML stripped), and optionally
 ``url`` (or ``link``), ``source`` (a string, or an object with a ``name``), and
 ``published`` (or ``date``/``date_published``/``pubDate``/``publishedAt``:
-ISO 8601, RFC 2822 or Unix seconds).
+ISO 8601, RFC 2822, ``2022/2/7``, ``7 Feb 2022`` or Unix seconds; a date not
+understood is a warning, and the article has no date).
+
+One bad item (not an object, empty, not JSON on its line) is a warning
+naming it; the others are read. Only an input with no article is an error.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from bot.ingest.dates import iso_from_value
@@ -26,6 +31,8 @@ _TEXT_KEYS = ("text", "content", "content_text", "content_html", "summary", "des
 _URL_KEYS = ("url", "link")
 _DATE_KEYS = ("published", "date", "date_published", "pubDate", "publishedAt")
 _LIST_KEYS = ("articles", "items", "entries")
+
+log = logging.getLogger("alertbot")
 
 
 def articles_from_json(
@@ -50,19 +57,19 @@ def articles_from_json(
 
 
 def _from_lines(text: str, *, url: str, source: str) -> list[Article]:
-    articles = []
+    items: list[tuple[str, Any]] = []
+    problems: list[str] = []
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
-        where = f"line {number}"
         try:
-            obj = json.loads(line)
+            items.append((f"line {number}", json.loads(line)))
         except json.JSONDecodeError as exc:
-            raise IngestError(f"{where} is not valid JSON: {exc.msg} (column {exc.colno})") from exc
-        articles.append(article_from_object(obj, where, url=f"{url}#{number}", source=source))
-    if not articles:
+            problems.append(f"line {number} is not valid JSON: {exc.msg} (column {exc.colno})")
+            _skipped(url, problems[-1])
+    if not items and not problems:
         raise IngestError("is empty")
-    return articles
+    return _good_articles(items, problems, url=url, source=source)
 
 
 def _from_document(data: Any, *, url: str, source: str) -> list[Article]:
@@ -75,14 +82,51 @@ def _from_document(data: Any, *, url: str, source: str) -> list[Article]:
         data = listed
     if not isinstance(data, list):
         raise IngestError(f"is not an article or a list of articles ({NEEDS})")
-    return [
-        article_from_object(obj, f"item {n} of {len(data)}", url=f"{url}#{n}", source=source)
-        for n, obj in enumerate(data, start=1)
-    ]
+    items = [(f"item {n} of {len(data)}", obj) for n, obj in enumerate(data, start=1)]
+    return _good_articles(items, [], url=url, source=source)
 
 
-def article_from_object(obj: Any, where: str, *, url: str = "", source: str = "") -> Article:
-    """One JSON object → Article; ``where`` ("line 3", "item 2 of 5") names it in errors."""
+def _good_articles(
+    items: list[tuple[str, Any]], problems: list[str], *, url: str, source: str
+) -> list[Article]:
+    """The articles of ``items`` (where, object); a bad one is a warning naming it.
+
+    ``problems`` are the items already found bad. Only when no item is an
+    article is the input an error. An item without a URL of its own gets
+    ``url#<line or item>`` when ``url`` is a file name; from the web it gets
+    none (the canonical URL drops a fragment, so every such item would be
+    stored as one article).
+    """
+    articles = []
+    web = url.startswith(("http://", "https://"))
+    for where, obj in items:
+        item_url = "" if web else f"{url}#{where.split()[1]}"
+        try:
+            article = article_from_object(obj, where, url=item_url, source=source, origin=url)
+            articles.append(article)
+        except IngestError as err:
+            problems.append(str(err))
+            _skipped(url, problems[-1])
+    if not articles:
+        if len(problems) == 1:
+            raise IngestError(f"has no article: {problems[0]}")
+        raise IngestError(f"has no article: {len(problems)} bad items, the first: {problems[0]}")
+    if problems:
+        log.warning(
+            "%s: %d bad item(s) skipped, %d read", url or "input", len(problems), len(articles)
+        )
+    return articles
+
+
+def _skipped(url: str, problem: str) -> None:
+    log.warning("%s: %s: skipped", url or "input", problem)
+
+
+def article_from_object(
+    obj: Any, where: str, *, url: str = "", source: str = "", origin: str = ""
+) -> Article:
+    """One JSON object → Article; ``where`` ("line 3", "item 2 of 5") names it in errors,
+    ``origin`` (the file or URL) in warnings."""
     if not isinstance(obj, dict):
         raise IngestError(f"{where} is not an article ({NEEDS})")
     title = _string(obj, ("title",), where)
@@ -94,7 +138,8 @@ def article_from_object(obj: Any, where: str, *, url: str = "", source: str = ""
     date_value = next((obj[k] for k in _DATE_KEYS if obj.get(k) not in (None, "")), "")
     published = iso_from_value(date_value)
     if published is None:
-        raise IngestError(f"{where}: published date not understood: {str(date_value)[:40]!r}")
+        log.warning("%s: date not understood, kept without a date: %r", where, str(date_value)[:40])
+        published = ""
     return Article(
         title=" ".join(title.split()),
         text=text.strip(),
