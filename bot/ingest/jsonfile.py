@@ -138,7 +138,9 @@ def article_from_object(
     date_value = next((obj[k] for k in _DATE_KEYS if obj.get(k) not in (None, "")), "")
     published = iso_from_value(date_value)
     if published is None:
-        log.warning("%s: date not understood, kept without a date: %r", where, str(date_value)[:40])
+        origin = origin or url or "input"
+        shown = str(date_value)[:40]
+        log.warning("%s: %s: date not understood, kept without a date: %r", origin, where, shown)
         published = ""
     return Article(
         title=" ".join(title.split()),
