@@ -74,3 +74,13 @@ def test_folder_readme_is_not_scanned() -> None:
     assert result.exit_code == 0
     urls = {json.loads(line)["article"]["url"] for line in result.stdout.splitlines()}
     assert not any(u.endswith("README.md") for u in urls)
+
+
+def test_a_100k_character_url_is_one_line_and_the_rest_is_scanned() -> None:
+    url = "https://example.org/" + "a" * 100_000
+    result = runner.invoke(app, ["scan", url, SEED])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = [line for line in result.output.splitlines() if "URL too long" in line]
+    assert len(lines) == 1 and len(lines[0]) < 200
+    assert "100,020 characters (at most 2,048)" in lines[0]
+    assert "alert(s) from 1 article(s)" in result.output and "Traceback" not in result.output

@@ -577,3 +577,16 @@ async def test_an_unexpected_error_is_logged_and_answered_in_one_line(
     reply = await say(service, ADMIN, "/watchlists")
     assert reply.plain_text == OOPS and reply.error
     assert "database on fire" in caplog.text and "Traceback" in caplog.text
+
+
+@pytest.mark.parametrize("command", ["/addsource", "/test demo"])
+async def test_a_100k_character_url_is_refused_in_one_line(
+    service: Service, public_dns: None, command: str
+) -> None:
+    """httpx raised InvalidURL ("URL too long"), which is no HTTPError: a traceback."""
+    url = "https://example.org/" + "a" * 100_000
+    reply = await say(service, ADMIN, f"{command} {url}")
+    assert reply.error
+    shown = reply.plain_text
+    assert "URL too long: 100,020 characters (at most 2,048)" in shown
+    assert len(shown) < 400 and "Traceback" not in shown

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from bot.limits import MAX_URL_CHARS
+
+_SHOWN_URL = 80  # characters of an over-long URL shown in a message
+
 
 def one_line(text: str) -> str:
     """``text`` with its whitespace runs (newlines included) folded to single spaces."""
@@ -31,3 +35,13 @@ class IngestError(Exception):
         renamed = type(self)(self.reason, name)
         renamed.__cause__ = self.__cause__
         return renamed
+
+
+def shorten_url(url: str) -> str:
+    """``url`` as shown in a message: its start when it is long."""
+    return url if len(url) <= _SHOWN_URL else url[:_SHOWN_URL] + "…"
+
+
+def url_too_long(url: str) -> str:
+    """The one-line refusal of a URL over :data:`bot.limits.MAX_URL_CHARS`."""
+    return f"URL too long: {len(url):,} characters (at most {MAX_URL_CHARS:,})"

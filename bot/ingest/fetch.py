@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from bot.ingest.errors import IngestError, one_line
+from bot.ingest.errors import IngestError, one_line, shorten_url, url_too_long
+from bot.limits import MAX_URL_CHARS
 
 USER_AGENT = "alertbot/0.1 (+https://github.com/alertbot)"
 CONNECT_TIMEOUT = 10.0
@@ -78,6 +79,8 @@ async def fetch(
         raise FetchError(_describe(exc, timeout), url) from exc
     except IngestError as exc:  # the SSRF guard refusing an address at connect time
         raise exc.naming(url) from None
+    except httpx.InvalidURL as exc:  # not an HTTPError: raised while building the request
+        raise FetchError(f"invalid URL: {_reason(exc)}", shorten_url(url)) from exc
 
 
 def fetch_sync(
@@ -200,6 +203,8 @@ async def _read_capped(response: httpx.Response, opts: _Options) -> bytes:
 
 
 def _check_url(url: str) -> None:
+    if len(url) > MAX_URL_CHARS:
+        raise FetchError(url_too_long(url), shorten_url(url))
     try:
         parts = urlsplit(url)
         usable = parts.scheme.lower() in ("http", "https") and bool(parts.hostname)

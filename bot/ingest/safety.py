@@ -43,7 +43,8 @@ from urllib.parse import urlsplit
 import httpcore
 import httpx
 
-from bot.ingest.errors import IngestError
+from bot.ingest.errors import IngestError, shorten_url, url_too_long
+from bot.limits import MAX_URL_CHARS
 
 ENV_ALLOW = "ALLOW_PRIVATE_SOURCES"
 _ALLOW_HINT = f"set {ENV_ALLOW}=1 to allow"
@@ -249,6 +250,8 @@ def non_public_reason(address: IPAddress) -> str | None:
 
 
 def _host_and_port(url: str) -> tuple[str, int]:
+    if len(url) > MAX_URL_CHARS:
+        raise UnsafeURLError(url_too_long(url), shorten_url(url))
     try:
         parts = urlsplit(url.strip())
         scheme = parts.scheme.lower()
