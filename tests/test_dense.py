@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_commands_support import MEMBER, make_service, say
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -219,3 +220,18 @@ def test_the_cost_of_a_dense_article_grows_linearly(sentence: str) -> None:
     memory = _peak_bytes(run(large)) / _peak_bytes(run(small))
     assert lines < 2.3, lines
     assert memory < 2.3, memory
+
+
+async def test_chat_test_says_when_only_the_first_part_was_read(tmp_path: Path) -> None:
+    svc = make_service(tmp_path, max_match_chars=1_000)
+    try:
+        long_text = "Wagner mercenaries were seen. " + "Nothing else happened. " * 100
+        fired = await say(svc, MEMBER, f"/test demo Wagner Group\n{long_text}")
+        assert "demo would alert" in fired.plain_text
+        assert "[read the first 1,000 characters only]" in fired.plain_text
+        late = "Nothing else happened. " * 100 + "Wagner mercenaries were seen."
+        missed = await say(svc, MEMBER, f"/test demo Quiet day\n{late}")
+        assert "demo would not alert" in missed.plain_text
+        assert "The article is long: [read the first 1,000 characters only]" in missed.plain_text
+    finally:
+        await svc.close()
