@@ -76,6 +76,13 @@ def load_watchlists_or_exit(directory: Path, min_score: float | None = None) -> 
     return watchlists
 
 
+def max_match_chars() -> int:
+    """``MAX_MATCH_CHARS`` from the settings (environment or ``.env``)."""
+    from bot.config import Settings
+
+    return Settings().max_match_chars
+
+
 class Progress:
     """A periodic line on stderr for long runs (every ``every`` seconds)."""
 
@@ -120,7 +127,10 @@ def scan(
     from bot.models import match_record
     from handlers.render import plain_match
 
-    matcher = Matcher(load_watchlists_or_exit(watchlists or default_watchlist_dir(), min_score))
+    matcher = Matcher(
+        load_watchlists_or_exit(watchlists or default_watchlist_dir(), min_score),
+        max_chars=max_match_chars(),
+    )
     color = output is OutputFormat.text and sys.stdout.isatty()
     failed = False
     alerts = 0
@@ -182,7 +192,10 @@ def eval_command(
 ) -> None:
     """Precision and recall of the watchlists on a labelled file, with every miss explained."""
     from bot.engine import evaluation
-    matcher = Matcher(load_watchlists_or_exit(watchlists or default_watchlist_dir()))
+
+    matcher = Matcher(
+        load_watchlists_or_exit(watchlists or default_watchlist_dir()), max_chars=max_match_chars()
+    )
     try:
         keep = [evaluation.parse_filter(spec, "--only") for spec in only or []]
         drop = [evaluation.parse_filter(spec, "--skip") for spec in skip or []]

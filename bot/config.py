@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     retention_days: int = 90
     worker_id: str = ""
+    # characters of an article's text that are matched; the rest is not read, and the
+    # alert says so (a page of 17 MB costs what its first megabyte costs)
+    max_match_chars: int = Field(default=1_000_000, ge=1_000)
 
     @field_validator("allowed_chats", "admin_users", mode="before")
     @classmethod

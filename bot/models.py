@@ -66,6 +66,7 @@ class Match:
     summary: str = ""
     score_parts: list[TermScore] = field(default_factory=list)
     rule: str = ""
+    truncated: bool = False  # only the first part of the text was matched (MAX_MATCH_CHARS)
 
 
 def match_record(match: Match) -> dict[str, object]:
@@ -108,4 +109,5 @@ def match_record(match: Match) -> dict[str, object]:
             }
             for p in match.score_parts
         ],
+        **({"truncated": True} if match.truncated else {}),
     }

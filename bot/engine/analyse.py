@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 from bot.engine.matcher import Matcher
@@ -22,9 +23,32 @@ def clean_article(article: Article) -> Article:
 
 
 def analyse(article: Article, matcher: Matcher, budget: int = PUSH_BUDGET) -> list[Match]:
-    """Every alert ``article`` raises, each with its summary."""
-    article = clean_article(article)
+    """Every alert ``article`` raises, each with its summary.
+
+    Only the first ``matcher.max_chars`` characters are read (cleaned, matched
+    and summarised); the alerts of a longer article say so, in
+    ``Match.truncated`` and at the end of the summary.
+    """
+    read, truncated = matcher.bounded(article, log_cut=True)
+    article = clean_article(read)
     matches = matcher.match(article)
     for m in matches:
         m.summary = summarize(article, m.hits, budget)
+        if truncated:
+            m.truncated = True
+            m.summary += " " + truncation_note(matcher.max_chars)
     return matches
+
+
+def truncation_note(max_chars: int) -> str:
+    """What an alert says when only the first part of its article was read."""
+    return f"[read the first {max_chars:,} characters only]"
+
+
+_NOTE = re.compile(r"\[read the first [\d,]+ characters only\]$")
+
+
+def read_part_note(summary: str) -> str:
+    """The :func:`truncation_note` at the end of a stored alert's summary, or ""."""
+    found = _NOTE.search(summary)
+    return found.group() if found else ""

@@ -34,13 +34,14 @@ How it works, and why it is fast:
 
 from __future__ import annotations
 
+import logging
 import math
 import operator
 import threading
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, reduce
 from itertools import chain
 from typing import Literal
@@ -65,6 +66,10 @@ from bot.limits import MAX_TERM_CHARS, MAX_TERM_WORDS
 from bot.models import Article, Hit, Match, TermKind, TermScore, Zone
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
+MAX_MATCH_CHARS = 1_000_000  # of an article's text matched (MAX_MATCH_CHARS in the settings)
+MAX_HITS_PER_TERM = 50  # hits kept as evidence per term (all are counted in score_parts)
+MAX_SENTENCE_CHARS = 1_000  # a longer "sentence" is shown as the words around the hit
+SENTENCE_CONTEXT = 200  # characters each side of the hit then
 MIN_FUZZY_LEN = 4
 FIRST_PASS_WORDS = 100_000  # words the fuzzy first pass remembers (~4 MB), then afresh
 FUZZY_CACHE_WORDS = 20_000  # words it reported, remembered with their full check
@@ -83,6 +88,9 @@ Slot = tuple[int, str]  # (watchlist index, term key inside that watchlist)
 ExactHit = tuple[int, int]  # (index of the key's last character in the hay, key id)
 FuzzyHit = tuple[int, "FuzzyAlias", float]  # (first token, alias, score)
 _KEY_ID = operator.itemgetter(1)
+_PLACE = operator.itemgetter(0, 1)  # (token start, token end) of a hit
+
+log = logging.getLogger(__name__)
 
 
 class CompileError(ValueError):
@@ -139,17 +147,32 @@ class CompiledWatchlist:
     uses_lead: bool = False  # the rule has lead: or top: (the lead's tokens are then needed)
 
 
-@dataclass
 class Occurrence:
-    """A term found in one field of the article (token span + original offsets)."""
+    """A term found in one field of the article: its token span, and (worked out
+    when asked, for the few hits kept) its offsets in the original field text.
 
-    key: str
-    field: Literal["title", "text"]
-    tok_start: int  # position in the combined title/body token space
-    tok_end: int
-    start: int  # offsets into the original field text
-    end: int
-    fuzzy_score: float | None = None
+    A dense page has 10⁵ occurrences: the rules need only their token spans.
+    """
+
+    __slots__ = ("key", "ft", "tok_start", "tok_end", "fuzzy_score")
+
+    def __init__(
+        self, key: str, ft: _FieldText, tok_start: int, tok_end: int, fuzzy_score: float | None
+    ) -> None:
+        self.key = key
+        self.ft = ft
+        self.tok_start = tok_start  # position in the combined title/body token space
+        self.tok_end = tok_end
+        self.fuzzy_score = fuzzy_score
+
+    @property
+    def field(self) -> Literal["title", "text"]:
+        return self.ft.field
+
+    def original_span(self) -> tuple[int, int]:
+        """Offsets into the original field text."""
+        offset = self.ft.pos_offset
+        return self.ft.original_span(self.tok_start - offset, self.tok_end - offset)
 
 
 @dataclass
@@ -231,7 +254,8 @@ class _FieldText:
         self.norm: NormText = normalise(original)
         self.hay = hay(self.norm.text)
         self.pos_offset = pos_offset
-        self._sentences: list[tuple[int, int]] = []
+        self._sentences: list[tuple[int, int]] = []  # shown so far, sorted, disjoint
+        self._shown_starts: list[int] = []
         # where the automaton read only windows of the hay: their starts in what it read,
         # and (offset in the hay - offset in what it read) for each, as int64 bytes
         self.windows: tuple[bytes, bytes] | None = None
@@ -310,23 +334,48 @@ class _FieldText:
         """The sentence of a token position (in the combined space), numbered per field."""
         return self.pos_offset + bisect_right(self._sentence_starts, position - self.pos_offset)
 
-    def sentence(self, start: int) -> str:
-        for first, last in self._sentences:  # hits often share a sentence
-            if first <= start < max(last, first + 1):
-                break
-        else:
-            span = sentence_span(self.norm.original, start)
-            if span is None:
-                return ""
-            self._sentences.append(span)
-            first, last = span
-        return " ".join(self.norm.original[first:last].split())
+    def sentence(self, start: int, end: int) -> str:
+        """The sentence holding the hit ``start``…``end``, on one line.
+
+        Sentences found are remembered (sorted: one bisection per hit). A
+        "sentence" longer than ``MAX_SENTENCE_CHARS`` (a page without full
+        stops) is shown as the words around the hit, with "…" where it is cut.
+        """
+        span = self._sentence_at(start)
+        if span is None:
+            return ""
+        first, last = span
+        original = self.norm.original
+        if last - first <= MAX_SENTENCE_CHARS:
+            return " ".join(original[first:last].split())
+        lo = max(first, start - SENTENCE_CONTEXT)
+        hi = min(last, max(end, start) + SENTENCE_CONTEXT)
+        if lo > first and not original[lo - 1].isspace():  # do not start inside a word
+            lo = next((i + 1 for i in range(lo, start) if original[i].isspace()), start)
+        if hi < last and not original[hi].isspace():  # nor end inside one
+            hi = next((i for i in range(hi - 1, end - 1, -1) if original[i].isspace()), hi)
+        words = " ".join(original[lo:hi].split())
+        return ("… " if lo > first else "") + words + (" …" if hi < last else "")
+
+    def _sentence_at(self, start: int) -> tuple[int, int] | None:
+        i = bisect_right(self._shown_starts, start) - 1
+        if i >= 0:
+            first, last = self._sentences[i]
+            if first <= start < max(last, first + 1):  # hits often share a sentence
+                return first, last
+        span = sentence_span(self.norm.original, start)
+        if span is not None and span not in self._sentences[max(i, 0) : i + 2]:
+            at = bisect_right(self._shown_starts, span[0])
+            self._shown_starts.insert(at, span[0])
+            self._sentences.insert(at, span)
+        return span
 
 
 class Matcher:
     """All watchlists compiled into one Aho-Corasick index."""
 
-    def __init__(self, watchlists: Iterable[Watchlist]):
+    def __init__(self, watchlists: Iterable[Watchlist], max_chars: int = MAX_MATCH_CHARS):
+        self.max_chars = max_chars  # of an article's text (and of its title) matched
         self.compiled: list[CompiledWatchlist] = []
         self._slots_by_key: dict[str, list[Slot]] = defaultdict(list)
         self._fuzzy: dict[tuple[int, str], list[FuzzyAlias]] = defaultdict(list)
@@ -361,20 +410,24 @@ class Matcher:
         index = len(self.compiled)
         cwl = CompiledWatchlist(wl)
         self.compiled.append(cwl)
+        # dicts, not list membership: an entity of 50,000 aliases is compiled in linear time
+        entity_keys: dict[str, None] = {}
+        keyword_keys: dict[str, None] = {}
         for ent in wl.entities:
             for alias in ent.all_names:
                 key = self._add_term(
                     index, cwl, alias, TermInfo(ent.name, "entity", ent.weight, ent.name)
                 )
-                if key and key not in cwl.entity_keys:
-                    cwl.entity_keys.append(key)
+                if key:
+                    entity_keys.setdefault(key)
                 if ent.fuzzy is not None and not alias.endswith("*"):
                     self._add_fuzzy(index, key, alias, ent.fuzzy)
         grouped = [kw for terms in wl.groups.values() for kw in terms]
         for kw in [*wl.keywords, *grouped]:
             key = self._add_term(index, cwl, kw.term, TermInfo(kw.term, "keyword", kw.weight))
-            if key and key not in cwl.keyword_keys:
-                cwl.keyword_keys.append(key)
+            if key:
+                keyword_keys.setdefault(key)
+        cwl.entity_keys, cwl.keyword_keys = list(entity_keys), list(keyword_keys)
         if wl.rule_ast is None:
             cwl.evidence_keys = set(cwl.terms)
             return
@@ -550,16 +603,47 @@ class Matcher:
     # --- matching ----------------------------------------------------------
 
     def match(self, article: Article) -> list[Match]:
-        """Every watchlist that fires on ``article``, best score first."""
-        scan = self._scan(article)
+        """Every watchlist that fires on ``article``, best score first.
+
+        Only the first ``max_chars`` characters of the text are read (see
+        :meth:`bounded`); the matches then say so (``Match.truncated``). The
+        match's ``article`` is the one given: the hits' offsets hold for it.
+        """
+        read, truncated = self.bounded(article, log_cut=True)
+        scan = self._scan(read)
         matches = []
         for index in _bits(scan.fired | scan.rule):
             occ_by_key = self._occurrences(scan, index)
             result = self._evaluate(self.compiled[index], occ_by_key, article, scan.fields)
             if result is not None:
+                result.truncated = truncated
                 matches.append(result)
         matches.sort(key=lambda m: (-m.score, m.watchlist))
         return matches
+
+    def bounded(self, article: Article, log_cut: bool = False) -> tuple[Article, bool]:
+        """``article`` cut to what is matched, and whether anything was cut.
+
+        The text keeps its first ``max_chars`` characters, cut back to a space
+        within the last 200 (so no word is cut in two); the title keeps as many
+        (and fewer than ``BODY_OFFSET``, so its token positions stay below the
+        body's). What is kept is a prefix: offsets into it hold for the whole.
+        """
+        title_cap = min(self.max_chars, BODY_OFFSET)
+        if len(article.text) <= self.max_chars and len(article.title) <= title_cap:
+            return article, False
+        read = replace(
+            article, title=_cut(article.title, title_cap), text=_cut(article.text, self.max_chars)
+        )
+        if log_cut:
+            log.warning(
+                "article %s: read the first %d of its %d characters (MAX_MATCH_CHARS=%d)",
+                article.url or repr(article.title[:80]),
+                len(read.text),
+                len(article.text),
+                self.max_chars,
+            )
+        return read, True
 
     def _scan(self, article: Article) -> _Scan:
         """Every term occurrence in title and body, and the watchlists they concern."""
@@ -594,13 +678,15 @@ class Matcher:
                     hay_pos = ft.hay_offset(end) - len(key) + 2  # after the leading space
                     tok_start = ft.token_at(hay_pos)
                     tok_end = tok_start + self._key_ntoks[key_id]
-                    occ = _occurrence(ft, key, tok_start, tok_end, None)
+                    offset = ft.pos_offset
+                    occ = Occurrence(key, ft, tok_start + offset, tok_end + offset, None)
                     occ_by_key.setdefault(key, []).append(occ)
             for tok_start, alias, score in fuzzy:
                 for slot_index, key in alias.slots:
                     if slot_index == index:
                         tok_end = tok_start + alias.size
-                        occ = _occurrence(ft, key, tok_start, tok_end, score)
+                        offset = ft.pos_offset
+                        occ = Occurrence(key, ft, tok_start + offset, tok_end + offset, score)
                         occ_by_key.setdefault(key, []).append(occ)
         return occ_by_key
 
@@ -614,7 +700,8 @@ class Matcher:
         index = next(i for i, c in enumerate(self.compiled) if c.watchlist.name == name)
         cwl = self.compiled[index]
         wl = cwl.watchlist
-        scan = self._scan(article)
+        read, truncated = self.bounded(article)
+        scan = self._scan(read)
         fields = scan.fields
         occ_by_key = self._occurrences(scan, index)
         terms_found = sorted({cwl.terms[k].label for k in occ_by_key})
@@ -623,7 +710,7 @@ class Matcher:
             {
                 cwl.terms[k].label
                 for k, occs in occ_by_key.items()
-                if any((title if o.field == "title" else body).zone(o.start) != "body" for o in occs)
+                if any(o.ft.zone(o.original_span()[0]) != "body" for o in occs)
             }
         )
         match = self._evaluate(cwl, occ_by_key, article, fields) if occ_by_key else None
@@ -649,6 +736,7 @@ class Matcher:
             nearest_miss=miss,
             score=match.score if match else 0.0,
             min_score=wl.min_score,
+            truncated=truncated,
         )
 
     @staticmethod
@@ -795,10 +883,10 @@ class Matcher:
             if not _default_rule(cwl, occ_by_key):
                 return None
             evidence_spans = set()
-        hits = self._hits(cwl, occ_by_key, evidence_spans, fields)
+        hits, counts = self._hits(cwl, occ_by_key, evidence_spans, fields)
         if not hits:
             return None
-        parts = score_parts(cwl, hits, len(article.text))
+        parts = score_parts(cwl, hits, len(article.text), counts)
         score = combine(parts)
         if score < wl.min_score:
             return None
@@ -818,14 +906,16 @@ class Matcher:
         occ_by_key: dict[str, list[Occurrence]],
         evidence_spans: set[tuple[int, int]],
         fields: tuple[_FieldText, _FieldText],
-    ) -> list[Hit]:
-        """Hits of entities and keywords, plus rule-only terms that made the rule match.
+    ) -> tuple[list[Hit], dict[tuple[str, TermKind], int]]:
+        """Hits of entities and keywords, plus rule-only terms that made the rule match,
+        and how many occurrences each term has.
 
-        Their ``sentence`` is left empty (see :meth:`_evaluate`).
+        A term keeps its first ``MAX_HITS_PER_TERM`` hits (title first, then
+        in text order): evidence needs a few, and a dense page has 10⁵. All
+        are counted. Their ``sentence`` is left empty (see :meth:`_evaluate`).
         """
-        title, body = fields
-        hits: list[Hit] = []
-        seen: set[tuple[str, int, int, str]] = set()
+        # by token span: in the same order as by offsets (title first), and far cheaper
+        found: dict[tuple[int, int, str], tuple[TermInfo, Occurrence]] = {}
         for key, occs in occ_by_key.items():
             if key not in cwl.evidence_keys:
                 continue
@@ -833,28 +923,33 @@ class Matcher:
             for o in occs:
                 if info.kind == "rule" and (o.tok_start, o.tok_end) not in evidence_spans:
                     continue
-                ident = (info.label, o.start, o.end, o.field)
-                if ident in seen:
-                    continue
-                seen.add(ident)
-                ft = title if o.field == "title" else body
-                zone = ft.zone(o.start)
-                hits.append(
-                    Hit(
-                        term=info.label,
-                        kind=info.kind,
-                        watchlist=cwl.watchlist.name,
-                        text=ft.norm.original[o.start : o.end],
-                        start=o.start,
-                        end=o.end,
-                        sentence="",
-                        field=o.field,
-                        fuzzy_score=o.fuzzy_score,
-                        zone=zone,
-                    )
+                found.setdefault((o.tok_start, o.tok_end, info.label), (info, o))
+        counts: dict[tuple[str, TermKind], int] = defaultdict(int)
+        hits: list[Hit] = []
+        for place in sorted(found, key=_PLACE):  # stable: ties keep the order found
+            info, o = found[place]
+            term = (info.label, info.kind)
+            counts[term] += 1
+            if counts[term] > MAX_HITS_PER_TERM:
+                continue
+            start, end = o.original_span()
+            ft = o.ft
+            zone = ft.zone(start)
+            hits.append(
+                Hit(
+                    term=info.label,
+                    kind=info.kind,
+                    watchlist=cwl.watchlist.name,
+                    text=ft.norm.original[start:end],
+                    start=start,
+                    end=end,
+                    sentence="",
+                    field=o.field,
+                    fuzzy_score=o.fuzzy_score,
+                    zone=zone,
                 )
-        hits.sort(key=lambda h: (h.field != "title", h.start, h.end))
-        return hits
+            )
+        return hits, dict(counts)
 
 
 def positive_terms(node: rules.Node, negated: bool = False) -> list[rules.Term]:
@@ -877,7 +972,7 @@ def _with_sentence(hit: Hit, ft: _FieldText) -> Hit:
         text=hit.text,
         start=hit.start,
         end=hit.end,
-        sentence=ft.sentence(hit.start),
+        sentence=ft.sentence(hit.start, hit.end),
         field=hit.field,
         fuzzy_score=hit.fuzzy_score,
         zone=hit.zone,
@@ -896,23 +991,13 @@ def _layout(fields: tuple[_FieldText, _FieldText], with_lead: bool) -> rules.Lay
     return rules.Layout(BODY_OFFSET, lead, sentence_of)
 
 
-def _occurrence(
-    ft: _FieldText,
-    key: str,
-    tok_start: int,
-    tok_end: int,
-    fuzzy_score: float | None,
-) -> Occurrence:
-    start, end = ft.original_span(tok_start, tok_end)
-    return Occurrence(
-        key,
-        ft.field,
-        tok_start + ft.pos_offset,
-        tok_end + ft.pos_offset,
-        start,
-        end,
-        fuzzy_score,
-    )
+def _cut(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, back to a space within the last 200."""
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    tail = max(head.rfind(c, max(0, limit - 200)) for c in " \n\t")
+    return head[:tail] if tail > 0 else head
 
 
 # word-initial letters by frequency in English, then letters within words, then digits
@@ -971,8 +1056,16 @@ def body_factor(body_length: int, first_start: int) -> float:
     return factor
 
 
-def score_parts(cwl: CompiledWatchlist, hits: list[Hit], body_length: int = 0) -> list[TermScore]:
+def score_parts(
+    cwl: CompiledWatchlist,
+    hits: list[Hit],
+    body_length: int = 0,
+    counts: dict[tuple[str, TermKind], int] | None = None,
+) -> list[TermScore]:
     """Each distinct term's contribution (noisy-OR evidence, see :func:`combine`).
+
+    ``counts`` are the terms' occurrences when ``hits`` keeps only the first
+    ones of each (:meth:`Matcher._hits`); without it, the hits are counted.
 
     A term counts by the best zone it was found in: the title as
     ``TITLE_BASE`` (scaled by the watchlist's ``title_weight``), the lead as
@@ -996,12 +1089,13 @@ def score_parts(cwl: CompiledWatchlist, hits: list[Hit], body_length: int = 0) -
         if zone == "body":
             scale = body_factor(body_length, min(h.start for h in term_hits))
         base = {"title": title_base, "lead": LEAD_BASE, "body": BODY_BASE * scale}[zone]
-        base += REPEAT_BONUS * min(len(term_hits) - 1, MAX_REPEAT_BONUS) * scale
+        count = counts.get((term, kind), len(term_hits)) if counts else len(term_hits)
+        base += REPEAT_BONUS * min(count - 1, MAX_REPEAT_BONUS) * scale
         weight = weights.get((term, kind), 1.0)
         contribution = 1 - (1 - base) ** weight
         in_title = zone == "title"
         parts.append(
-            TermScore(term, kind, len(term_hits), in_title, weight, round(contribution, 3), zone)
+            TermScore(term, kind, count, in_title, weight, round(contribution, 3), zone)
         )
     parts.sort(key=lambda p: -p.contribution)
     return parts
@@ -1026,3 +1120,4 @@ class Diagnosis:
     score: float
     min_score: float
     terms_in_top: list[str] = field(default_factory=list)  # found in the title or the lead
+    truncated: bool = False  # only the first max_chars characters were read

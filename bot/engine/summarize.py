@@ -15,6 +15,7 @@ sentences that carry hits, in article order, within a character budget.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter, defaultdict, deque
 from collections.abc import Sequence
 
@@ -59,9 +60,15 @@ _BLOCK_OPENERS = re.compile(
 BLOCK_TAIL_SHARE = 0.5  # an appeal block must start in the last half of the text
 
 
+MAX_BOILERPLATE_LINE = 2_000  # characters: a longer line is text, not a notice
+
+
 def is_boilerplate_line(line: str) -> bool:
+    """A publisher's notice. A line of more than ``MAX_BOILERPLATE_LINE``
+    characters never is one (and is not searched: a page of one 17 MB line
+    would cost seconds of regex for nothing)."""
     stripped = line.strip()
-    return bool(stripped) and bool(_LINE_RE.search(stripped))
+    return 0 < len(stripped) <= MAX_BOILERPLATE_LINE and bool(_LINE_RE.search(stripped))
 
 
 def clean_text(text: str) -> str:
@@ -129,13 +136,13 @@ def summarize(article: Article, hits: Sequence[Hit] = (), budget: int = PUSH_BUD
     title_key = _key(article.title)
     spans = [s for s in spans if _key(text[s[0] : s[1]]) != title_key] or spans
     weight: Counter[int] = Counter()
+    starts = [start for start, _ in spans]  # sorted and disjoint: one bisection per hit
     for hit in hits:
         if hit.field != "text":
             continue
-        for i, (start, end) in enumerate(spans):
-            if start <= hit.start < end:
-                weight[i] += 1
-                break
+        i = bisect_right(starts, hit.start) - 1
+        if i >= 0 and hit.start < spans[i][1]:
+            weight[i] += 1
     chosen = [0]
     used = len(_flat(text, spans[0]))
     ranked = sorted(weight, key=lambda i: (-weight[i], i))

@@ -468,22 +468,50 @@ def _set_seq(doc: CommentedMap, key: str, items: list[object]) -> None:
 
 
 def _merge_seq(old: object, new: list[object]) -> CommentedSeq:
-    """Edit the old sequence in place so unchanged items keep their comments."""
+    """Edit the old sequence in place so unchanged items keep their comments.
+
+    Membership is looked up in sets of :func:`_item_key`, not in the lists: a
+    50,000-term list is merged in linear time (plus one shift of the list per
+    item actually removed or inserted).
+    """
     if not isinstance(old, CommentedSeq):
         return CommentedSeq(new)
+    wanted = {_item_key(item) for item in new}
     for index in range(len(old) - 1, -1, -1):
-        if old[index] not in new:
+        if _item_key(old[index]) not in wanted:
             del old[index]
+    present = {_item_key(item) for item in old}
     for position, item in enumerate(new):
-        if item not in old:
+        key = _item_key(item)
+        if key not in present:
             old.insert(min(position, len(old)), item)
+            present.add(key)
     return old
 
 
-def dump(wl: Watchlist, original_text: str | None = None) -> str:
-    """YAML text for ``wl``; with ``original_text``, its comments and layout are kept."""
-    base = None
-    if original_text:
+def _item_key(item: object) -> object:
+    """A hashable stand-in for ``item`` such that equal items (``==``) get equal keys."""
+    if isinstance(item, dict):
+        return ("map", frozenset((k, _item_key(v)) for k, v in item.items()))
+    if isinstance(item, list):
+        return ("seq", tuple(_item_key(v) for v in item))
+    if isinstance(item, str):
+        return str(item)  # a quoted ruamel scalar equals the plain string
+    try:
+        hash(item)
+    except TypeError:
+        return ("repr", repr(item))
+    return item
+
+
+def dump(wl: Watchlist, original_text: str | None = None, *, document: object = None) -> str:
+    """YAML text for ``wl``; with ``original_text``, its comments and layout are kept.
+
+    ``document`` is the original text already parsed (:func:`parse_yaml`), so
+    an edit parses a big watchlist once instead of twice; it is changed in place.
+    """
+    base = document if isinstance(document, CommentedMap) else None
+    if base is None and original_text:
         loaded = _yaml().load(original_text)
         if isinstance(loaded, CommentedMap):
             base = loaded

@@ -99,9 +99,13 @@ class Service:
         self.factory = make_session_factory(self.engine)
         self.notifiers: dict[str, Notifier] = dict(notifiers or {})
         self.on_alerts = on_alerts
-        self.matcher = Matcher([])
+        self.matcher = Matcher([], max_chars=settings.max_match_chars)
         self._watchlist_stamp: tuple[tuple[str, float, int], ...] = ()
         self._db_stamp: tuple[int, str] = (0, "")
+        # (source, YAML text) → its watchlist, from the last load: an edit re-parses
+        # only the watchlist it changed, not every stored one (the Watchlist objects are
+        # only read once loaded)
+        self._parsed: dict[tuple[str, str], Watchlist] = {}
         with session_scope(self.factory) as session:
             self.stories = load_story_index(session)
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
@@ -125,18 +129,20 @@ class Service:
         validates is skipped with an error; if none compiles, the previous
         index stays.
         """
-        self._seed_from_files()
+        parsed: dict[tuple[str, str], Watchlist] = {}
+        self._seed_from_files(parsed)
         watchlists: list[Watchlist] = []
         with session_scope(self.factory) as session:
             for row in list_watchlists(session):
                 try:
-                    watchlists.append(load_text(row.yaml, f"watchlist {row.name}"))
+                    watchlists.append(self._parse(row.yaml, f"watchlist {row.name}", parsed))
                 except WatchlistError as err:
                     if "needs entities, keywords or a rule" in str(err):
                         log.info("watchlist %s has no terms yet: nothing to match", row.name)
                     else:
                         log.error("watchlist not loaded: %s", err)
             self._db_stamp = self._db_signature(session)
+        self._parsed = parsed
         if not watchlists and self.matcher.watchlists:
             log.error("no watchlist compiles: keeping the previous ones")
             return self.matcher.watchlists
@@ -146,18 +152,29 @@ class Service:
         log.info("watchlists: %s", ", ".join(wl.name for wl in watchlists) or "none")
         return watchlists
 
-    @staticmethod
-    def _compile(watchlists: list[Watchlist]) -> Matcher:
+    def _compile(self, watchlists: list[Watchlist]) -> Matcher:
         """One matcher for ``watchlists``; one the matcher cannot hold is a logged error
         for that watchlist only, and the others are compiled without it."""
         while True:
             try:
-                return Matcher(watchlists)
+                return Matcher(watchlists, max_chars=self.settings.max_match_chars)
             except CompileError as err:
                 log.error("watchlist not loaded: %s", err)
                 watchlists = [wl for wl in watchlists if wl.name != err.watchlist]
 
-    def _seed_from_files(self) -> None:
+    def remember_parsed(self, row_name: str, text: str, wl: Watchlist) -> None:
+        """``wl`` is stored watchlist ``row_name``'s ``text``, already parsed (by an
+        edit): the next :meth:`load_watchlists` does not parse it again."""
+        self._parsed[(f"watchlist {row_name}", text)] = wl
+
+    def _parse(self, text: str, source: str, parsed: dict[tuple[str, str], Watchlist]) -> Watchlist:
+        """``load_text(text, source)``, reusing the last load's result for the same text."""
+        key = (source, text)
+        wl = self._parsed.get(key) or load_text(text, source)
+        parsed[key] = wl
+        return wl
+
+    def _seed_from_files(self, parsed: dict[tuple[str, str], Watchlist]) -> None:
         directory = self.settings.watchlist_dir
         if not directory.is_dir():
             return
@@ -165,7 +182,7 @@ class Service:
             for path in watchlist_files(directory):
                 try:
                     text = path.read_text(encoding="utf-8")
-                    wl = load_text(text, str(path))
+                    wl = self._parse(text, str(path), parsed)
                 except (OSError, UnicodeDecodeError, WatchlistError) as err:
                     log.error("watchlist file not loaded: %s", err)
                     continue

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.orm import Session
 
+from bot.engine.analyse import read_part_note
 from bot.runtime.delivery import alert_view
 from bot.store import get_alert, record_feedback, session_scope
 from bot.store.subscriptions import get_chat, mute, subscribe, unsubscribe, upsert_chat
@@ -222,6 +223,9 @@ def cmd_explain(call: Call) -> Reply:
         reply.line(*line)
     if parts:
         reply.line(bold("Score "), text(_score_text(parts, view.score)))
+    note = read_part_note(view.summary)
+    if note:
+        reply.line(italic(f"The article is long: {note}"))
     return reply
 
 

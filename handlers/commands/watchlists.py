@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.engine.analyse import analyse
+from bot.engine.analyse import analyse, truncation_note
 from bot.engine.matcher import Diagnosis, Matcher
 from bot.engine.watchlist import (
     Entity,
@@ -72,14 +72,19 @@ _EDIT_LOCK = threading.Lock()  # one read-modify-write of a watchlist at a time
 def load_watchlist(text: str, name: str) -> Watchlist:
     """A stored watchlist, including one just created (no terms yet), which
     :func:`~bot.engine.watchlist.load_text` refuses because it cannot match anything."""
+    return _load_document(text, name)[0]
+
+
+def _load_document(text: str, name: str) -> tuple[Watchlist, object]:
+    """:func:`load_watchlist` and the parsed YAML document it was read from."""
     data = parse_yaml(text, name)
     if isinstance(data, dict) and _is_empty(data):
         placeholder = dict(data)
         placeholder["keywords"] = ["placeholder"]
         wl = from_mapping(placeholder, name)
         wl.keywords = []
-        return wl
-    return from_mapping(data, name)
+        return wl, data
+    return from_mapping(data, name), data
 
 
 def _is_empty(data: dict[object, object]) -> bool:
@@ -95,25 +100,36 @@ def where_wrong(err: WatchlistError) -> str:
 
 
 def edit(call: Call, raw_name: str, change: Callable[[Watchlist], str]) -> tuple[str, Watchlist]:
-    """Apply ``change`` to the stored watchlist and save it; returns its message and the result."""
+    """Apply ``change`` to the stored watchlist and save it; returns its message and the result.
+
+    The cost is linear in the watchlist's size: the stored YAML is parsed once
+    (its document is the base the edit is dumped over), the new text parsed
+    once to check it, and the matcher recompiled once.
+    """
     with _EDIT_LOCK:
         with session_scope(call.service.factory) as session:
             row = find_watchlist(call, session, raw_name)
-            wl = _stored(call, row)
+            wl, document = _stored_document(call, row)
             message = change(wl)
-            new_text = dump(wl, row.yaml)
+            new_text = dump(wl, document=document)
             try:
-                checked = load_watchlist(new_text, row.name)
+                checked = load_watchlist(new_text, f"watchlist {row.name}")
             except WatchlistError as err:
                 call.fail(f"Not changed: {where_wrong(err)}")
             save_watchlist(session, row.name, new_text, updated_by=call.ctx.user_id)
+        if checked.entities or checked.keywords or checked.groups or checked.rule:
+            call.service.remember_parsed(row.name, new_text, checked)  # as load_text reads it
         call.service.load_watchlists()
     return message, checked
 
 
 def _stored(call: Call, row: WatchlistRow) -> Watchlist:
+    return _stored_document(call, row)[0]
+
+
+def _stored_document(call: Call, row: WatchlistRow) -> tuple[Watchlist, object]:
     try:
-        return load_watchlist(row.yaml, row.name)
+        return _load_document(row.yaml, row.name)
     except WatchlistError as err:
         call.fail(
             f"{row.name} does not load ({where_wrong(err)}); fix it with an import", usage=False
@@ -394,6 +410,7 @@ class _Tested:
     article: Article
     match: Match | None
     diagnosis: Diagnosis
+    max_chars: int  # of the article matched
 
 
 async def cmd_test(call: Call) -> Reply:
@@ -406,7 +423,7 @@ async def cmd_test(call: Call) -> Reply:
         articles = await _fetch_articles(call, target)
     else:
         articles = [_article_from_text(sample)]
-    matcher = Matcher([wl])
+    matcher = Matcher([wl], max_chars=call.service.settings.max_match_chars)
     results = await asyncio.to_thread(_run_tests, matcher, wl.name, articles)
     if len(results) == 1:
         return _test_reply(results[0], wl)
@@ -446,7 +463,12 @@ def _run_tests(matcher: Matcher, name: str, articles: list[Article]) -> list[_Te
     for article in articles:
         matches = analyse(article, matcher)
         out.append(
-            _Tested(article, matches[0] if matches else None, matcher.diagnose(article, name))
+            _Tested(
+                article,
+                matches[0] if matches else None,
+                matcher.diagnose(article, name),
+                matcher.max_chars,
+            )
         )
     return out
 
@@ -460,7 +482,10 @@ def _test_reply(result: _Tested, wl: Watchlist) -> Reply:
         reply.line(bold(f"{wl.name} would not alert"), text(f" (min score {wl.min_score:g})."))
         reply.line(text("Nearest miss: "), text(diag.nearest_miss or "nothing of it matched"))
         found = ", ".join(diag.terms_found) or "none"
-        return reply.line(text(f"Terms found: {found}"))
+        reply.line(text(f"Terms found: {found}"))
+        if diag.truncated:
+            reply.line(italic(f"The article is long: {truncation_note(result.max_chars)}"))
+        return reply
     reply.line(
         bold(f"{wl.name} would alert"),
         text(f" — score {match.score:.2f} (min {wl.min_score:g})."),
