@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.bundled import default_dir
+from bot.limits import MAX_MATCH_CHARS
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 MAX_SHOWN = 60  # characters of a bad value quoted back
@@ -58,7 +59,7 @@ class Settings(BaseSettings):
     worker_id: str = ""
     # characters of an article's text that are matched; the rest is not read, and the
     # alert says so (a page of 17 MB costs what its first megabyte costs)
-    max_match_chars: int = Field(default=1_000_000, ge=1_000)
+    max_match_chars: int = Field(default=MAX_MATCH_CHARS, ge=1_000)
 
     @field_validator("allowed_chats", "admin_users", mode="before")
     @classmethod

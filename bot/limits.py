@@ -19,6 +19,11 @@ MAX_RULE_CHARS = 5_000  # a rule, normalised
 MAX_RULE_TERMS = 500  # words, phrases and @names in one rule
 MAX_WATCHLIST_TERMS = 100_000  # aliases + keywords + group terms in one watchlist
 
+# --- matching ------------------------------------------------------------
+
+MAX_MATCH_CHARS = 1_000_000  # default of an article's text matched (setting MAX_MATCH_CHARS)
+MAX_HITS_KEPT_PER_TERM = 50  # evidence kept per term; every occurrence still counts in the score
+
 # --- input -----------------------------------------------------------------
 
 MAX_URL_CHARS = 2_048  # a URL typed in chat, given to `scan` or declared as a source

@@ -62,12 +62,11 @@ from bot.engine.text import (
 )
 from bot.engine.watchlist import Watchlist
 from bot.engine.wordscan import TokenIndex, gram_slack, hay, token_starts
-from bot.limits import MAX_TERM_CHARS, MAX_TERM_WORDS
+from bot.limits import MAX_HITS_KEPT_PER_TERM, MAX_MATCH_CHARS, MAX_TERM_CHARS, MAX_TERM_WORDS
 from bot.models import Article, Hit, Match, TermKind, TermScore, Zone
 
 BODY_OFFSET = 1_000_000  # body token positions start here, so NEAR never spans title and body
-MAX_MATCH_CHARS = 1_000_000  # of an article's text matched (MAX_MATCH_CHARS in the settings)
-MAX_HITS_PER_TERM = 50  # hits kept as evidence per term (all are counted in score_parts)
+MAX_HITS_PER_TERM = MAX_HITS_KEPT_PER_TERM  # hits kept as evidence per term (all count in score_parts)
 MAX_SENTENCE_CHARS = 1_000  # a longer "sentence" is shown as the words around the hit
 SENTENCE_CONTEXT = 200  # characters each side of the hit then
 MIN_FUZZY_LEN = 4

@@ -35,6 +35,7 @@ from bot.ingest.poll import (
 )
 from bot.ingest.safety import guarded_client
 from bot.ingest.sources import SourceSpec, load_sources
+from bot.limits import MAX_MATCH_CHARS
 from bot.models import Article
 from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
 from bot.runtime.pipeline import Ingested, ingest
@@ -146,18 +147,19 @@ class Service:
         if not watchlists and self.matcher.watchlists:
             log.error("no watchlist compiles: keeping the previous ones")
             return self.matcher.watchlists
-        self.matcher = self._compile(watchlists)  # one assignment: atomic for readers
+        self.matcher = self._compile(watchlists, self.settings.max_match_chars)  # one assignment: atomic for readers
         watchlists = self.matcher.watchlists
         self._watchlist_stamp = self._stamp()
         log.info("watchlists: %s", ", ".join(wl.name for wl in watchlists) or "none")
         return watchlists
 
-    def _compile(self, watchlists: list[Watchlist]) -> Matcher:
+    @staticmethod
+    def _compile(watchlists: list[Watchlist], max_chars: int = MAX_MATCH_CHARS) -> Matcher:
         """One matcher for ``watchlists``; one the matcher cannot hold is a logged error
         for that watchlist only, and the others are compiled without it."""
         while True:
             try:
-                return Matcher(watchlists, max_chars=self.settings.max_match_chars)
+                return Matcher(watchlists, max_chars=max_chars)
             except CompileError as err:
                 log.error("watchlist not loaded: %s", err)
                 watchlists = [wl for wl in watchlists if wl.name != err.watchlist]
