@@ -1060,19 +1060,37 @@ class _Explainer:
     def closest(self, left: Sequence[Span], right: Sequence[Span]) -> int | None:
         """Fewest words between a left and a right span in the same field (None: no such pair).
 
-        Each left span is compared with its neighbours by start among the right
-        ones (sorted), so this stays linear in the hits, give or take a log.
+        Per field, the right spans are sorted by start with a running maximum of
+        their ends: for each left span the nearest right span before it is the
+        one ending last among those starting earlier, and the nearest after it
+        the first starting at or after it. Two bisections per left span, so
+        this stays linear in the hits, give or take a log.
         """
         title_end = self.results.layout.title_end
-        starts = [b[0] for b in right]
+
+        def field(span: Span) -> bool:
+            return title_end is not None and span[0] < title_end
+
         best: int | None = None
-        for a in left:
-            i = bisect_left(starts, a[0])
-            for b in right[max(0, i - 1) : i + 1]:
-                if title_end is not None and (a[0] < title_end) != (b[0] < title_end):
+        for in_title in (True, False):
+            rights = sorted(b for b in right if field(b) == in_title)
+            if not rights:
+                continue
+            starts = [b[0] for b in rights]
+            max_end: list[int] = []
+            for b in rights:
+                max_end.append(max(b[1], max_end[-1]) if max_end else b[1])
+            for a in left:
+                if field(a) != in_title:
                     continue
-                distance = span_distance(a, b)
-                best = distance if best is None else min(best, distance)
+                i = bisect_left(starts, a[0])
+                candidates = []
+                if i > 0:
+                    candidates.append(span_distance(a, (starts[i - 1], max_end[i - 1])))
+                if i < len(rights):
+                    candidates.append(span_distance(a, rights[i]))
+                for distance in candidates:
+                    best = distance if best is None else min(best, distance)
         return best
 
     def sent_miss(self, node: Sent) -> str:
