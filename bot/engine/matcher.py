@@ -60,7 +60,7 @@ from bot.engine.text import (
     split_tokens,
     tokens,
 )
-from bot.engine.watchlist import Keyword, Watchlist
+from bot.engine.watchlist import Watchlist
 from bot.engine.wordscan import TokenIndex, gram_slack, hay, token_starts
 from bot.limits import MAX_HITS_KEPT_PER_TERM, MAX_MATCH_CHARS, MAX_TERM_CHARS, MAX_TERM_WORDS
 from bot.models import Article, Hit, Match, TermKind, TermScore, Zone
@@ -380,7 +380,7 @@ class Matcher:
         self._fuzzy: dict[tuple[int, str], list[FuzzyAlias]] = defaultdict(list)
         self._fuzzy_by_text: dict[str, FuzzyAlias] = {}
         self._fuzzy_sizes: set[int] = set()
-        self._keys_of_group: dict[int, tuple[list[Keyword], list[str]]] = {}
+        self._patterns: dict[str, Pattern] = {}  # term text -> pattern, while compiling
         for wl in watchlists:
             self._add(wl)
         self._sides = [(set(c.entity_keys), set(c.keyword_keys)) for c in self.compiled]
@@ -390,7 +390,7 @@ class Matcher:
             alias.ident = ident
             for index, key in alias.slots:
                 alias.roles.add(self._roles(index, key))
-        del self._sides, self._fuzzy_by_text, self._keys_of_group  # only needed while compiling
+        del self._sides, self._fuzzy_by_text, self._patterns  # only needed while compiling
         self._fuzzy_order = sorted(self._fuzzy_sizes)
         self._fuzzy_index = self._index_fuzzy()
         self._index_probes()
@@ -441,7 +441,7 @@ class Matcher:
             cwl.evidence_keys.update(cwl.keys_by_rule_term.get(term, []))
 
     def _add_term(self, index: int, cwl: CompiledWatchlist, text: str, info: TermInfo) -> str:
-        pattern = Pattern.from_text(text)
+        pattern = self._pattern(text)
         if not pattern.toks:
             return ""
         key = pattern.key
@@ -462,7 +462,7 @@ class Matcher:
             ent = cwl.watchlist.entity(term.value)
             if ent is not None:
                 return [Pattern.from_text(a).key for a in ent.all_names if tokens(a.rstrip("*"))]
-            return self._group_keys(cwl.watchlist.group(term.value) or [])
+            return [self._pattern(kw.term).key for kw in cwl.watchlist.group(term.value) or []]
         text = term.value + ("*" if term.kind == "prefix" else "")
         key = Pattern.from_text(text).key
         existing = cwl.terms.get(key)
@@ -470,15 +470,13 @@ class Matcher:
             self._add_term(index, cwl, text, TermInfo(rules.render(term), "rule"))
         return [key]
 
-    def _group_keys(self, group: list[Keyword]) -> list[str]:
-        """The keys of a group's terms, made once per list: a lexicon's group is one list
-        shared by every watchlist that uses it, so it is normalised once per matcher."""
-        cached = self._keys_of_group.get(id(group))
-        if cached is not None and cached[0] is group:
-            return cached[1]
-        keys = [Pattern.from_text(kw.term).key for kw in group]
-        self._keys_of_group[id(group)] = (group, keys)
-        return keys
+    def _pattern(self, text: str) -> Pattern:
+        """``text`` normalised once per matcher: a lexicon's groups are the same terms in
+        every watchlist that uses them (the automaton holds each key once anyway)."""
+        pattern = self._patterns.get(text)
+        if pattern is None:
+            pattern = self._patterns[text] = Pattern.from_text(text)
+        return pattern
 
     def _add_fuzzy(self, index: int, key: str, alias: str, cutoff: int) -> None:
         norm = " ".join(tokens(alias))
