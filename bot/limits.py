@@ -17,7 +17,8 @@ MAX_TERM_CHARS = 200  # one entity alias, keyword or rule phrase, normalised
 MAX_TERM_WORDS = 20  # words in one of them
 MAX_RULE_CHARS = 5_000  # a rule, normalised
 MAX_RULE_TERMS = 500  # words, phrases and @names in one rule
-MAX_WATCHLIST_TERMS = 100_000  # aliases + keywords + group terms in one watchlist
+MAX_WATCHLIST_TERMS = 100_000  # aliases + keywords + group terms in one watchlist (with the
+# shared groups its rule uses), and terms in one lexicon
 
 # --- matching ------------------------------------------------------------
 

@@ -34,6 +34,7 @@ TABLES = {
     "alerts",
     "alert_outlets",
     "watchlists",
+    "lexicons",
     "chats",
     "subscriptions",
     "deliveries",

@@ -380,6 +380,7 @@ class Matcher:
         self._fuzzy: dict[tuple[int, str], list[FuzzyAlias]] = defaultdict(list)
         self._fuzzy_by_text: dict[str, FuzzyAlias] = {}
         self._fuzzy_sizes: set[int] = set()
+        self._patterns: dict[str, Pattern] = {}  # term text -> pattern, while compiling
         for wl in watchlists:
             self._add(wl)
         self._sides = [(set(c.entity_keys), set(c.keyword_keys)) for c in self.compiled]
@@ -389,7 +390,7 @@ class Matcher:
             alias.ident = ident
             for index, key in alias.slots:
                 alias.roles.add(self._roles(index, key))
-        del self._sides, self._fuzzy_by_text  # only needed while compiling
+        del self._sides, self._fuzzy_by_text, self._patterns  # only needed while compiling
         self._fuzzy_order = sorted(self._fuzzy_sizes)
         self._fuzzy_index = self._index_fuzzy()
         self._index_probes()
@@ -421,7 +422,8 @@ class Matcher:
                     entity_keys.setdefault(key)
                 if ent.fuzzy is not None and not alias.endswith("*"):
                     self._add_fuzzy(index, key, alias, ent.fuzzy)
-        grouped = [kw for terms in wl.groups.values() for kw in terms]
+        shared = [group.terms for group in wl.shared_groups()]
+        grouped = [kw for terms in [*wl.groups.values(), *shared] for kw in terms]
         for kw in [*wl.keywords, *grouped]:
             key = self._add_term(index, cwl, kw.term, TermInfo(kw.term, "keyword", kw.weight))
             if key:
@@ -439,7 +441,7 @@ class Matcher:
             cwl.evidence_keys.update(cwl.keys_by_rule_term.get(term, []))
 
     def _add_term(self, index: int, cwl: CompiledWatchlist, text: str, info: TermInfo) -> str:
-        pattern = Pattern.from_text(text)
+        pattern = self._pattern(text)
         if not pattern.toks:
             return ""
         key = pattern.key
@@ -460,14 +462,21 @@ class Matcher:
             ent = cwl.watchlist.entity(term.value)
             if ent is not None:
                 return [Pattern.from_text(a).key for a in ent.all_names if tokens(a.rstrip("*"))]
-            group = cwl.watchlist.group(term.value) or []
-            return [Pattern.from_text(kw.term).key for kw in group]
+            return [self._pattern(kw.term).key for kw in cwl.watchlist.group(term.value) or []]
         text = term.value + ("*" if term.kind == "prefix" else "")
         key = Pattern.from_text(text).key
         existing = cwl.terms.get(key)
         if existing is None:
             self._add_term(index, cwl, text, TermInfo(rules.render(term), "rule"))
         return [key]
+
+    def _pattern(self, text: str) -> Pattern:
+        """``text`` normalised once per matcher: a lexicon's groups are the same terms in
+        every watchlist that uses them (the automaton holds each key once anyway)."""
+        pattern = self._patterns.get(text)
+        if pattern is None:
+            pattern = self._patterns[text] = Pattern.from_text(text)
+        return pattern
 
     def _add_fuzzy(self, index: int, key: str, alias: str, cutoff: int) -> None:
         norm = " ".join(tokens(alias))

@@ -17,6 +17,21 @@ A watchlist file looks like this (see ``docs/ARCHITECTURE.md``)::
     rule: (troops OR convoy*) NEAR/12 (border OR @movement)
     min_score: 0.4
 
+A *lexicon* is a file of groups that any watchlist can use instead of a copy::
+
+    lexicon: shared             # its name (the field that makes it a lexicon)
+    description: Words every military watchlist needs
+    groups:
+      forces: [troops, battalion*, {term: "armoured brigade", weight: 2}]
+      hedge: [weighs, "could send", threaten*]
+
+A watchlist says ``use: [shared]`` and its rule may then say ``@forces``.
+Its own group of the same name wins. The shared groups stay in the
+watchlist's :attr:`Watchlist.lexicons` (never in :attr:`Watchlist.groups`),
+so a chat edit saved with :func:`dump` never copies them into its YAML.
+A lexicon never alerts and is not a watchlist: :func:`load_dir` returns it
+apart, and the database keeps it in a table of its own.
+
 Every problem is reported as ``file: field: what is wrong`` — never a
 traceback, never a silently ignored part.
 """
@@ -25,7 +40,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -50,6 +65,7 @@ NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 TOP_FIELDS = (
     "name",
     "description",
+    "use",
     "entities",
     "keywords",
     "groups",
@@ -57,6 +73,8 @@ TOP_FIELDS = (
     "min_score",
     "title_weight",
 )
+LEXICON_FIELDS = ("lexicon", "description", "groups")
+MAX_KNOWN_SHOWN = 12  # names listed after "known:" in an error
 ENTITY_FIELDS = ("name", "aliases", "fuzzy", "weight")
 KEYWORD_FIELDS = ("term", "weight")
 DEFAULT_MIN_SCORE = 0.3
@@ -92,9 +110,44 @@ class Keyword:
 
 
 @dataclass
+class Lexicon:
+    """Named groups shared by watchlists (``use: [name]``); it never alerts on its own."""
+
+    name: str
+    description: str = ""
+    groups: dict[str, list[Keyword]] = field(default_factory=dict)
+    path: Path | None = None
+
+    def group(self, name: str) -> list[Keyword] | None:
+        return _find_group(self.groups, name)
+
+    @property
+    def term_count(self) -> int:
+        return sum(len(terms) for terms in self.groups.values())
+
+
+@dataclass(frozen=True)
+class SharedGroup:
+    """A group a watchlist's rule takes from a lexicon (the terms are the lexicon's own list)."""
+
+    name: str
+    lexicon: str
+    terms: list[Keyword]
+
+
+def _find_group(groups: dict[str, list[Keyword]], name: str) -> list[Keyword] | None:
+    wanted = name.casefold()
+    for group_name, terms in groups.items():
+        if group_name.casefold() == wanted:
+            return terms
+    return None
+
+
+@dataclass
 class Watchlist:
     name: str
     description: str = ""
+    use: list[str] = field(default_factory=list)  # names of the lexicons it uses
     entities: list[Entity] = field(default_factory=list)
     keywords: list[Keyword] = field(default_factory=list)
     groups: dict[str, list[Keyword]] = field(default_factory=dict)
@@ -103,6 +156,8 @@ class Watchlist:
     title_weight: float = 1.0  # multiplies the extra weight a title hit gets
     rule_ast: rules.Node | None = None
     path: Path | None = None
+    # the lexicons named by ``use``, resolved at load; never written back (see dump)
+    lexicons: list[Lexicon] = field(default_factory=list, repr=False, compare=False)
 
     def entity(self, name: str) -> Entity | None:
         wanted = name.casefold()
@@ -112,16 +167,64 @@ class Watchlist:
         return None
 
     def group(self, name: str) -> list[Keyword] | None:
-        wanted = name.casefold()
-        for group_name, terms in self.groups.items():
-            if group_name.casefold() == wanted:
-                return terms
+        """The terms of group ``@name``: its own group, else the first lexicon's that has it."""
+        own = _find_group(self.groups, name)
+        if own is not None:
+            return own
+        shared = self.lexicon_group(name)
+        return shared.terms if shared is not None else None
+
+    def lexicon_group(self, name: str) -> SharedGroup | None:
+        """Group ``@name`` of the first lexicon in ``use`` that has it (own groups not looked at)."""
+        for lexicon in self.lexicons:
+            terms = lexicon.group(name)
+            if terms is not None:
+                return SharedGroup(name, lexicon.name, terms)
         return None
+
+    def group_origin(self, name: str) -> str | None:
+        """Where ``@name`` comes from: ``"own"``, a lexicon's name, or None (no such group)."""
+        if _find_group(self.groups, name) is not None:
+            return "own"
+        shared = self.lexicon_group(name)
+        return shared.lexicon if shared is not None else None
+
+    def shared_groups(self) -> list[SharedGroup]:
+        """The lexicon groups the rule uses (not those the watchlist has of its own), in rule order."""
+        if self.rule_ast is None or not self.lexicons:
+            return []
+        found: dict[str, SharedGroup] = {}
+        for term in rules.terms(self.rule_ast):
+            if term.kind != "entity" or term.value.casefold() in found:
+                continue
+            if self.entity(term.value) is not None or _find_group(self.groups, term.value):
+                continue
+            shared = self.lexicon_group(term.value)
+            if shared is not None:
+                found[term.value.casefold()] = shared
+        return list(found.values())
+
+    def rule_groups(self) -> list[tuple[str, str]]:
+        """``(group, origin)`` of every group the rule names, in rule order (origin: ``"own"``
+        or the lexicon's name), for explain and test."""
+        out: dict[str, tuple[str, str]] = {}
+        if self.rule_ast is None:
+            return []
+        for term in rules.terms(self.rule_ast):
+            if term.kind != "entity" or self.entity(term.value) is not None:
+                continue
+            origin = self.group_origin(term.value)
+            if origin is not None:
+                out.setdefault(term.value.casefold(), (term.value, origin))
+        return list(out.values())
 
     @property
     def term_count(self) -> int:
+        """Terms it matches: its own, and those of the shared groups its rule uses."""
         grouped = sum(len(terms) for terms in self.groups.values())
-        return sum(len(e.all_names) for e in self.entities) + len(self.keywords) + grouped
+        shared = sum(len(g.terms) for g in self.shared_groups())
+        own = sum(len(e.all_names) for e in self.entities) + len(self.keywords) + grouped
+        return own + shared
 
 
 # --- parsing ---------------------------------------------------------------
@@ -265,10 +368,20 @@ def _parse_groups(source: str, raw: object) -> dict[str, list[Keyword]]:
     return groups
 
 
-def from_mapping(data: object, source: str = "<watchlist>") -> Watchlist:
-    """Validate a parsed YAML document and build a :class:`Watchlist`."""
+def from_mapping(
+    data: object, source: str = "<watchlist>", lexicons: Mapping[str, Lexicon] | None = None
+) -> Watchlist:
+    """Validate a parsed YAML document and build a :class:`Watchlist`.
+
+    ``lexicons`` are those its ``use`` may name (by name); a name not among
+    them is an error, as is a rule's ``@x`` that is in none of them.
+    """
     if not isinstance(data, dict):
         raise WatchlistError(source, "", f"expected a mapping at the top, got {_type_name(data)}")
+    if "lexicon" in data and "name" not in data:
+        raise WatchlistError(
+            source, "lexicon", "this is a lexicon, not a watchlist (a watchlist uses it: use: [name])"
+        )
     for key in data:
         if key not in TOP_FIELDS:
             raise _unknown_field(source, "", key, TOP_FIELDS)
@@ -287,34 +400,80 @@ def from_mapping(data: object, source: str = "<watchlist>") -> Watchlist:
         _parse_keyword(source, f"keywords[{i}]", raw)
         for i, raw in enumerate(_list(source, "keywords", data.get("keywords")))
     ]
+    use = _parse_use(source, data.get("use"))
     wl = Watchlist(
         name=name,
         description=str(data.get("description") or "").strip(),
+        use=use,
         entities=entities,
         keywords=keywords,
         groups=_parse_groups(source, data.get("groups")),
         min_score=_number(source, "min_score", data.get("min_score", DEFAULT_MIN_SCORE), 0, 1),
         title_weight=_number(source, "title_weight", data.get("title_weight", 1.0), 0, 10),
         path=Path(source) if source and not source.startswith("<") else None,
+        lexicons=_resolve_use(source, use, lexicons or {}),
     )
-    if wl.term_count > MAX_WATCHLIST_TERMS:
-        raise WatchlistError(
-            source,
-            "",
-            f"{wl.term_count} terms: a watchlist has at most {MAX_WATCHLIST_TERMS}"
-            " (split it into several)",
-        )
+    _check_size(source, wl.term_count, "a watchlist")
     rule_text = data.get("rule")
     if rule_text is not None and str(rule_text).strip():
         wl.rule = str(rule_text).strip()
         wl.rule_ast = compile_rule(wl, wl.rule, source)
+        if wl.lexicons:  # the shared groups its rule uses count too
+            _check_size(source, wl.term_count, "a watchlist, with the shared groups it uses,")
     elif not entities and not keywords and not wl.groups:
         raise WatchlistError(source, "", "a watchlist needs entities, keywords or a rule")
     return wl
 
 
+def _check_size(source: str, count: int, what: str) -> None:
+    if count > MAX_WATCHLIST_TERMS:
+        raise WatchlistError(
+            source,
+            "",
+            f"{count} terms: {what} has at most {MAX_WATCHLIST_TERMS} (split it into several)",
+        )
+
+
+def _parse_use(source: str, raw: object) -> list[str]:
+    if isinstance(raw, str):
+        raw = [raw]  # use: shared
+    names: list[str] = []
+    for i, item in enumerate(_list(source, "use", raw)):
+        where = f"use[{i}]"
+        text = _string(source, where, item)
+        if not NAME_RE.match(text):
+            raise WatchlistError(
+                source, where, f"{text!r} is not a lexicon name (lower-case letters, digits, - and _)"
+            )
+        if text in names:
+            raise WatchlistError(source, where, f"lexicon {text!r} is named twice")
+        names.append(text)
+    return names
+
+
+def _known(names: Iterable[str]) -> str:
+    shown = list(names)
+    if not shown:
+        return "none"
+    more = f" (+{len(shown) - MAX_KNOWN_SHOWN} more)" if len(shown) > MAX_KNOWN_SHOWN else ""
+    return ", ".join(shown[:MAX_KNOWN_SHOWN]) + more
+
+
+def _resolve_use(source: str, use: list[str], lexicons: Mapping[str, Lexicon]) -> list[Lexicon]:
+    resolved = []
+    for i, name in enumerate(use):
+        lexicon = lexicons.get(name)
+        if lexicon is None:
+            raise WatchlistError(
+                source, f"use[{i}]", f"no lexicon named {name!r} (known: {_known(sorted(lexicons))})"
+            )
+        resolved.append(lexicon)
+    return resolved
+
+
 def compile_rule(wl: Watchlist, rule_text: str, source: str = "<rule>") -> rules.Node:
-    """Parse a rule and check that it can be evaluated for ``wl``."""
+    """Parse a rule and check that it can be evaluated for ``wl`` (its ``@x`` found in
+    its entities, its groups or the lexicons it uses)."""
     if len(rule_text) > MAX_RULE_CHARS or len(normalise_str(rule_text)) > MAX_RULE_CHARS:
         raise WatchlistError(
             source, "rule", f"too long: a rule has at most {MAX_RULE_CHARS} characters"
@@ -333,17 +492,53 @@ def compile_rule(wl: Watchlist, rule_text: str, source: str = "<rule>") -> rules
         if problem:
             raise WatchlistError(source, "rule", problem)
         if term.kind == "entity" and wl.entity(term.value) is None and wl.group(term.value) is None:
-            known = ", ".join([e.name for e in wl.entities] + list(wl.groups)) or "none defined"
+            own = [e.name for e in wl.entities] + list(wl.groups)
+            shared = [g for lex in wl.lexicons for g in lex.groups if g not in wl.groups]
+            known = _known(dict.fromkeys(own + shared))
+            where = "this watchlist or the lexicons it uses" if wl.use else "this watchlist"
             raise WatchlistError(
                 source,
                 "rule",
-                f"@{term.value} is not an entity or group of this watchlist (known: {known})",
+                f"@{term.value} is not an entity or group of {where} (known: {known})",
             )
     if not _has_positive_term(ast):
         raise WatchlistError(
             source, "rule", "the rule has no term outside NOT, so it would match every article"
         )
     return ast
+
+
+def lexicon_from_mapping(data: object, source: str = "<lexicon>") -> Lexicon:
+    """Validate a parsed lexicon document (``lexicon:``, ``description:``, ``groups:``)."""
+    if not isinstance(data, dict):
+        raise WatchlistError(source, "", f"expected a mapping at the top, got {_type_name(data)}")
+    for key in data:
+        if key not in LEXICON_FIELDS:
+            raise _unknown_field(source, "", key, LEXICON_FIELDS)
+    name = str(data.get("lexicon") or "").strip()
+    if not NAME_RE.match(name):
+        raise WatchlistError(
+            source, "lexicon", f"{name!r} is not a valid name (lower-case letters, digits, - and _)"
+        )
+    groups = _parse_groups(source, data.get("groups"))
+    if not groups:
+        raise WatchlistError(source, "groups", "a lexicon needs at least one group")
+    _check_size(source, sum(len(terms) for terms in groups.values()), "a lexicon")
+    return Lexicon(
+        name=name,
+        description=str(data.get("description") or "").strip(),
+        groups=groups,
+        path=Path(source) if source and not source.startswith("<") else None,
+    )
+
+
+def is_lexicon(data: object) -> bool:
+    """Whether a parsed YAML document is a lexicon (it has ``lexicon:``) rather than a watchlist."""
+    return isinstance(data, dict) and "lexicon" in data and "name" not in data
+
+
+def load_lexicon_text(text: str, source: str = "<lexicon>") -> Lexicon:
+    return lexicon_from_mapping(parse_yaml(text, source), source)
 
 
 def _has_positive_term(node: rules.Node) -> bool:
@@ -369,45 +564,102 @@ def parse_yaml(text: str, source: str) -> Any:
         raise WatchlistError(source, "", f"not valid YAML: {where}{problem}") from None
 
 
-def load_text(text: str, source: str = "<watchlist>") -> Watchlist:
-    return from_mapping(parse_yaml(text, source), source)
+def load_text(
+    text: str, source: str = "<watchlist>", lexicons: Mapping[str, Lexicon] | None = None
+) -> Watchlist:
+    return from_mapping(parse_yaml(text, source), source, lexicons)
 
 
-def load_file(path: Path) -> Watchlist:
+def _read(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         raise WatchlistError(str(path), "", f"cannot read: {err}") from None
-    return load_text(text, str(path))
+
+
+def load_file(path: Path, lexicons: Mapping[str, Lexicon] | None = None) -> Watchlist:
+    return load_text(_read(path), str(path), lexicons)
 
 
 def watchlist_files(directory: Path) -> list[Path]:
     return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml"))
 
 
-def load_dir(directory: Path) -> tuple[list[Watchlist], list[WatchlistError]]:
-    """Load every ``*.yaml`` in ``directory``; bad files are returned as errors."""
-    if not directory.is_dir():
-        return [], [WatchlistError(str(directory), "", "no such watchlist directory")]
-    loaded: list[Watchlist] = []
+@dataclass
+class Folder:
+    """What a folder of YAML files holds: watchlists, lexicons, and the files that failed."""
+
+    watchlists: list[Watchlist] = field(default_factory=list)
+    lexicons: dict[str, Lexicon] = field(default_factory=dict)
+    errors: list[WatchlistError] = field(default_factory=list)
+
+
+def split_documents(
+    files: Iterable[tuple[str, str]],
+) -> tuple[dict[str, Lexicon], list[tuple[str, str, object]], list[WatchlistError]]:
+    """Sort ``(source, text)`` pairs into lexicons and watchlist documents (not yet built).
+
+    Lexicons come first because a watchlist needs them to resolve ``use``;
+    two lexicons of one name are an error naming the second file.
+    """
+    lexicons: dict[str, Lexicon] = {}
+    documents: list[tuple[str, str, object]] = []
     errors: list[WatchlistError] = []
-    names: dict[str, Path] = {}
-    for path in watchlist_files(directory):
+    for source, text in files:
         try:
-            wl = load_file(path)
+            data = parse_yaml(text, source)
+            if not is_lexicon(data):
+                documents.append((source, text, data))
+                continue
+            lexicon = lexicon_from_mapping(data, source)
         except WatchlistError as err:
             errors.append(err)
             continue
-        if wl.name in names:
+        if lexicon.name in lexicons:
+            first = lexicons[lexicon.name].path or "another lexicon"
             errors.append(
-                WatchlistError(
-                    str(path), "name", f"{wl.name!r} is already used by {names[wl.name]}"
-                )
+                WatchlistError(source, "lexicon", f"{lexicon.name!r} is already used by {first}")
             )
             continue
-        names[wl.name] = path
-        loaded.append(wl)
-    return loaded, errors
+        lexicons[lexicon.name] = lexicon
+    return lexicons, documents, errors
+
+
+def load_folder(directory: Path) -> Folder:
+    """Load every ``*.yaml`` in ``directory``: lexicons (files with ``lexicon:``) first,
+    then the watchlists, which may use them. Bad files are returned as errors."""
+    if not directory.is_dir():
+        return Folder(errors=[WatchlistError(str(directory), "", "no such watchlist directory")])
+    folder = Folder()
+    texts: list[tuple[str, str]] = []
+    for path in watchlist_files(directory):
+        try:
+            texts.append((str(path), _read(path)))
+        except WatchlistError as err:
+            folder.errors.append(err)
+    folder.lexicons, documents, errors = split_documents(texts)
+    folder.errors += errors
+    names: dict[str, str] = {}
+    for source, _text, data in documents:
+        try:
+            wl = from_mapping(data, source, folder.lexicons)
+        except WatchlistError as err:
+            folder.errors.append(err)
+            continue
+        if wl.name in names:
+            folder.errors.append(
+                WatchlistError(source, "name", f"{wl.name!r} is already used by {names[wl.name]}")
+            )
+            continue
+        names[wl.name] = source
+        folder.watchlists.append(wl)
+    return folder
+
+
+def load_dir(directory: Path) -> tuple[list[Watchlist], list[WatchlistError]]:
+    """The watchlists of ``directory`` (using its lexicons) and the errors (see :func:`load_folder`)."""
+    folder = load_folder(directory)
+    return folder.watchlists, folder.errors
 
 
 # --- round-trip save -------------------------------------------------------
@@ -419,6 +671,10 @@ def to_document(wl: Watchlist, base: CommentedMap | None = None) -> CommentedMap
     doc["name"] = wl.name
     if wl.description or "description" in doc:
         doc["description"] = wl.description
+    if wl.use or "use" in doc:  # the lexicons' names only: their groups stay in their files
+        _set_seq(doc, "use", list(wl.use))
+        if isinstance(doc.get("use"), CommentedSeq) and "use" not in (base or {}):
+            doc["use"].fa.set_flow_style()
     _set_seq(doc, "entities", [_entity_doc(e) for e in wl.entities])
     _set_seq(doc, "keywords", [_keyword_doc(k) for k in wl.keywords])
     if wl.groups or "groups" in doc:

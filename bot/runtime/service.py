@@ -24,7 +24,18 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.engine.matcher import CompileError, Matcher
-from bot.engine.watchlist import Watchlist, WatchlistError, load_text, watchlist_files
+from bot.engine.watchlist import (
+    Lexicon,
+    Watchlist,
+    WatchlistError,
+    from_mapping,
+    is_lexicon,
+    lexicon_from_mapping,
+    load_lexicon_text,
+    load_text,
+    parse_yaml,
+    watchlist_files,
+)
 from bot.ingest.poll import (
     HostLimiter,
     PollOutcome,
@@ -55,7 +66,14 @@ from bot.store import (
 from bot.store.retention import purge_older_than
 from bot.store.sources import claim_source, list_sources
 from bot.store.tables import utcnow
-from bot.store.watchlists import get_watchlist, list_watchlists, save_watchlist
+from bot.store.watchlists import (
+    get_lexicon,
+    get_watchlist,
+    list_lexicons,
+    list_watchlists,
+    save_lexicon,
+    save_watchlist,
+)
 
 log = logging.getLogger("alertbot")
 
@@ -101,12 +119,16 @@ class Service:
         self.notifiers: dict[str, Notifier] = dict(notifiers or {})
         self.on_alerts = on_alerts
         self.matcher = Matcher([], max_chars=settings.max_match_chars)
+        self.lexicons: dict[str, Lexicon] = {}  # what the matcher's watchlists were built with
         self._watchlist_stamp: tuple[tuple[str, float, int], ...] = ()
-        self._db_stamp: tuple[int, str] = (0, "")
+        self._db_stamp: tuple[int, str, int, str] = (0, "", 0, "")
         # (source, YAML text) → its watchlist, from the last load: an edit re-parses
         # only the watchlist it changed, not every stored one (the Watchlist objects are
-        # only read once loaded)
+        # only read once loaded). Valid for the lexicons whose texts are _lexicon_texts:
+        # a changed lexicon empties it (its watchlists resolve their groups again).
         self._parsed: dict[tuple[str, str], Watchlist] = {}
+        self._lexicon_texts: tuple[tuple[str, str], ...] = ()
+        self._lexicon_files: dict[tuple[str, str], Lexicon] = {}  # same, for lexicon files
         with session_scope(self.factory) as session:
             self.stories = load_story_index(session)
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
@@ -126,17 +148,21 @@ class Service:
 
         The database is the source of truth once a watchlist is in it (chat
         edits land there). A file updates its row only while nobody edited it
-        in chat (``updated_by == "file"``). A watchlist that no longer
-        validates is skipped with an error; if none compiles, the previous
-        index stays.
+        in chat (``updated_by == "file"``). Lexicons (files with ``lexicon:``)
+        are seeded the same way, into their own table, and loaded first: a
+        changed lexicon recompiles every watchlist that uses it. A watchlist
+        that no longer validates is skipped with an error; if none compiles,
+        the previous index stays.
         """
         parsed: dict[tuple[str, str], Watchlist] = {}
         self._seed_from_files(parsed)
         watchlists: list[Watchlist] = []
         with session_scope(self.factory) as session:
+            lexicons = self._current_lexicons(session, parsed)
             for row in list_watchlists(session):
+                source = f"watchlist {row.name}"
                 try:
-                    watchlists.append(self._parse(row.yaml, f"watchlist {row.name}", parsed))
+                    watchlists.append(self._parse(row.yaml, source, parsed, lexicons))
                 except WatchlistError as err:
                     if "needs entities, keywords or a rule" in str(err):
                         log.info("watchlist %s has no terms yet: nothing to match", row.name)
@@ -149,8 +175,11 @@ class Service:
             return self.matcher.watchlists
         self.matcher = self._compile(watchlists, self.settings.max_match_chars)  # one assignment: atomic for readers
         watchlists = self.matcher.watchlists
+        self.lexicons = lexicons
         self._watchlist_stamp = self._stamp()
         log.info("watchlists: %s", ", ".join(wl.name for wl in watchlists) or "none")
+        if lexicons:
+            log.info("lexicons: %s", ", ".join(lexicons))
         return watchlists
 
     @staticmethod
@@ -169,23 +198,97 @@ class Service:
         edit): the next :meth:`load_watchlists` does not parse it again."""
         self._parsed[(f"watchlist {row_name}", text)] = wl
 
-    def _parse(self, text: str, source: str, parsed: dict[tuple[str, str], Watchlist]) -> Watchlist:
-        """``load_text(text, source)``, reusing the last load's result for the same text."""
+    def _parse(
+        self,
+        text: str,
+        source: str,
+        parsed: dict[tuple[str, str], Watchlist],
+        lexicons: dict[str, Lexicon],
+        data: object = None,
+    ) -> Watchlist:
+        """``load_text(text, source, lexicons)`` (or ``from_mapping`` of its ``data``, when
+        parsed already), reusing the last load's result for the same text."""
         key = (source, text)
-        wl = self._parsed.get(key) or load_text(text, source)
+        wl = self._parsed.get(key)
+        if wl is None:
+            wl = (
+                from_mapping(data, source, lexicons)
+                if data is not None
+                else load_text(text, source, lexicons)
+            )
         parsed[key] = wl
         return wl
+
+    def _current_lexicons(
+        self, session: Session, parsed: dict[tuple[str, str], Watchlist]
+    ) -> dict[str, Lexicon]:
+        """The stored lexicons that load (one that does not is logged and left out).
+
+        When their texts changed since the last load, the watchlists parsed with
+        the old ones are forgotten: they are resolved again against these.
+        """
+        lexicons: dict[str, Lexicon] = {}
+        rows = list_lexicons(session)
+        texts = tuple((row.name, row.yaml) for row in rows)
+        if texts != self._lexicon_texts:
+            self._parsed = {}
+            parsed.clear()
+            self._lexicon_texts = texts
+        for row in rows:
+            try:
+                lexicons[row.name] = load_lexicon_text(row.yaml, f"lexicon {row.name}")
+            except WatchlistError as err:
+                log.error("lexicon not loaded: %s", err)
+        return lexicons
+
+    def _read_lexicon_files(
+        self, directory: Path
+    ) -> tuple[list[tuple[Path, str, object]], dict[str, str]]:
+        """The folder's files: watchlist documents ``(path, text, parsed data or None)``,
+        and the lexicons' texts by name (files already seen are not parsed again)."""
+        documents: list[tuple[Path, str, object]] = []
+        lexicon_texts: dict[str, str] = {}
+        seen: dict[tuple[str, str], Lexicon] = {}
+        for path in watchlist_files(directory):
+            try:
+                text = path.read_text(encoding="utf-8")
+                key = (str(path), text)
+                lexicon = self._lexicon_files.get(key)
+                if lexicon is None:
+                    if key in self._parsed:  # a watchlist, as last time
+                        documents.append((path, text, None))
+                        continue
+                    data = parse_yaml(text, str(path))
+                    if not is_lexicon(data):
+                        documents.append((path, text, data))
+                        continue
+                    lexicon = lexicon_from_mapping(data, str(path))
+            except (OSError, UnicodeDecodeError, WatchlistError) as err:
+                log.error("watchlist file not loaded: %s", err)
+                continue
+            seen[key] = lexicon
+            if lexicon.name in lexicon_texts:
+                log.error("lexicon file not loaded: %s: %r is used twice", path, lexicon.name)
+                continue
+            lexicon_texts[lexicon.name] = text
+        self._lexicon_files = seen
+        return documents, lexicon_texts
 
     def _seed_from_files(self, parsed: dict[tuple[str, str], Watchlist]) -> None:
         directory = self.settings.watchlist_dir
         if not directory.is_dir():
             return
+        documents, lexicon_texts = self._read_lexicon_files(directory)
         with session_scope(self.factory) as session:
-            for path in watchlist_files(directory):
+            for name, text in lexicon_texts.items():
+                lex_row = get_lexicon(session, name)
+                if lex_row is None or (lex_row.updated_by == FILE_EDITOR and lex_row.yaml != text):
+                    save_lexicon(session, name, text, updated_by=FILE_EDITOR)
+            lexicons = self._current_lexicons(session, parsed)
+            for path, text, data in documents:
                 try:
-                    text = path.read_text(encoding="utf-8")
-                    wl = self._parse(text, str(path), parsed)
-                except (OSError, UnicodeDecodeError, WatchlistError) as err:
+                    wl = self._parse(text, str(path), parsed, lexicons, data)
+                except WatchlistError as err:
                     log.error("watchlist file not loaded: %s", err)
                     continue
                 row = get_watchlist(session, wl.name)
@@ -193,10 +296,17 @@ class Service:
                     save_watchlist(session, wl.name, text, updated_by=FILE_EDITOR)
 
     @staticmethod
-    def _db_signature(session: Session) -> tuple[int, str]:
+    def _db_signature(session: Session) -> tuple[int, str, int, str]:
         rows = list_watchlists(session)
         latest = max((r.updated_at for r in rows), default=None)
-        return len(rows), latest.isoformat() if latest else ""
+        lexicons = list_lexicons(session)
+        lex_latest = max((r.updated_at for r in lexicons), default=None)
+        return (
+            len(rows),
+            latest.isoformat() if latest else "",
+            len(lexicons),
+            lex_latest.isoformat() if lex_latest else "",
+        )
 
     def _stamp(self) -> tuple[tuple[str, float, int], ...]:
         directory = self.settings.watchlist_dir

@@ -216,6 +216,18 @@ class WatchlistRow(Base):
     updated_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class LexiconRow(Base):
+    """A lexicon's YAML: groups that watchlists use (``use: [name]``). Not a watchlist:
+    it never alerts and cannot be subscribed to, hence a table of its own."""
+
+    __tablename__ = "lexicons"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    yaml: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
 class Chat(Base):
     """A Telegram chat, Slack channel or console session the bot talks to."""
 

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy.orm import Session
 
 from bot.engine.analyse import read_part_note
+from bot.engine.watchlist import WatchlistError
 from bot.runtime.delivery import alert_view
 from bot.store import get_alert, record_feedback, session_scope
 from bot.store.subscriptions import get_chat, mute, subscribe, unsubscribe, upsert_chat
@@ -30,6 +31,7 @@ from handlers.commands.base import (
     unknown_watchlist,
     watchlist_name,
 )
+from handlers.commands.watchlists import group_origins, load_watchlist
 from handlers.render import highlighted
 from handlers.reply import Part, Reply, bold, code, italic, link, text
 
@@ -211,6 +213,7 @@ def cmd_explain(call: Call) -> Reply:
         alert = _alert(call, session, ident)
         view = alert_view(alert)
         rule, parts = alert.rule, list(alert.score_parts or [])
+        groups = _rule_groups(call, session, alert.watchlist, rule)
     reply = Reply().line(
         bold(f"Why alert #{view.id} fired"), text(f" — {view.watchlist}, score {view.score:.2f}")
     )
@@ -218,6 +221,8 @@ def cmd_explain(call: Call) -> Reply:
     reply.line(link(title, view.url) if view.url else italic(title))
     if rule:
         reply.line(text("Rule: "), code(rule))
+    if groups:
+        reply.line(text("Groups: "), text(groups))
     reply.line(bold("Hits"))
     for line in _hit_lines(view.hits):
         reply.line(*line)
@@ -227,6 +232,19 @@ def cmd_explain(call: Call) -> Reply:
     if note:
         reply.line(italic(f"The article is long: {note}"))
     return reply
+
+
+def _rule_groups(call: Call, session: Session, name: str, rule: str | None) -> str:
+    """Where the groups of the alert's rule come from (own or a lexicon), when the watchlist
+    still has that rule (an edited watchlist may say something else: then nothing)."""
+    row = get_watchlist(session, name)
+    if row is None or not rule:
+        return ""
+    try:
+        wl = load_watchlist(row.yaml, row.name, call.service.lexicons)
+    except WatchlistError:
+        return ""
+    return group_origins(wl) if wl.rule == rule else ""
 
 
 def _hit_lines(hits: list[dict[str, Any]]) -> list[list[Part]]:

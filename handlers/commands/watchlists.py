@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -22,11 +22,14 @@ from bot.engine.matcher import Diagnosis, Matcher
 from bot.engine.watchlist import (
     Entity,
     Keyword,
+    Lexicon,
+    SharedGroup,
     Watchlist,
     WatchlistError,
     compile_rule,
     dump,
     from_mapping,
+    is_lexicon,
     parse_yaml,
 )
 from bot.ingest import IngestError, articles_from_fetch, fetch
@@ -69,22 +72,30 @@ _EDIT_LOCK = threading.Lock()  # one read-modify-write of a watchlist at a time
 # --- loading and saving ----------------------------------------------------
 
 
-def load_watchlist(text: str, name: str) -> Watchlist:
+def load_watchlist(text: str, name: str, lexicons: Mapping[str, Lexicon] | None = None) -> Watchlist:
     """A stored watchlist, including one just created (no terms yet), which
-    :func:`~bot.engine.watchlist.load_text` refuses because it cannot match anything."""
-    return _load_document(text, name)[0]
+    :func:`~bot.engine.watchlist.load_text` refuses because it cannot match anything.
+
+    ``lexicons`` are those its ``use`` may name (the service's, as compiled)."""
+    return _load_document(text, name, lexicons)[0]
 
 
-def _load_document(text: str, name: str) -> tuple[Watchlist, object]:
+def _load_document(
+    text: str, name: str, lexicons: Mapping[str, Lexicon] | None = None
+) -> tuple[Watchlist, object]:
     """:func:`load_watchlist` and the parsed YAML document it was read from."""
     data = parse_yaml(text, name)
+    if is_lexicon(data):
+        raise WatchlistError(
+            name, "lexicon", "this is a lexicon, not a watchlist; lexicons come from WATCHLIST_DIR"
+        )
     if isinstance(data, dict) and _is_empty(data):
         placeholder = dict(data)
         placeholder["keywords"] = ["placeholder"]
-        wl = from_mapping(placeholder, name)
+        wl = from_mapping(placeholder, name, lexicons)
         wl.keywords = []
         return wl, data
-    return from_mapping(data, name), data
+    return from_mapping(data, name, lexicons), data
 
 
 def _is_empty(data: dict[object, object]) -> bool:
@@ -113,7 +124,7 @@ def edit(call: Call, raw_name: str, change: Callable[[Watchlist], str]) -> tuple
             message = change(wl)
             new_text = dump(wl, document=document)
             try:
-                checked = load_watchlist(new_text, f"watchlist {row.name}")
+                checked = load_watchlist(new_text, f"watchlist {row.name}", call.service.lexicons)
             except WatchlistError as err:
                 call.fail(f"Not changed: {where_wrong(err)}")
             save_watchlist(session, row.name, new_text, updated_by=call.ctx.user_id)
@@ -129,7 +140,7 @@ def _stored(call: Call, row: WatchlistRow) -> Watchlist:
 
 def _stored_document(call: Call, row: WatchlistRow) -> tuple[Watchlist, object]:
     try:
-        return _load_document(row.yaml, row.name)
+        return _load_document(row.yaml, row.name, call.service.lexicons)
     except WatchlistError as err:
         call.fail(
             f"{row.name} does not load ({where_wrong(err)}); fix it with an import", usage=False
@@ -156,7 +167,7 @@ def cmd_watchlists(call: Call) -> Reply:
         return Reply.plain(f"No watchlists yet. Create one: {call.prefix}new <wl> [description]")
     reply = Reply().line(bold(f"Watchlists ({len(rows)})"))
     for row in rows:
-        reply.line(*_summary_line(row, subs.get(row.name), tz))
+        reply.line(*_summary_line(row, subs.get(row.name), tz, call.service.lexicons))
     p = call.prefix
     return reply.line(italic(f"{p}show <wl> for its terms · {p}subscribe <wl> for alerts here"))
 
@@ -166,9 +177,11 @@ def _subscriptions(session: Session, call: Call) -> dict[str, Subscription]:
     return {s.watchlist: s for s in chat_subscriptions(session, chat.id)} if chat else {}
 
 
-def _summary_line(row: WatchlistRow, sub: Subscription | None, tz: str) -> list[Part]:
+def _summary_line(
+    row: WatchlistRow, sub: Subscription | None, tz: str, lexicons: Mapping[str, Lexicon]
+) -> list[Part]:
     try:
-        wl = load_watchlist(row.yaml, row.name)
+        wl = load_watchlist(row.yaml, row.name, lexicons)
     except WatchlistError as err:
         return [text("• "), bold(row.name), text(f" — does not load: {where_wrong(err)}")]
     about = f" — {wl.description}" if wl.description else ""
@@ -209,11 +222,28 @@ def describe(wl: Watchlist, p: str) -> Reply:
     reply.line(bold(f"Keywords ({len(wl.keywords)}): "), text(_terms(wl.keywords) or "none"))
     for group, terms in wl.groups.items():
         reply.line(bold(f"Group @{group} ({len(terms)}): "), text(_terms(terms)))
+    if wl.use:
+        reply.line(bold("Uses lexicons: "), text(", ".join(wl.use)))
+    shared = wl.shared_groups()
+    if shared:
+        reply.line(bold(f"Shared groups ({len(shared)}): "), text(_shared_text(shared)))
+    elif wl.use:
+        reply.line(italic("Its rule uses no group of these lexicons yet."))
     reply.line(bold("Rule: "), code(wl.rule) if wl.rule else text(_default_rule(wl)))
     reply.line(bold("Min score: "), text(f"{wl.min_score:g}"))
     if not wl.term_count:
         reply.line(italic(f"No terms yet: {p}add {wl.name} keyword <phrase>"))
     return reply
+
+
+def _shared_text(shared: list[SharedGroup]) -> str:
+    """``@forces (shared, 12 terms), @hedge (shared, 30 terms)``."""
+    return ", ".join(f"@{g.name} ({g.lexicon}, {plural(len(g.terms), 'term')})" for g in shared)
+
+
+def group_origins(wl: Watchlist) -> str:
+    """The groups the rule names and where each comes from: ``@forces (shared), @hedge (own)``."""
+    return ", ".join(f"@{name} ({origin})" for name, origin in wl.rule_groups())
 
 
 def _entity_line(ent: Entity) -> list[Part]:
@@ -261,7 +291,7 @@ def cmd_new(call: Call) -> Reply:
                 call.fail(f"Watchlist {name} already exists")
             yaml_text = dump(Watchlist(name=name, description=description))
             try:
-                load_watchlist(yaml_text, name)
+                load_watchlist(yaml_text, name, call.service.lexicons)
             except WatchlistError as err:
                 call.fail(where_wrong(err))
             save_watchlist(session, name, yaml_text, updated_by=call.ctx.user_id)
@@ -370,6 +400,13 @@ def _remove_term(call: Call, wl: Watchlist, term: str) -> str:
             if kw.term.casefold() == wanted:
                 terms.remove(kw)
                 return f"Removed {kw.term!r} from group @{group} of {wl.name}"
+    for shared in wl.shared_groups():
+        if any(kw.term.casefold() == wanted for kw in shared.terms):
+            call.fail(
+                f"{term!r} is in @{shared.name} of lexicon {shared.lexicon}, shared with other "
+                "watchlists: edit the lexicon's file to change it",
+                usage=False,
+            )
     known = [*(n for e in wl.entities for n in e.all_names), *(k.term for k in wl.keywords)]
     close = close_names(term, known)
     hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else ""
@@ -485,17 +522,23 @@ def _test_reply(result: _Tested, wl: Watchlist) -> Reply:
         reply.line(text(f"Terms found: {found}"))
         if diag.truncated:
             reply.line(italic(f"The article is long: {truncation_note(result.max_chars)}"))
-        return reply
+        return _groups_line(reply, wl)
     reply.line(
         bold(f"{wl.name} would alert"),
         text(f" — score {match.score:.2f} (min {wl.min_score:g})."),
     )
     reply.line(text("Rule: "), code(match.rule))
+    _groups_line(reply, wl)
     for part in _hit_lines(match.hits):
         reply.line(*part)
     if match.summary:
         reply.line(text("Summary: "), *highlighted(match.summary, [h.text for h in match.hits]))
     return reply
+
+
+def _groups_line(reply: Reply, wl: Watchlist) -> Reply:
+    groups = group_origins(wl)
+    return reply.line(text("Groups: "), text(groups)) if groups else reply
 
 
 def _hit_lines(hits: list[Hit], limit: int = MAX_TEST_HITS) -> list[list[Part]]:
@@ -563,7 +606,7 @@ def import_file(call: Call, filename: str, content: bytes) -> Reply:
     except UnicodeDecodeError:
         call.fail(f"{filename} is not UTF-8 text", usage=False)
     try:
-        wl = load_watchlist(yaml_text, filename)
+        wl = load_watchlist(yaml_text, filename, call.service.lexicons)
     except WatchlistError as err:
         call.fail(f"{filename} not imported: {where_wrong(err)}", usage=False)
     if not wl.term_count and not wl.rule:
