@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import tomllib
@@ -123,21 +122,16 @@ def test_installed_bot_finds_its_watchlists_outside_a_clone(
 def test_installed_bot_reads_a_lexicon_shipped_beside_its_watchlists(
     build_lib: Path, tmp_path: Path
 ) -> None:
-    """A lexicon file in the package's watchlists (every file there is shipped, see the
-    first test) is found as in a clone: a watchlist using it alerts from an empty folder."""
-    installed = tmp_path / "installed"
-    shutil.copytree(build_lib, installed)  # a copy: the shared build must stay as built
-    fixtures = ROOT / "tests" / "fixtures" / "lexicon" / "shared"
-    for name in ("lexicon.yaml", "moves.yaml"):
-        shutil.copyfile(fixtures / name, installed / "bot" / "watchlists" / name)
+    """The bundled lexicon (watchlists/lexicon.yaml, shipped like every file there) is
+    found as in a clone: the bundled lists that use it alert from an empty folder."""
+    assert (build_lib / "bot" / "watchlists" / "lexicon.yaml").is_file()
     work = tmp_path / "work"
     work.mkdir()
     (work / "a.txt").write_text("Marines deployed to the frontier\n", encoding="utf-8")
-    done = run_installed(installed, work, "scan", "a.txt", "--format", "json")
+    done = run_installed(build_lib, work, "scan", "a.txt", "--format", "json")
     assert done.returncode == 0, done.stderr
     fired = {json.loads(line)["watchlist"] for line in done.stdout.splitlines()}
-    assert "moves" in fired and "military" not in fired
-
+    assert "troop-movements" in fired and "military" not in fired
 
 def test_a_clone_keeps_its_own_folders() -> None:
     """``make run`` in a clone reads the clone's watchlists/ and samples/, as before."""
