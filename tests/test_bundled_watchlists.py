@@ -44,6 +44,16 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Air force to send a squadron of fighter jets to the Pacific", "", {TROOP}),
         ("Navies begin joint exercises in the Black Sea", "", {TROOP}),
         ("Russia pulls some troops back from the border", "", {TROOP}),
+        # movement told with particles, platforms seen, levels, orders, relief
+        ("Armoured brigades push into the northern district overnight", "", {TROOP}),
+        ("Destroyer sets sail for the Gulf after a week in port", "", {TROOP}),
+        ("Frigate tracked off the coast for three days", "", {TROOP}),
+        ("Government to cut troop levels in Poland by 3,000", "", {TROOP}),
+        ("President orders National Guard troops to the capital", "", {TROOP}),
+        ("Soldiers battle wildfires in the hills above the city", "", {TROOP}),
+        # a build-up around a country is a build-up at its frontier
+        ("Satellite images show a military build-up around Moldova", "", {BORDER}),
+        ("Security tightened along the Nepal border as soldiers deploy", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -116,6 +126,36 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "Champion withdraws from the tournament",
             "The league confirmed the withdrawal after an injury.",
         ),
+        (
+            "legal frame: a court about a deployment",
+            "Court blocks the deployment of National Guard troops to the city",
+            "",
+        ),
+        (
+            "readiness is not a movement",
+            "Minister says the country stands ready to send troops if asked",
+            "",
+        ),
+        (
+            "the forces as an institution or a speaker",
+            "Navy chief leaving post after ten years, ministry says",
+            "",
+        ),
+        (
+            "retrospective: a ceremony",
+            "Veterans mark the anniversary of the landing as troops parade",
+            "",
+        ),
+        (
+            "sports crowd build-up",
+            "Fans gather in Boston in the build-up to the cup final",
+            "Supporters of the national side arrived by the thousands.",
+        ),
+        (
+            "a demand is not a movement",
+            "Leader tells the neighbouring country to withdraw its troops immediately",
+            "",
+        ),
     ],
 )
 def test_false_friends_stay_quiet(matcher: Matcher, why: str, title: str, text: str) -> None:
@@ -154,3 +194,17 @@ def test_troop_and_border_lists_share_their_force_and_hedge_vocabulary() -> None
         for group in ("personnel", "hedge", "background", "frame", "diplomacy", "transfer"):
             assert group in shared
         assert not shared & set(wl.groups), f"{name} redefines {shared & set(wl.groups)}"
+
+
+def test_a_long_story_about_something_else_does_not_alert(matcher: Matcher) -> None:
+    """Zones: a deployment mentioned deep in a long article whose headline and lead are
+    about something else is not a movement story; the same sentence as the lead is."""
+    aside = "Last year troops were deployed to the border and tanks moved north."
+    filler = " ".join(
+        f"Paragraph {i} of the council's report discusses parks, schools and bus routes."
+        for i in range(40)
+    )
+    text = "The city council approved its budget for parks on Tuesday. " + filler + " " + aside
+    assert not fired(matcher, "City council approves new budget", text) & MOVEMENT_LISTS
+    lead_first = aside + " " + filler
+    assert TROOP in fired(matcher, "Troops on the move", lead_first)
