@@ -152,6 +152,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "Supporters of the national side arrived by the thousands.",
         ),
         (
+            "an explainer about deployments",
+            "Here's where the alliance's forces are deployed across the region",
+            "",
+        ),
+        (
+            "a relief task only weighed",
+            "Government could ask soldiers to deliver fuel to petrol stations",
+            "",
+        ),
+        (
             "a demand is not a movement",
             "Leader tells the neighbouring country to withdraw its troops immediately",
             "",
