@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 from loopback import RoutedHandler, serve
-from test_commands_support import ADMIN, make_service, say
+from test_commands_support import ADMIN, say, service
 
 from bot.ingest.poll import HostLimiter, SourceState, poll
 from bot.runtime.service import Service
+
+__all__ = ["service"]  # fixture
 
 PUBLIC_IP = "93.184.215.14"
 PAGE = (
@@ -117,15 +118,6 @@ def net(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iter
         for variable in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
             monkeypatch.delenv(variable, raising=False)
         yield the_net
-
-
-@pytest.fixture
-async def service(tmp_path: Path) -> AsyncIterator[Service]:
-    svc = make_service(tmp_path)
-    try:
-        yield svc
-    finally:
-        await svc.close()
 
 
 def assert_loopback_untouched(net: Net) -> None:
