@@ -13,6 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.bundled import default_dir
 from bot.limits import MAX_MATCH_CHARS
@@ -60,6 +62,8 @@ class Settings(BaseSettings):
     # characters of an article's text that are matched; the rest is not read, and the
     # alert says so (a page of 17 MB costs what its first megabyte costs)
     max_match_chars: int = Field(default=MAX_MATCH_CHARS, ge=1_000)
+    # where the terminal (``alertbot chat``) writes attachments: exports, trend charts
+    export_dir: Path | None = None
 
     @field_validator("allowed_chats", "admin_users", mode="before")
     @classmethod
@@ -92,6 +96,20 @@ class Settings(BaseSettings):
         return not self.allowed_chats or chat_key in self.allowed_chats or (
             chat_key.startswith("console:")
         )
+
+    def exports_folder(self) -> Path:
+        """EXPORT_DIR, else ``exports`` in the SQLite database's folder (``data/exports``
+        for the default database, and for a server database)."""
+        if self.export_dir is not None:
+            return self.export_dir.expanduser()
+        try:
+            url = make_url(self.database_url)
+        except ArgumentError:
+            url = None
+        database = url.database if url is not None and url.get_backend_name() == "sqlite" else None
+        if not database or database == ":memory:" or database.startswith("file:"):
+            return Path("data") / "exports"
+        return Path(database).expanduser().parent / "exports"
 
     @property
     def has_chat(self) -> bool:

@@ -4,6 +4,8 @@ chat commands typed at a prompt (:func:`repl`, ``alertbot chat``)."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import re
 import sys
 from pathlib import Path
 from typing import TextIO
@@ -12,7 +14,12 @@ from bot.runtime.delivery import AlertView
 from bot.runtime.service import Service
 from handlers.commands import handle_file, handle_text
 from handlers.render import plain_alert
-from handlers.reply import CommandContext, Reply
+from handlers.reply import Attachment, CommandContext, Reply
+
+log = logging.getLogger("alertbot.console")
+
+MAX_SUFFIX = 999  # demo.yaml, demo-2.yaml, … demo-999.yaml; then the folder needs tidying
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
 class ConsoleNotifier:
@@ -21,9 +28,12 @@ class ConsoleNotifier:
     platform = "console"
     min_interval = 0.0  # a terminal has no rate limit
 
-    def __init__(self, stream: TextIO | None = None, color: bool | None = None) -> None:
+    def __init__(
+        self, stream: TextIO | None = None, color: bool | None = None, exports: Path | None = None
+    ) -> None:
         self.stream = stream or sys.stdout
         self.color = self.stream.isatty() if color is None else color
+        self.exports = exports or Path("data") / "exports"
 
     async def send_alert(self, chat_key: str, alert: AlertView) -> str | None:
         print(plain_alert(alert, self.color) + "\n", file=self.stream, flush=True)
@@ -31,7 +41,7 @@ class ConsoleNotifier:
 
     async def send_reply(self, chat_key: str, reply: Reply) -> str | None:
         """A reply pushed unasked (a digest)."""
-        print(reply_text(reply) + "\n", file=self.stream, flush=True)
+        print(reply_text(reply, self.exports) + "\n", file=self.stream, flush=True)
         return "console"
 
 
@@ -49,13 +59,48 @@ CONSOLE_CONTEXT = CommandContext(
 QUIT = ("quit", "exit", "/quit", "/exit")
 
 
-def reply_text(reply: Reply) -> str:
-    """What the terminal shows for a reply: its text, and the attached file's name and size."""
+def reply_text(reply: Reply, exports: Path) -> str:
+    """What the terminal shows for a reply: its text, and where its attachment was saved
+    (in ``exports``, EXPORT_DIR; see :func:`save_attachment`)."""
     out = reply.plain_text
     if reply.attachment is not None:
-        size = len(reply.attachment.content)
-        out += f"\n[attachment: {reply.attachment.filename}, {size} bytes]"
+        out += "\n" + _saved_line(reply.attachment, exports)
     return out
+
+
+def _saved_line(attachment: Attachment, exports: Path) -> str:
+    size = len(attachment.content)
+    try:
+        path = save_attachment(attachment, exports)
+    except OSError as err:
+        log.warning("cannot save %s in %s: %s", attachment.filename, exports, err)
+        reason = err.strerror or str(err)
+        return f"[{attachment.filename}, {size:,} bytes, not saved: {exports}: {reason}]"
+    return f"[saved {path} ({size:,} bytes)]"
+
+
+def save_attachment(attachment: Attachment, folder: Path) -> Path:
+    """Write ``attachment`` into ``folder`` (created if need be) and return its absolute path.
+
+    An existing file is never replaced: ``demo.yaml`` becomes ``demo-2.yaml``,
+    ``demo-3.yaml``… (created exclusively, so two terminals cannot write the same
+    file). The name is reduced to letters, digits, ``.``, ``-`` and ``_``.
+    """
+    name = _UNSAFE.sub("-", Path(attachment.filename).name).strip(".-") or "attachment"
+    stem, dot, ext = name.rpartition(".")
+    if not stem:
+        stem, dot, ext = name, "", ""
+    folder = folder.expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(1, MAX_SUFFIX + 1):
+        path = folder / (name if n == 1 else f"{stem}-{n}{dot}{ext}")
+        try:
+            with path.open("xb") as handle:
+                handle.write(attachment.content)
+        except FileExistsError:
+            continue
+        return path
+    raise OSError(f"{MAX_SUFFIX} files named {stem}-N{dot}{ext} already (move some away)")
 
 
 async def repl(service: Service, stdin: TextIO, stdout: TextIO) -> None:
@@ -81,7 +126,7 @@ async def repl(service: Service, stdin: TextIO, stdout: TextIO) -> None:
         else:
             reply = await handle_text(service, CONSOLE_CONTEXT, command)
         if not reply.silent:
-            print(reply_text(reply), file=stdout, flush=True)
+            print(reply_text(reply, service.settings.exports_folder()), file=stdout, flush=True)
 
 
 def _import_path(command: str) -> Path | None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from test_commands_support import DEMO_YAML, service
+from test_commands_support import DEMO_YAML, make_alert, make_service, service
 
+from bot.config import Settings
 from bot.runtime.service import Service
 from handlers.console import CONSOLE_CONTEXT, repl
 
@@ -25,7 +26,8 @@ async def test_repl_answers_each_line_until_quit(service: Service) -> None:
     assert "new <wl> [description] (admins)" in out  # console commands have no prefix
     assert "Wagner Group — aka Wagner, PMC Wagner" in out
     size = len(DEMO_YAML.encode("utf-8"))
-    assert f"[attachment: demo.yaml, {size} bytes]" in out
+    saved = service.settings.exports_folder().resolve() / "demo.yaml"
+    assert f"[saved {saved} ({size:,} bytes)]" in out
     assert "Watchlists (" not in out  # after quit
 
 
@@ -46,3 +48,47 @@ async def test_repl_imports_a_file_from_disk(service: Service, tmp_path: Path) -
     assert "Created watchlist ferries from ferries.yaml (2 terms)." in out
     assert "Cannot read" in out and "missing.yaml" in out
     assert "ferries" in {w.name for w in service.matcher.watchlists}
+
+
+async def test_attachments_are_saved_in_the_export_folder_never_overwritten(
+    tmp_path: Path,
+) -> None:
+    exports = tmp_path / "my exports"
+    svc = make_service(tmp_path, export_dir=exports)
+    try:
+        make_alert(svc)
+        (exports).mkdir()
+        (exports / "demo.yaml").write_text("mine, keep me\n", encoding="utf-8")
+        out = await run(svc, "export demo\nexport demo\ntrend demo 7d\n")
+    finally:
+        await svc.close()
+    assert (exports / "demo.yaml").read_text(encoding="utf-8") == "mine, keep me\n"
+    assert (exports / "demo-2.yaml").read_text(encoding="utf-8") == DEMO_YAML
+    assert (exports / "demo-3.yaml").read_text(encoding="utf-8") == DEMO_YAML
+    png = exports / "trend-demo.png"
+    assert png.read_bytes().startswith(b"\x89PNG")
+    for path in ("demo-2.yaml", "demo-3.yaml", "trend-demo.png"):
+        assert f"[saved {exports.resolve() / path} (" in out
+
+
+async def test_an_export_folder_that_cannot_be_made_says_so_in_one_line(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    svc = make_service(tmp_path, export_dir=blocker / "exports")
+    try:
+        out = await run(svc, "export demo\nshow demo\n")
+    finally:
+        await svc.close()
+    assert "demo.yaml — edit it and import it with import <path>." in out
+    line = next(x for x in out.splitlines() if x.startswith("[demo.yaml"))
+    assert line.startswith("[demo.yaml, ") and "not saved:" in line and "exports" in line
+    assert "Wagner Group — aka Wagner, PMC Wagner" in out  # the next command still runs
+
+
+def test_the_default_export_folder_is_next_to_the_sqlite_database(tmp_path: Path) -> None:
+    db = tmp_path / "db" / "alertbot.db"
+    assert Settings(database_url=f"sqlite:///{db}").exports_folder() == db.parent / "exports"
+    assert Settings().exports_folder() == Path("data") / "exports"
+    server = Settings(database_url="postgresql+psycopg://u:p@127.0.0.1/test")
+    assert server.exports_folder() == Path("data") / "exports"
+    assert Settings(export_dir=tmp_path / "x").exports_folder() == tmp_path / "x"

@@ -584,12 +584,22 @@ def cmd_export(call: Call) -> Reply:
     with session_scope(call.service.factory) as session:
         row = find_watchlist(call, session, raw)
         name, content = row.name, row.yaml
-    reply = Reply().add(text(f"{name}.yaml — edit it and send it back to this chat to import it."))
+    back = (
+        "import it with import <path>"
+        if call.ctx.platform == "console"
+        else "send it back to this chat to import it"
+    )
+    reply = Reply().add(text(f"{name}.yaml — edit it and {back}."))
     reply.attachment = Attachment(f"{name}.yaml", content.encode("utf-8"), YAML_MIME)
     return reply
 
 
 async def cmd_import(call: Call) -> Reply:
+    if call.ctx.platform == "console":  # the terminal reads the file itself (console.repl)
+        return Reply.plain(
+            "To import a watchlist, give its file: import <path> (get one with export <wl>). "
+            "The name inside the file decides which watchlist it creates or replaces."
+        )
     return Reply.plain(
         "To import a watchlist, send its .yaml file to this chat "
         f"(get one with {call.prefix}export <wl>). The name inside the file decides which "
