@@ -12,7 +12,7 @@ from typing import TextIO
 
 from bot.runtime.delivery import AlertView
 from bot.runtime.service import Service
-from handlers.commands import handle_file, handle_text
+from handlers.commands import handle_button, handle_file, handle_text
 from handlers.render import plain_alert
 from handlers.reply import Attachment, CommandContext, Reply
 
@@ -57,6 +57,10 @@ CONSOLE_CONTEXT = CommandContext(
     is_private=True,
 )
 QUIT = ("quit", "exit", "/quit", "/exit")
+MORE = ("more", "/more")
+LISTINGS = ("alerts", "summary", "more")
+NO_LISTING = "Nothing to continue: list alerts first (alerts [wl] [since])."
+LAST_PAGE = "No more pages: that listing is complete."
 
 
 def reply_text(reply: Reply, exports: Path) -> str:
@@ -65,7 +69,19 @@ def reply_text(reply: Reply, exports: Path) -> str:
     out = reply.plain_text
     if reply.attachment is not None:
         out += "\n" + _saved_line(reply.attachment, exports)
+    if more_data(reply) is not None:
+        label = next(b.label for row in reply.buttons for b in row if b.data.startswith("al:"))
+        out += f"\n{label}: type more"
     return out
+
+
+def more_data(reply: Reply) -> str | None:
+    """The data of a reply's "More" button (the next page of an alerts listing), if any."""
+    for row in reply.buttons:
+        for button in row:
+            if button.data.startswith("al:"):
+                return button.data
+    return None
 
 
 def _saved_line(attachment: Attachment, exports: Path) -> str:
@@ -109,6 +125,7 @@ async def repl(service: Service, stdin: TextIO, stdout: TextIO) -> None:
     ``import <path>`` reads a watchlist file from disk, as sending it to a chat would.
     """
     prompt = "alertbot> " if stdin.isatty() else ""
+    pages = _Pages()
     while True:
         if prompt:
             print(prompt, end="", file=stdout, flush=True)
@@ -120,13 +137,39 @@ async def repl(service: Service, stdin: TextIO, stdout: TextIO) -> None:
             break
         if not command:
             continue
-        path = _import_path(command)
-        if path is not None:
-            reply = await _import(service, path)
-        else:
-            reply = await handle_text(service, CONSOLE_CONTEXT, command)
+        reply = await _answer(service, command, pages)
         if not reply.silent:
             print(reply_text(reply, service.settings.exports_folder()), file=stdout, flush=True)
+
+
+class _Pages:
+    """Where ``more`` continues: the "More" button of the last alerts listing (``None``
+    before any listing, ``""`` once the last page was shown)."""
+
+    def __init__(self) -> None:
+        self.next: str | None = None
+
+    def saw(self, command: str, reply: Reply) -> None:
+        data = more_data(reply)
+        if data is not None:
+            self.next = data
+        elif not reply.error and command.split()[0].lower().lstrip("/") in LISTINGS:
+            self.next = ""  # a listing that fits its page, or the last page
+
+
+async def _answer(service: Service, command: str, pages: _Pages) -> Reply:
+    """One line typed at the prompt: ``more``, ``import <path>``, or a chat command."""
+    if command.lower() in MORE:
+        if not pages.next:
+            return Reply.plain(LAST_PAGE if pages.next == "" else NO_LISTING, error=True)
+        reply = await handle_button(service, CONSOLE_CONTEXT, pages.next)
+    else:
+        path = _import_path(command)
+        if path is not None:
+            return await _import(service, path)
+        reply = await handle_text(service, CONSOLE_CONTEXT, command)
+    pages.saw(command, reply)
+    return reply
 
 
 def _import_path(command: str) -> Path | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -25,6 +26,7 @@ from bot.answers.queries import AlertFilter, count_alerts, latest_alert, list_al
 from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.db import SessionFactory
+from handlers.console import repl
 
 __all__ = ["belarus"]  # fixture
 
@@ -205,3 +207,48 @@ async def test_anything_else_gets_a_one_line_hint(belarus: Service) -> None:
     assert_one_line_error(await ask(belarus, DESK, "/belarus"), "Unknown command 'belarus'")
     bad_day = await ask(belarus, DESK, "belarus 2026-02-30")
     assert_one_line_error(bad_day, "not a date")
+
+
+async def test_alerts_page_n_is_the_page_the_more_button_gives(
+    belarus: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    freeze(monkeypatch, NOW)
+    ids = _fill(belarus, 23)
+    first = await ask(belarus, DESK, "/alerts 7d")
+    pressed = await press(belarus, DESK, first.buttons[0][0].data)
+    typed = await ask(belarus, DESK, "/alerts 7d page 2")
+    # the same alerts (the button's heading names the period by its dates)
+    assert typed.plain_text.splitlines()[1:] == pressed.plain_text.splitlines()[1:]
+    assert "11–20 of 23" in typed.plain_text and f"#{ids[10]}" in typed.plain_text
+    assert typed.buttons[0][0].data.startswith("al:20:-:")  # its More button: page 3
+    wl = await ask(belarus, DESK, "/alerts belarus-watch page 3")
+    assert "21–23 of 23" in wl.plain_text and not wl.buttons
+    far = await ask(belarus, DESK, "/alerts page 9")
+    assert far.plain_text == "No more alerts for all watchlists in the last 7 days (23 in all)."
+    for bad, fragment in [
+        ("/alerts page 0", "'0' is not a page number"),
+        ("/alerts 7d page two", "'two' is not a page number"),
+        ("/alerts 7d page", "Say which page"),
+        ("/alerts page 99999999", "is too far"),
+    ]:
+        reply = await ask(belarus, DESK, bad)
+        assert_usage_error(reply, "/alerts [wl] [since] [page N]")
+        assert fragment in reply.plain_text, reply.plain_text
+
+
+async def test_more_in_the_terminal_continues_the_last_listing(
+    belarus: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    freeze(monkeypatch, NOW)
+    ids = _fill(belarus, 23)
+    out = io.StringIO()
+    lines = "more\nalerts\nmore\nexplain 1\nmore\nmore\nalerts 24h page 3\nmore\n"
+    await repl(belarus, io.StringIO(lines), out)
+    printed = out.getvalue()
+    assert printed.startswith("Nothing to continue: list alerts first (alerts [wl] [since]).\n")
+    assert "1–10 of 23" in printed and "More (11–20 of 23): type more" in printed
+    assert "11–20 of 23" in printed and f"#{ids[10]}" in printed
+    assert "Why alert #1 fired" in printed  # another command between pages
+    assert "21–23 of 23" in printed and f"#{ids[22]}" in printed
+    assert printed.count("No more pages: that listing is complete.") == 2
+    assert "the last 24 hours: 21–23 of 23" in printed

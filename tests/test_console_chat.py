@@ -24,6 +24,7 @@ async def test_repl_answers_each_line_until_quit(service: Service) -> None:
     out = await run(service, "help\n\nshow demo\nexport demo\nquit\nwatchlists\n")
     assert "alertbot watches news sources" in out
     assert "new <wl> [description] (admins)" in out  # console commands have no prefix
+    assert "more — the next page of the last alerts listing." in out
     assert "Wagner Group — aka Wagner, PMC Wagner" in out
     size = len(DEMO_YAML.encode("utf-8"))
     saved = service.settings.exports_folder().resolve() / "demo.yaml"

@@ -118,9 +118,10 @@ _SLACK_MENTION = re.compile(r"^<@[^>\s]+>\s*")
 
 ALERTS = CommandSpec(
     "alerts",
-    "alerts [wl] [since]",
-    "recent alerts, newest first (since: 24h, 7d, today, yesterday, this week, a date; default 7d)",
-    "alerts troop-movements 24h",
+    "alerts [wl] [since] [page N]",
+    "recent alerts, newest first, ten a page "
+    "(since: 24h, 7d, today, yesterday, this week, a date; default 7d)",
+    "alerts troop-movements 24h page 2",
 )
 SEARCH = CommandSpec(
     "search",
@@ -326,12 +327,28 @@ def _button(label: str, data: str) -> list[list[Button]]:
 
 
 def cmd_alerts(call: Call) -> Reply:
+    call, page = _page(call)
     with session_scope(call.service.factory) as session:
         tz = chat_timezone(session, call.ctx)
         subject, period = _subject_and_period(
             call, session, tz, "7d", required=False, entities=True
         )
-        return alerts_page(session, subject, period, 0, tz)
+        return alerts_page(session, subject, period, (page - 1) * PAGE, tz)
+
+
+def _page(call: Call) -> tuple[Call, int]:
+    """``alerts … page 3``: the call without its trailing ``page N``, and N (1 without)."""
+    words = call.args.split()
+    if len(words) < 2 or words[-2].lower() != "page":
+        if words and words[-1].lower() == "page":
+            call.fail("Say which page (page 2)")
+        return call, 1
+    raw = words[-1]
+    if not (raw.isascii() and raw.isdigit()) or int(raw) < 1:
+        call.fail(f"{echo(raw)} is not a page number (page 2)")
+    if (int(raw) - 1) * PAGE > MAX_OFFSET:
+        call.fail(f"Page {raw} is too far (at most page {MAX_OFFSET // PAGE + 1})")
+    return Call(call.service, call.ctx, " ".join(words[:-2]), call.spec), int(raw)
 
 
 def alerts_page(session: Session, subject: Subject, period: Period, offset: int, tz: str) -> Reply:

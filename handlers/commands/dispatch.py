@@ -353,7 +353,11 @@ def help_reply(ctx: CommandContext, topic: str = "") -> Reply:
         reply.line(bold(p + spec.usage), admin, text(f" — {spec.description}."))
         reply.line(text("   e.g. "), code(p + spec.example))
     reply.line()
-    reply.line(italic("Send a watchlist's .yaml file (from export) to import it (admins)."))
+    if ctx.platform == "console":
+        reply.line(bold("more"), text(" — the next page of the last alerts listing."))
+        reply.line(italic("Files (export, trend) are saved in EXPORT_DIR; the path is printed."))
+    else:
+        reply.line(italic("Send a watchlist's .yaml file (from export) to import it (admins)."))
     return reply
 
 
