@@ -92,7 +92,17 @@ def plain_alert(alert: AlertView, color: bool = False) -> str:
             ),
             f"  {summary}",
             dim(f"  matched: {', '.join(terms)}"),
+            dim(f"  {alert_commands(alert)}"),
         ]
+    )
+
+
+def alert_commands(alert: AlertView) -> str:
+    """The buttons of an alert as the commands that do the same (for the terminal, which has
+    no buttons): ``explain 42 · mute wl 24h · unsubscribe wl · feedback 42 relevant|not``."""
+    wl, ident = alert.watchlist, alert.id
+    return (
+        f"explain {ident} · mute {wl} 24h · unsubscribe {wl} · feedback {ident} relevant|not"
     )
 
 

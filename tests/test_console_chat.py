@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from test_commands_support import DEMO_YAML, make_alert, make_service, service
+from test_commands_support import ADMIN, DEMO_YAML, SLACK, make_alert, make_service, say, service
 
 from bot.config import Settings
+from bot.runtime.delivery import alert_view
 from bot.runtime.service import Service
-from handlers.console import CONSOLE_CONTEXT, repl
+from bot.store import get_alert, session_scope
+from bot.store.tables import Feedback
+from handlers.commands import handle_button
+from handlers.console import CONSOLE_CONTEXT, ConsoleNotifier, repl
 
 __all__ = ["service"]  # the fixture
 
@@ -93,3 +97,58 @@ def test_the_default_export_folder_is_next_to_the_sqlite_database(tmp_path: Path
     server = Settings(database_url="postgresql+psycopg://u:p@127.0.0.1/test")
     assert server.exports_folder() == Path("data") / "exports"
     assert Settings(export_dir=tmp_path / "x").exports_folder() == tmp_path / "x"
+
+
+async def test_each_alert_printed_in_the_terminal_shows_its_buttons_as_commands(
+    service: Service,
+) -> None:
+    """The command forms under a pushed alert do what its buttons do, in every face."""
+    await run(service, "subscribe demo\n")
+    ident = make_alert(service)
+    with session_scope(service.factory) as session:
+        view = alert_view(get_alert(session, ident))
+    pushed = io.StringIO()
+    await ConsoleNotifier(pushed, color=False).send_alert("console:local", view)
+    forms = pushed.getvalue().strip().splitlines()[-1].strip()
+    assert forms == (
+        f"explain {ident} · mute demo 24h · unsubscribe demo · feedback {ident} relevant|not"
+    )
+    explain, mute, unsubscribe, feedback = forms.split(" · ")
+    commands = [explain, mute, feedback.replace("relevant|not", "not"), unsubscribe]
+    out = await run(service, "\n".join(commands) + "\n")
+    assert f"Why alert #{ident} fired — demo" in out
+    assert "Muted demo until " in out
+    assert "Thanks — noted as not relevant." in out
+    assert "Unsubscribed: no more alerts from demo here." in out
+    # the same command forms in Telegram and Slack, as the buttons would answer
+    for ctx, typed_prefix in ((ADMIN, "/"), (SLACK, "")):  # Slack: the slash command's text
+        await say(service, ctx, f"{typed_prefix}subscribe demo")
+        for command, button in [
+            (explain, f"ex:{ident}"),
+            (mute, "mu:demo:24h"),
+            (feedback.replace("relevant|not", "relevant"), f"fb:{ident}:1"),
+            (unsubscribe, "un:demo"),
+        ]:
+            typed = await say(service, ctx, typed_prefix + command)
+            if command == unsubscribe:
+                await say(service, ctx, f"{typed_prefix}subscribe demo")
+            pressed = await handle_button(service, ctx, button)
+            assert not typed.error, (command, typed.plain_text)
+            assert typed.plain_text == pressed.plain_text, command
+    with session_scope(service.factory) as session:
+        votes = {(f.user_id, f.relevant) for f in session.query(Feedback)}
+    assert votes == {("console", False), ("telegram:1", True), ("slack:U1", True)}
+
+
+async def test_feedback_arguments_are_one_line_with_usage(service: Service) -> None:
+    ident = make_alert(service)
+    out = await run(
+        service,
+        f"feedback {ident}\nfeedback {ident} maybe\nfeedback x relevant\nfeedback 999 yes\n",
+    )
+    lines = out.splitlines()
+    usage = "Usage: feedback <alert-id> relevant|not"
+    assert lines[0] == f"Say whether alert #{ident} was relevant or not. {usage}"
+    assert lines[1] == f"'maybe' is not relevant or not. {usage}"
+    assert lines[2] == f"'x' is not an alert number. {usage}"
+    assert lines[3] == f"No alert #999. {usage}"

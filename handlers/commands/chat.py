@@ -290,6 +290,24 @@ def _score_text(parts: list[dict[str, Any]], score: float) -> str:
     return f"(1 − Π(1 − part)): {', '.join(shown)} → {score:.2f}"
 
 
+RELEVANT = ("relevant", "yes", "y", "1", "+")
+NOT_RELEVANT = ("not", "not relevant", "irrelevant", "no", "n", "0", "-")
+
+
+def cmd_feedback(call: Call) -> Reply:
+    """``feedback 42 relevant|not``: what the Relevant / Not relevant buttons say."""
+    raw, verdict = split_first(call.args)
+    ident = alert_id(call, raw)
+    said = " ".join(verdict.lower().split())
+    if said in RELEVANT:
+        return give_feedback(call, ident, True)
+    if said in NOT_RELEVANT:
+        return give_feedback(call, ident, False)
+    if not said:
+        call.fail(f"Say whether alert #{ident} was relevant or not")
+    call.fail(f"{echo(verdict)} is not relevant or not")
+
+
 def give_feedback(call: Call, ident: int, relevant: bool) -> Reply:
     with session_scope(call.service.factory) as session:
         _alert(call, session, ident)

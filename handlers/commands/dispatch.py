@@ -64,6 +64,7 @@ from handlers.commands.chat import (
     alert_id,
     alert_watchlist,
     cmd_explain,
+    cmd_feedback,
     cmd_mute,
     cmd_subscribe,
     cmd_timezone,
@@ -138,6 +139,12 @@ UNSUBSCRIBE = _spec(
 EXPLAIN = _spec(
     "explain", "explain <alert-id>", "why an alert fired: its hits, sentences and score",
     "explain 42",
+)  # fmt: skip
+
+FEEDBACK = _spec(
+    "feedback", "feedback <alert-id> relevant|not",
+    "say whether an alert was relevant (as its buttons do; it is stored)",
+    "feedback 42 relevant",
 )  # fmt: skip
 
 WATCHLIST_EDIT = "change watchlists"
@@ -220,6 +227,7 @@ COMMANDS: list[Command] = [
     Command(SEARCH, in_thread(cmd_search)),
     Command(SUMMARY, in_thread(cmd_summary)),
     Command(EXPLAIN, in_thread(cmd_explain)),
+    Command(FEEDBACK, in_thread(cmd_feedback)),  # anyone, as the buttons
     Command(TREND, in_thread(cmd_trend)),
     Command(
         _spec("sources", "sources", "the feeds, with their health", "sources"),
