@@ -29,6 +29,8 @@ async def test_repl_answers_each_line_until_quit(service: Service) -> None:
     assert "alertbot watches news sources" in out
     assert "new <wl> [description] (admins)" in out  # console commands have no prefix
     assert "more — the next page of the last alerts listing." in out
+    assert "import <path> (admins) — import a watchlist file (YAML, as export writes it)" in out
+    assert "e.g. import data/exports/port-strikes.yaml" in out
     assert "Wagner Group — aka Wagner, PMC Wagner" in out
     size = len(DEMO_YAML.encode("utf-8"))
     saved = service.settings.exports_folder().resolve() / "demo.yaml"
@@ -49,7 +51,11 @@ async def test_repl_is_an_admin_in_a_private_chat_and_stops_at_eof(service: Serv
 async def test_repl_imports_a_file_from_disk(service: Service, tmp_path: Path) -> None:
     path = tmp_path / "ferries.yaml"
     path.write_text("name: ferries\nkeywords: [ferry, ferries]\n", encoding="utf-8")
-    out = await run(service, f"import {path}\nimport {tmp_path / 'missing.yaml'}\nexit\n")
+    out = await run(
+        service, f"help import\nimport\nimport {path}\nimport {tmp_path / 'missing.yaml'}\nexit\n"
+    )
+    assert out.startswith("import <path>\nImport a watchlist file (YAML, as export writes it)")
+    assert "To import a watchlist, give its file: import <path> (get one with export <wl>)." in out
     assert "Created watchlist ferries from ferries.yaml (2 terms)." in out
     assert "Cannot read" in out and "missing.yaml" in out
     assert "ferries" in {w.name for w in service.matcher.watchlists}

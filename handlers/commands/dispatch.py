@@ -265,6 +265,23 @@ COMMANDS: list[Command] = [
 
 REGISTRY: dict[str, Command] = {c.spec.name: c for c in COMMANDS}
 
+# How the terminal (``alertbot chat``) shows a command that it types differently: it has
+# no files to send, so ``import`` reads one from disk (handlers/console.py).
+TERMINAL_SPECS: dict[str, CommandSpec] = {
+    "import": _spec(
+        "import", "import <path>",
+        "import a watchlist file (YAML, as export writes it): it creates or replaces "
+        "the watchlist named inside", "import data/exports/port-strikes.yaml", admin=True,
+    ),
+}  # fmt: skip
+
+
+def shown_spec(spec: CommandSpec, ctx: CommandContext) -> CommandSpec:
+    """``spec`` as the asker's face types it."""
+    if ctx.platform == "console":
+        return TERMINAL_SPECS.get(spec.name, spec)
+    return spec
+
 
 def command_specs() -> list[CommandSpec]:
     """Every command, in the order help lists them."""
@@ -341,7 +358,7 @@ async def run(command: Command, call: Call) -> Reply:
     try:
         return await command.run(call)
     except CommandError as err:
-        usage = f"{call.prefix}{command.spec.usage}" if err.usage else None
+        usage = f"{call.prefix}{shown_spec(command.spec, call.ctx).usage}" if err.usage else None
         return error_reply(err.message, usage)
 
 
@@ -352,11 +369,12 @@ def help_reply(ctx: CommandContext, topic: str = "") -> Reply:
         command = REGISTRY.get(wanted)
         if command is None:
             return _unknown(ctx, wanted)
-        return _help_one(command.spec, p)
+        return _help_one(shown_spec(command.spec, ctx), p)
     reply = Reply().line(text(ABOUT)).line()
     for spec in command_specs():
         if spec.name == "start":
             continue
+        spec = shown_spec(spec, ctx)
         admin = italic(" (admins)") if spec.admin_only else text("")
         reply.line(bold(p + spec.usage), admin, text(f" — {spec.description}."))
         reply.line(text("   e.g. "), code(p + spec.example))
