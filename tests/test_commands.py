@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from loopback import RoutedHandler, clear_proxies, serve
 from sqlalchemy import select
 from test_commands_support import (
     ADMIN,
@@ -23,6 +25,7 @@ from test_commands_support import (
 )
 
 from bot.models import Article
+from bot.runtime.scheduler import InFlight, make_scheduler, schedule_all
 from bot.runtime.service import Service
 from bot.store import Subscription, record_poll_failure, session_scope
 from bot.store.sources import claim_source
@@ -517,40 +520,126 @@ def public_dns(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("bot.ingest.safety.socket.getaddrinfo", fake)
 
 
-async def test_addsource_and_removesource(service: Service, public_dns: None) -> None:
-    reply = await say(service, ADMIN, "/addsource https://example.org/world/rss.xml")
+class Site(RoutedHandler):
+    """A feed, a web page, a JSON file; every other path answers 404. Counts requests."""
+
+    requests: list[str] = []
+
+    def do_GET(self) -> None:
+        Site.requests.append(self.path)
+        super().do_GET()
+
+    def route_rss(self) -> None:
+        body = (
+            b"<rss version='2.0'><channel><title>Wire</title><item><title>Convoy</title>"
+            b"<link>https://news.test/c</link><description>A convoy.</description></item>"
+            b"</channel></rss>"
+        )
+        self._send(200, body, "application/rss+xml")
+
+    def route_news(self) -> None:
+        body = (
+            b"<html><head><title>Convoy spotted</title></head><body><article><p>"
+            + b"A convoy of mercenaries was seen on the highway near the border. " * 8
+            + b"</p></article></body></html>"
+        )
+        self._send(200, body)
+
+    def route_data(self) -> None:
+        self._send(200, b'{"items": [1, 2]}', "application/json")
+
+
+@pytest.fixture
+def site(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    clear_proxies(monkeypatch)
+    Site.requests = []
+    with serve(Site) as base:
+        yield base
+
+
+@pytest.fixture
+async def private_ok(tmp_path: Path, site: str) -> AsyncIterator[Service]:
+    """A service that may add loopback sources (ALLOW_PRIVATE_SOURCES=1)."""
+    svc = make_service(tmp_path, allow_private_sources=True)
+    try:
+        yield svc
+    finally:
+        await svc.close()
+
+
+async def test_addsource_and_removesource(private_ok: Service, site: str) -> None:
+    service = private_ok
+    reply = await say(service, ADMIN, f"/addsource {site}/rss/world.xml")
     assert not reply.error, reply.plain_text
-    assert "Added source #3 example.org (feed, every 15m)" in reply.plain_text
-    named = await say(
-        service, ADMIN, "/addsource <https://example.org/news|example.org/news> Example News"
-    )
-    assert "Added source #4 Example News (auto, every 15m)" in named.plain_text
+    assert "Added source #3 127.0.0.1 (feed, every 15m)" in reply.plain_text
+    named = await say(service, ADMIN, f"/addsource <{site}/news|news> Example News")
+    assert "Added source #4 Example News (page, every 15m)" in named.plain_text  # checked: a page
     shown = (await say(service, ADMIN, "/sources")).plain_text
-    assert "#3 example.org (https://example.org/world/rss.xml) — feed, every 15m" in shown
-    dup = await say(service, ADMIN, "/addsource https://example.org/world/rss.xml")
+    assert f"#3 127.0.0.1 ({site}/rss/world.xml) — feed, every 15m" in shown
+    fetched = len(Site.requests)
+    dup = await say(service, ADMIN, f"/addsource {site}/rss/world.xml")
     assert_one_line_error(dup, "already source #3")
-    taken = await say(service, ADMIN, "/addsource https://example.org/other Example News")
+    taken = await say(service, ADMIN, f"/addsource {site}/other Example News")
     assert_usage_error(taken, "/addsource")
-    private = await say(service, ADMIN, "/addsource http://intranet.test/feed")
-    assert_usage_error(private, "/addsource")
-    assert "private address" in private.plain_text
+    assert len(Site.requests) == fetched  # refused before fetching
     removed = await say(service, ADMIN, "/removesource #3")
-    assert "Removed source #3 example.org" in removed.plain_text
-    assert "example.org (https" not in (await say(service, ADMIN, "/sources")).plain_text
+    assert "Removed source #3 127.0.0.1" in removed.plain_text
+    assert "127.0.0.1 (http" not in (await say(service, ADMIN, "/sources")).plain_text
     declared = await say(service, ADMIN, "/removesource 1")
     assert "declared in sources.yaml" in declared.plain_text
 
 
-async def test_addsource_private_urls_when_allowed(tmp_path: Path) -> None:
-    svc = make_service(tmp_path, allow_private_sources=True)
-    try:
-        reply = await say(svc, ADMIN, "/addsource http://127.0.0.1:8080/feed local")
-        assert "Added source #3 local (feed" in reply.plain_text
-        refused = await say(svc, ADMIN, "/addsource file:///etc/passwd")
-        assert_usage_error(refused, "/addsource")
-        assert "only http:// and https://" in refused.plain_text
-    finally:
-        await svc.close()
+async def test_addsource_checks_the_url_once_and_refuses_what_would_fail(
+    private_ok: Service, site: str
+) -> None:
+    for path, reason in [
+        ("/missing.xml", "HTTP 404 Not Found"),
+        ("/data", "is JSON, neither a feed nor a web page"),
+    ]:
+        reply = await say(private_ok, ADMIN, f"/addsource {site}{path} Bad")
+        assert_one_line_error(reply, f"Not added: {site}{path}", reason)
+        assert "Usage" not in reply.plain_text
+    closed = await say(private_ok, ADMIN, "/addsource http://127.0.0.1:9/feed.xml")
+    assert_one_line_error(closed, "Not added: http://127.0.0.1:9/feed.xml", "cannot connect")
+    assert Site.requests == ["/missing.xml", "/data"]  # each checked once
+    shown = (await say(private_ok, ADMIN, "/sources")).plain_text
+    assert "Bad" not in shown and "127.0.0.1:9" not in shown
+
+
+async def test_addsource_says_when_the_first_poll_is(private_ok: Service, site: str) -> None:
+    """``alertbot chat`` polls nothing; ``alertbot run`` (its scheduler) polls within a minute."""
+    quiet = await say(private_ok, ADMIN, f"/addsource {site}/rss/world.xml")
+    assert quiet.plain_text.endswith(
+        "it will be polled when alertbot run runs (alertbot chat polls nothing)."
+    )
+    scheduler = make_scheduler()
+    schedule_all(scheduler, private_ok, InFlight(), digests=None)
+    running = await say(private_ok, ADMIN, f"/addsource {site}/news")
+    assert running.plain_text.endswith("its first poll is within a minute.")
+
+
+async def test_addsource_refuses_private_urls_before_fetching_anything(
+    service: Service, site: str
+) -> None:
+    """Without ALLOW_PRIVATE_SOURCES the loopback server is never asked."""
+    private = await say(service, ADMIN, f"/addsource {site}/rss/world.xml")
+    assert_usage_error(private, "/addsource")
+    assert "loopback address" in private.plain_text
+    assert Site.requests == []
+
+
+async def test_addsource_refuses_a_private_name(service: Service, public_dns: None) -> None:
+    private = await say(service, ADMIN, "/addsource http://intranet.test/feed")
+    assert_usage_error(private, "/addsource")
+    assert "private address" in private.plain_text
+
+
+async def test_addsource_private_urls_when_allowed(private_ok: Service, site: str) -> None:
+    reply = await say(private_ok, ADMIN, f"/addsource {site}/rss/world.xml local")
+    assert "Added source #3 local (feed" in reply.plain_text
+    refused = await say(private_ok, ADMIN, "/addsource file:///etc/passwd")
+    assert_usage_error(refused, "/addsource")
+    assert "only http:// and https://" in refused.plain_text
 
 
 # --- export ----------------------------------------------------------------

@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import pytest
+from loopback import clear_proxies, serve
+from test_commands import Site
 from test_commands_support import ADMIN, DEMO_YAML, SLACK, make_alert, make_service, say, service
 
 from bot.config import Settings
@@ -158,3 +161,23 @@ async def test_feedback_arguments_are_one_line_with_usage(service: Service) -> N
     assert lines[1] == f"'maybe' is not relevant or not. {usage}"
     assert lines[2] == f"'x' is not an alert number. {usage}"
     assert lines[3] == f"No alert #999. {usage}"
+
+
+async def test_addsource_in_the_terminal_checks_the_url_and_says_nothing_polls_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clear_proxies(monkeypatch)
+    Site.requests = []
+    with serve(Site) as site:
+        svc = make_service(tmp_path, allow_private_sources=True)
+        try:
+            out = await run(svc, f"addsource {site}/gone.xml Gone\naddsource {site}/rss/a.xml\n")
+        finally:
+            await svc.close()
+    first, second = out.splitlines()
+    assert first == f"Not added: {site}/gone.xml: HTTP 404 Not Found."
+    assert second == (
+        "Added source #3 127.0.0.1 (feed, every 15m); "
+        "it will be polled when alertbot run runs (alertbot chat polls nothing)."
+    )
+    assert Site.requests == ["/gone.xml", "/rss/a.xml"]

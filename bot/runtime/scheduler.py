@@ -111,6 +111,7 @@ def schedule_all(
     """Every job. ``digests``: the digest job; default, the one ``handlers/`` registered
     (``bot/`` cannot import the renderer; see ``bot.answers.digests``)."""
     sync_source_jobs(scheduler, service, inflight)
+    service.polling = True  # a source added from chat is scheduled within SYNC_SOURCES_S
 
     async def sync() -> None:
         await asyncio.to_thread(service.source_ids)  # touch the database off the loop

@@ -137,6 +137,9 @@ class Service:
         self.limiter = HostLimiter()
         self.pacer = ChatPacer()
         self.stopping = False
+        # True once a scheduler polls the sources (``alertbot run``): ``alertbot chat``
+        # and ``run --once`` poll nothing after their start (addsource says so)
+        self.polling = False
         self._db_lock = (
             asyncio.Lock()
         )  # one writer task at a time (the story index is not thread-safe)

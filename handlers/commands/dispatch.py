@@ -235,7 +235,8 @@ COMMANDS: list[Command] = [
     ),
     Command(
         _spec(
-            "addsource", "addsource <url> [name]", "add a feed or page (polled every 15m)",
+            "addsource", "addsource <url> [name]",
+            "add a feed or page (fetched once to check it, then polled every 15m by alertbot run)",
             "addsource https://example.org/world/rss.xml Example World", admin=True,
         ),
         cmd_addsource, "editor", "add sources",

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.ingest import IngestError
+from bot.ingest.poll import SourceState, poll
 from bot.ingest.safety import check_public_url_async
 from bot.ingest.sources import (
     SourceError,
@@ -85,18 +86,46 @@ async def cmd_addsource(call: Call) -> Reply:
     name = one_line(unquote(rest))
     if len(name) > MAX_NAME:
         call.fail(f"The name is too long (at most {MAX_NAME} characters)")
-    return await asyncio.to_thread(_add, call, url, name)
+    await asyncio.to_thread(_not_taken, call, url, name)  # before fetching anything
+    kind = await _check_once(call, url)
+    return await asyncio.to_thread(_add, call, url, name, kind)
 
 
-def _add(call: Call, url: str, name: str) -> Reply:
-    kind = guess_url_kind(url)
+def _not_taken(call: Call, url: str, name: str) -> None:
+    with session_scope(call.service.factory) as session:
+        same = get_source(session, url)
+        if same is not None:
+            call.fail(f"That URL is already source #{same.id} {same.name}", usage=False)
+        if name and get_source(session, name) is not None:
+            call.fail(f"There is already a source named {name!r}")
+
+
+async def _check_once(call: Call, url: str) -> str:
+    """Fetch ``url`` once, as its polls will (the same client, so the same address checks),
+    and return what it is (``feed`` or ``page``); a URL that fails (404, not a feed or a
+    page, unreachable) is refused: its polls would fail the same way, and the person who
+    typed it is here to correct it."""
+    state = SourceState(kind=guess_url_kind(url), url=url)
+    service = call.service
+    outcome = await poll(state, client=service.client, limiter=service.limiter, full_text_limit=0)
+    if outcome.error is not None:
+        error = outcome.error
+        if len(error) > MAX_ERROR_SHOWN:
+            error = error[: MAX_ERROR_SHOWN - 1] + "…"
+        call.fail(f"Not added: {error}", usage=False)
+    return outcome.kind or state.kind
+
+
+def _first_poll(call: Call) -> str:
+    if call.service.polling:
+        return "its first poll is within a minute"
+    return "it will be polled when alertbot run runs (alertbot chat polls nothing)"
+
+
+def _add(call: Call, url: str, name: str, kind: str) -> Reply:
     try:
+        _not_taken(call, url, name)  # again: the check took a moment
         with session_scope(call.service.factory) as session:
-            same = get_source(session, url)
-            if same is not None:
-                call.fail(f"That URL is already source #{same.id} {same.name}", usage=False)
-            if name and get_source(session, name) is not None:
-                call.fail(f"There is already a source named {name!r}")
             name = name or _free_name(session, url)
             src = add_source(session, name, url, kind, DEFAULT_INTERVAL_S)
             ident, interval = src.id, src.interval_s
@@ -105,7 +134,7 @@ def _add(call: Call, url: str, name: str) -> Reply:
     return Reply().add(
         text(f"Added source #{ident} "),
         bold(name),
-        text(f" ({kind}, every {format_interval(interval)}); its first poll is within a minute."),
+        text(f" ({kind}, every {format_interval(interval)}); {_first_poll(call)}."),
     )
 
 
