@@ -158,7 +158,7 @@ async def test_feedback_arguments_are_one_line_with_usage(service: Service) -> N
     lines = out.splitlines()
     usage = "Usage: feedback <alert-id> relevant|not"
     assert lines[0] == f"Say whether alert #{ident} was relevant or not. {usage}"
-    assert lines[1] == f"'maybe' is not relevant or not. {usage}"
+    assert lines[1] == f"'maybe' is not a verdict (relevant or not). {usage}"
     assert lines[2] == f"'x' is not an alert number. {usage}"
     assert lines[3] == f"No alert #999. {usage}"
 

@@ -305,7 +305,7 @@ def cmd_feedback(call: Call) -> Reply:
         return give_feedback(call, ident, False)
     if not said:
         call.fail(f"Say whether alert #{ident} was relevant or not")
-    call.fail(f"{echo(verdict)} is not relevant or not")
+    call.fail(f"{echo(verdict)} is not a verdict (relevant or not)")
 
 
 def give_feedback(call: Call, ident: int, relevant: bool) -> Reply:
