@@ -12,12 +12,59 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from bot.bundled import default_dir
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import Watchlist, load_dir
 
 EXIT_INPUT_ERROR = 2
+HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
+
+
+def _readable(params: list[Any]) -> list[Any]:
+    """``params`` shown without typer's Python-type placeholders (see :class:`ReadableCommand`)."""
+    for param in params:
+        if isinstance(param, TyperOption) and param.is_flag and param.metavar is None:
+            param.metavar = ""  # a flag takes no value: no "<bool>"
+        elif isinstance(param, TyperArgument) and param.metavar:
+            # the metavar (FILE, INPUT...) says it all; typer would add "<path>" beside it
+            param.display_type_rich = _no_type  # type: ignore[method-assign]
+    return params
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
+class ReadableCommand(TyperCommand):
+    """Help without typer's Python-type placeholders.
+
+    typer shows a flag as ``<bool>``, a repeatable option as ``<list[str]>`` and
+    a required argument as ``{inputs}...`` in the usage line: a flag gets no
+    placeholder here, and arguments are written the classic way (``INPUT...``,
+    ``[NAME]``). Options and arguments give their own ``metavar``.
+    """
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _readable(super().get_params(ctx))
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for param in self.get_params(ctx):
+            if isinstance(param, TyperArgument):
+                name = param.metavar or (param.name or "").upper()
+                name = name if param.required else f"[{name}]"
+                pieces.append(name + ("..." if param.nargs != 1 and param.metavar is None else ""))
+        return pieces
+
+
+class ReadableGroup(TyperGroup):
+    """The top-level ``alertbot`` with the same readable options (``--version``, ``-h``)."""
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _readable(super().get_params(ctx))
+
 
 app = typer.Typer(
     name="alertbot",
@@ -25,7 +72,32 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings=HELP_OPTIONS,
+    cls=ReadableGroup,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"alertbot {version('alertbot')}")
+        except PackageNotFoundError:  # run from a folder that was never installed
+            typer.echo("alertbot (version unknown: not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """News-watch alert bot: match articles against watchlists and push alerts to chats."""
 
 
 class OutputFormat(StrEnum):
@@ -102,23 +174,24 @@ class Progress:
             typer.echo(f"… {self.count} {self.label} ({rate:.0f}/s)", err=True)
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def scan(
     inputs: Annotated[
         list[str],
         typer.Argument(
+            metavar="INPUT...",
             help="Files, folders, URLs, or - for stdin (.txt .html .xml/.rss/.atom .json .jsonl)."
         ),
     ],
     watchlists: Annotated[
-        Path | None, typer.Option("--watchlists", "-w", help="Folder of watchlist YAML files.")
+        Path | None, typer.Option("--watchlists", "-w", metavar="DIR", help="Folder of watchlist YAML files.")
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json")] = (
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", metavar="text|json", help="text or json")] = (
         OutputFormat.text
     ),
     min_score: Annotated[
         float | None,
-        typer.Option("--min-score", min=0.0, max=1.0, help="Override every watchlist's min_score."),
+        typer.Option("--min-score", min=0.0, max=1.0, metavar="0..1", help="Override every watchlist's min_score."),
     ] = None,
 ) -> None:
     """Match articles against the watchlists once and print the alerts."""
@@ -154,25 +227,27 @@ def scan(
         raise typer.Exit(EXIT_INPUT_ERROR)
 
 
-@app.command("eval")
+@app.command("eval", cls=ReadableCommand)
 def eval_command(
     labelled: Annotated[
-        Path, typer.Argument(help="JSON lines with title, text, label (and id, url, why).")
+        Path, typer.Argument(metavar="FILE", help="JSON lines with title, text, label (and id, url, why).")
     ],
     watchlists: Annotated[
-        Path | None, typer.Option("--watchlists", "-w", help="Folder of watchlist YAML files.")
+        Path | None, typer.Option("--watchlists", "-w", metavar="DIR", help="Folder of watchlist YAML files.")
     ] = None,
     label_map: Annotated[
         list[str] | None,
-        typer.Option("--map", help="LABEL=WL[,WL...]: watchlists that catch a label (repeatable)."),
+        typer.Option("--map", metavar="LABEL=WL", help="LABEL=WL[,WL...]: watchlists that catch a label (repeatable)."),
     ] = None,
     baseline: Annotated[
         list[str] | None,
         typer.Option(
-            "--baseline", help="Also score 'TERM anywhere', or a rule such as '(troops OR soldiers) AND (deploy* OR moved)', as a baseline (repeatable)."
+            "--baseline",
+            metavar="RULE",
+            help="Also score 'TERM anywhere', or a rule such as '(troops OR soldiers) AND (deploy* OR moved)', as a baseline (repeatable)."
         ),
     ] = None,
-    output: Annotated[OutputFormat, typer.Option("--format", "-f", help="text or json")] = (
+    output: Annotated[OutputFormat, typer.Option("--format", "-f", metavar="text|json", help="text or json")] = (
         OutputFormat.text
     ),
     errors: Annotated[
@@ -182,12 +257,13 @@ def eval_command(
         list[str] | None,
         typer.Option(
             "--only",
+            metavar="FILTER",
             help="FIELD=V1[,V2...] or FIELD~REGEX: evaluate only these items (repeatable).",
         ),
     ] = None,
     skip: Annotated[
         list[str] | None,
-        typer.Option("--skip", help="FIELD=V1[,V2...] or FIELD~REGEX: leave these items out."),
+        typer.Option("--skip", metavar="FILTER", help="FIELD=V1[,V2...] or FIELD~REGEX: leave these items out."),
     ] = None,
 ) -> None:
     """Precision and recall of the watchlists on a labelled file, with every miss explained."""
@@ -213,17 +289,17 @@ def eval_command(
         typer.echo(evaluation.render_text(report, show_errors=errors))
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def run(
     once: Annotated[
         bool, typer.Option("--once", help="Poll every source once, push what is new, and exit.")
     ] = False,
     sources: Annotated[
         Path | None,
-        typer.Option("--sources", help="sources.yaml (default: SOURCES or the samples)."),
+        typer.Option("--sources", metavar="FILE", help="sources.yaml (default: SOURCES or the samples)."),
     ] = None,
     watchlists: Annotated[
-        Path | None, typer.Option("--watchlists", "-w", help="Folder of watchlist YAML files.")
+        Path | None, typer.Option("--watchlists", "-w", metavar="DIR", help="Folder of watchlist YAML files.")
     ] = None,
 ) -> None:
     """Run the watch: poll sources on a schedule, store, match, and push alerts."""
@@ -358,10 +434,10 @@ async def _start_faces(service: Any, settings: Any, web_app: Any) -> list[Any]:
     return faces
 
 
-@app.command()
+@app.command(cls=ReadableCommand)
 def chat(
     watchlists: Annotated[
-        Path | None, typer.Option("--watchlists", "-w", help="Folder of watchlist YAML files.")
+        Path | None, typer.Option("--watchlists", "-w", metavar="DIR", help="Folder of watchlist YAML files.")
     ] = None,
 ) -> None:
     """The chat commands in a terminal (help, watchlists, add, subscribe, …)."""
