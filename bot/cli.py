@@ -19,6 +19,7 @@ from bot.engine.matcher import Matcher
 from bot.engine.watchlist import Watchlist, load_dir
 
 EXIT_INPUT_ERROR = 2
+EXIT_ALL_SOURCES_FAILED = 1  # run --once: every source polled failed (cron and CI notice)
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
 
@@ -361,10 +362,14 @@ async def _run(settings: object, once: bool) -> None:
         if once:
             with session_scope(service.factory) as session:
                 make_all_due(session)
-            for source_id, _ in service.source_ids():
-                await service.poll_source(source_id)
+            reports = [await service.poll_source(sid, once=True) for sid, _ in service.source_ids()]
             while await service.drain_outbox():
                 pass
+            line, all_failed = once_summary(reports)
+            log.info("%s", line)
+            typer.echo(line, err=True)
+            if all_failed:
+                raise typer.Exit(EXIT_ALL_SOURCES_FAILED)
             return
         from bot.runtime.webapp import make_web_app, start_web
 
@@ -397,6 +402,23 @@ async def _run(settings: object, once: bool) -> None:
             await runner.cleanup()
     finally:
         await service.close()
+
+
+def once_summary(reports: list[Any]) -> tuple[str, bool]:
+    """The last line of ``run --once`` (sources ok/failed, new articles, alerts), and
+    whether every source that was polled failed (then the run exits 1)."""
+    polled = [r for r in reports if r.polled]
+    failed = sum(1 for r in polled if r.error)
+    new = sum(r.stored for r in polled)
+    alerts = sum(len(r.alerts) for r in polled)
+    line = (
+        f"run --once: {len(polled) - failed} source(s) ok, {failed} failed; "
+        f"{new} new article(s), {alerts} alert(s)"
+    )
+    skipped = len(reports) - len(polled)
+    if skipped:
+        line += f"; {skipped} source(s) skipped (being polled by another worker)"
+    return line, bool(polled) and failed == len(polled)
 
 
 async def _start_faces(service: Any, settings: Any, web_app: Any) -> list[Any]:

@@ -141,3 +141,44 @@ def test_sigterm_finishes_the_article_in_hand_and_exits_cleanly(tmp_path: Path) 
         == movement_stories
     )
     assert stored < N_ARTICLES or stored == N_ARTICLES
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_once_ends_with_a_summary_line(tmp_path: Path) -> None:
+    env = _env(tmp_path, ROOT / "samples" / "sources.yaml")
+    done = subprocess.run(
+        _alertbot("run", "--once"), env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("run --once: 2 source(s) ok, 0 failed; "), done.stderr
+    assert "new article(s)" in last and "alert(s)" in last
+    assert " 0 new article(s)" not in last and " 0 alert(s)" not in last
+
+
+def test_run_once_exits_1_when_every_source_failed_and_says_no_next_try(tmp_path: Path) -> None:
+    port = _closed_port()
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n"
+        f"  - name: dead-one\n    url: http://127.0.0.1:{port}/one.xml\n"
+        f"  - name: dead-two\n    url: http://127.0.0.1:{port}/two.xml\n",
+        encoding="utf-8",
+    )
+    env = _env(tmp_path, sources)
+    env["ALLOW_PRIVATE_SOURCES"] = "1"  # the failure is the closed port, not the guard
+    done = subprocess.run(
+        _alertbot("run", "--once"), env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 1, done.stderr
+    assert "next try" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last == "run --once: 0 source(s) ok, 2 failed; 0 new article(s), 0 alert(s)"
+    assert "Traceback" not in done.stderr

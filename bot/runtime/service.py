@@ -351,8 +351,12 @@ class Service:
 
     # --- jobs ------------------------------------------------------------------
 
-    async def poll_source(self, source_id: int) -> PollReport:
-        """Poll one source if it is due and nobody else holds it; ingest what is new."""
+    async def poll_source(self, source_id: int, *, once: bool = False) -> PollReport:
+        """Poll one source if it is due and nobody else holds it; ingest what is new.
+
+        ``once`` (``run --once``): a failure is logged without the time of the next
+        try, which a one-shot run never makes (the backoff is still recorded).
+        """
         claimed = await asyncio.to_thread(self._claim, source_id)
         if claimed is None:
             return PollReport(source=str(source_id))
@@ -362,7 +366,10 @@ class Service:
         if outcome.error:
             report.error = outcome.error
             delay = next_poll_delay(interval, failures + 1)
-            log.warning("source %s: %s (next try in %.0fs)", name, outcome.error, delay)
+            if once:
+                log.warning("source %s: %s", name, outcome.error)
+            else:
+                log.warning("source %s: %s (next try in %.0fs)", name, outcome.error, delay)
             await asyncio.to_thread(self._failed, source_id, outcome.error, delay)
             return report
         if outcome.problem and outcome.problem != state.last_problem:
