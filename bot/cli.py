@@ -342,8 +342,10 @@ async def _run(settings: object, once: bool) -> None:
         error(f"cannot open the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
         raise typer.Exit(EXIT_INPUT_ERROR) from None
     try:
-        if not service.load_watchlists():
-            error(f"{settings.watchlist_dir}: no usable watchlists")
+        watchlists = service.load_watchlists()
+        refusal = watchlist_folder_refusal(settings.watchlist_dir, service.folder_load)
+        if refusal or not watchlists:
+            error(refusal or f"{settings.watchlist_dir}: no usable watchlists")
             raise typer.Exit(EXIT_INPUT_ERROR)
         try:
             specs = service.sync_sources()
@@ -402,6 +404,23 @@ async def _run(settings: object, once: bool) -> None:
             await runner.cleanup()
     finally:
         await service.close()
+
+
+def watchlist_folder_refusal(directory: Path, load: Any) -> str | None:
+    """Why ``run`` refuses to start on the watchlist folder, or None.
+
+    A folder that is missing, or whose every watchlist file fails to load, is
+    refused (exit 2) whether or not the database holds watchlists from an
+    earlier run: running on those would hide the mistake behind a normal start,
+    and a fresh database already had to refuse. Files that partly load start
+    the watch (the bad ones are logged); so does a folder with no files at all
+    (the watchlists then come from chat).
+    """
+    if not load.exists:
+        return f"{directory}: no such watchlist folder"
+    if load.all_failed:
+        return f"{directory}: no watchlist file loads; the first error: {load.errors[0]}"
+    return None
 
 
 def once_summary(reports: list[Any]) -> tuple[str, bool]:

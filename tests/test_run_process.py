@@ -182,3 +182,38 @@ def test_run_once_exits_1_when_every_source_failed_and_says_no_next_try(tmp_path
     last = done.stderr.strip().splitlines()[-1]
     assert last == "run --once: 0 source(s) ok, 2 failed; 0 new article(s), 0 alert(s)"
     assert "Traceback" not in done.stderr
+
+
+def _bad_watchlists(tmp_path: Path) -> Path:
+    folder = tmp_path / "bad-lists"
+    folder.mkdir()
+    (folder / "a.yaml").write_text("name: a\nkeywords: [\n", encoding="utf-8")
+    (folder / "b.yaml").write_text("name: b\nmin_score: lots\nkeywords: [x]\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("database", ["fresh", "seeded"])
+def test_run_on_a_folder_of_invalid_watchlists_exits_2_either_way(
+    tmp_path: Path, database: str
+) -> None:
+    env = _env(tmp_path, ROOT / "samples" / "sources.yaml")
+    if database == "seeded":  # an earlier run stored the bundled watchlists
+        first = subprocess.run(
+            _alertbot("run", "--once"), env=env, capture_output=True, text=True, timeout=120
+        )
+        assert first.returncode == 0, first.stderr
+    bad = _bad_watchlists(tmp_path)
+    done = subprocess.run(
+        _alertbot("run", "--once", "-w", str(bad)),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    refusals = [line for line in done.stderr.splitlines() if line.startswith("alertbot: ")]
+    assert len(refusals) == 1, done.stderr
+    assert refusals[0].startswith(f"alertbot: {bad}: no watchlist file loads; the first error: ")
+    assert "a.yaml" in refusals[0]
+    assert "run --once:" not in done.stderr  # nothing was polled
+    assert "Traceback" not in done.stderr

@@ -81,7 +81,7 @@ PROGRESS_EVERY_S = 2.0
 CONSOLE_CHAT = "console:local"
 FILE_EDITOR = "file"  # updated_by of a watchlist that came from WATCHLIST_DIR
 
-__all__ = ["CONSOLE_CHAT", "PollReport", "Service"]
+__all__ = ["CONSOLE_CHAT", "FolderLoad", "PollReport", "Service"]
 
 
 @dataclass
@@ -94,6 +94,21 @@ class PollReport:
     articles: int = 0
     stored: int = 0
     alerts: list[int] = field(default_factory=list)
+
+
+@dataclass
+class FolderLoad:
+    """What the last seeding from the watchlist folder found: watchlist files that
+    loaded, and the errors (one line each) of those that did not."""
+
+    exists: bool = True
+    loaded: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def all_failed(self) -> bool:
+        """Files were there and not one watchlist loaded from them."""
+        return bool(self.errors) and self.loaded == 0
 
 
 def default_worker_id() -> str:
@@ -129,6 +144,7 @@ class Service:
         self._parsed: dict[tuple[str, str], Watchlist] = {}
         self._lexicon_texts: tuple[tuple[str, str], ...] = ()
         self._lexicon_files: dict[tuple[str, str], Lexicon] = {}  # same, for lexicon files
+        self.folder_load = FolderLoad()  # what the last seeding from WATCHLIST_DIR found
         with session_scope(self.factory) as session:
             self.stories = load_story_index(session)
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
@@ -268,6 +284,7 @@ class Service:
                     lexicon = lexicon_from_mapping(data, str(path))
             except (OSError, UnicodeDecodeError, WatchlistError) as err:
                 log.error("watchlist file not loaded: %s", err)
+                self.folder_load.errors.append(_one_line(err))
                 continue
             seen[key] = lexicon
             if lexicon.name in lexicon_texts:
@@ -279,6 +296,7 @@ class Service:
 
     def _seed_from_files(self, parsed: dict[tuple[str, str], Watchlist]) -> None:
         directory = self.settings.watchlist_dir
+        self.folder_load = FolderLoad(exists=directory.is_dir())
         if not directory.is_dir():
             return
         documents, lexicon_texts = self._read_lexicon_files(directory)
@@ -293,7 +311,9 @@ class Service:
                     wl = self._parse(text, str(path), parsed, lexicons, data)
                 except WatchlistError as err:
                     log.error("watchlist file not loaded: %s", err)
+                    self.folder_load.errors.append(_one_line(err))
                     continue
+                self.folder_load.loaded += 1
                 row = get_watchlist(session, wl.name)
                 if row is None or (row.updated_by == FILE_EDITOR and row.yaml != text):
                     save_watchlist(session, wl.name, text, updated_by=FILE_EDITOR)
@@ -514,3 +534,8 @@ class Service:
     async def close(self) -> None:
         await self.client.aclose()
         self.engine.dispose()
+
+
+def _one_line(err: Exception) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else err.__class__.__name__
