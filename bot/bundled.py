@@ -7,11 +7,18 @@ carries copies of those folders as package data, installed as the
 sub-packages ``bot.watchlists`` and ``bot.samples`` (see ``setup.py``), and
 the import system says where they are. ``WATCHLIST_DIR`` and ``SOURCES``
 override both (``bot/config.py``).
+
+The default database follows the same rule (:func:`default_database_url`): in
+a clone, ``data/alertbot.db`` of the clone; installed, the per-user data
+folder (``$XDG_DATA_HOME/alertbot``, else ``~/.local/share/alertbot``). It is
+never relative to the working directory, so ``alertbot chat`` from another
+folder opens the same database as ``make run``. ``DATABASE_URL`` overrides it.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -24,6 +31,27 @@ def checkout_dir(name: str, root: Path | None = None) -> Path | None:
     root = CHECKOUT_ROOT if root is None else root
     folder = root / name
     return folder if (root / "pyproject.toml").is_file() and folder.is_dir() else None
+
+
+def is_checkout(root: Path | None = None) -> bool:
+    """Whether ``root`` (default: where the package runs from) is a source checkout."""
+    return ((CHECKOUT_ROOT if root is None else root) / "pyproject.toml").is_file()
+
+
+def default_data_dir() -> Path:
+    """Where the default database lives: the clone's ``data/``, else the per-user data
+    folder of the XDG base-directory spec (a relative ``XDG_DATA_HOME`` is ignored, as
+    the spec says)."""
+    if is_checkout():
+        return CHECKOUT_ROOT / "data"
+    xdg = os.environ.get("XDG_DATA_HOME", "")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".local" / "share"
+    return base / "alertbot"
+
+
+def default_database_url() -> str:
+    """``DATABASE_URL``'s default: a SQLite file in :func:`default_data_dir` (absolute)."""
+    return f"sqlite:///{default_data_dir() / 'alertbot.db'}"
 
 
 def packaged_dir(name: str) -> Path | None:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from bot.bundled import default_dir
+from bot.bundled import default_data_dir, default_database_url, default_dir
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import Watchlist, load_dir
 
@@ -147,6 +147,45 @@ def load_watchlists_or_exit(directory: Path, min_score: float | None = None) -> 
     if min_score is not None:
         watchlists = [replace(wl, min_score=min_score) for wl in watchlists]
     return watchlists
+
+
+def where_line(settings: Any) -> str:
+    """The database (absolute, password hidden) and the watchlist folder, in one line:
+    which data a command works on is never a guess (a relative SQLite path is
+    relative to the folder the command runs in)."""
+    from bot.store.db import describe_database
+
+    folder = Path(settings.watchlist_dir).expanduser().resolve()
+    return f"database {describe_database(settings.database_url)}; watchlists {folder}"
+
+
+def announce_where(settings: Any) -> None:
+    """Log :func:`where_line` at INFO, and print it when INFO lines are not shown."""
+    import logging
+
+    log = logging.getLogger("alertbot")
+    line = where_line(settings)
+    log.info("%s", line)
+    if not log.isEnabledFor(logging.INFO):
+        from bot.logs import redact
+
+        typer.echo(redact(line), err=True)
+    stray = Path("data", "alertbot.db")
+    if settings.database_url == default_database_url() and stray.is_file():
+        here = stray.resolve()
+        if here != Path(describe_default()).resolve():
+            log.warning(
+                "%s is not the default database any more (%s); to use it, set "
+                "DATABASE_URL=sqlite:///%s",
+                here,
+                describe_default(),
+                here,
+            )
+
+
+def describe_default() -> str:
+    """The path of the default SQLite file."""
+    return str(default_data_dir() / "alertbot.db")
 
 
 def max_match_chars() -> int:
@@ -315,6 +354,7 @@ def run(
     if watchlists is not None:
         settings.watchlist_dir = watchlists
     configure_logging(settings.log_level)
+    announce_where(settings)
     with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while shutting down
         asyncio.run(_run(settings, once))
 
@@ -491,6 +531,7 @@ def chat(
     if watchlists is not None:
         settings.watchlist_dir = watchlists
     configure_logging("WARNING")
+    announce_where(settings)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_chat(settings))
 

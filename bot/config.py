@@ -1,7 +1,7 @@
 """Configuration from the environment (and an optional ``.env`` file).
 
-Every setting has a default that works on a fresh clone: SQLite under
-``./data/``, the bundled watchlists and sample sources, no chat tokens (the
+Every setting has a default that works on a fresh clone: SQLite in the
+clone's ``data/`` (installed: the per-user data folder; ``bot/bundled.py``), the bundled watchlists and sample sources, no chat tokens (the
 console face only). Tokens are ``SecretStr``: they never reach a log line or
 a ``repr``.
 """
@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.bundled import default_dir
+from bot.bundled import default_database_url, default_dir
 from bot.limits import MAX_MATCH_CHARS
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -40,7 +40,8 @@ def _split(value: object) -> object:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    database_url: str = Field(default="sqlite:///data/alertbot.db")
+    # data/alertbot.db of the clone, or of the per-user data folder (bot/bundled.py)
+    database_url: str = Field(default_factory=default_database_url)
     # the clone's watchlists/ and samples/, or in an installed package its copies (bot/bundled.py)
     watchlist_dir: Path = Field(default_factory=lambda: default_dir("watchlists"))
     sources: Path = Field(default_factory=lambda: default_dir("samples") / "sources.yaml")

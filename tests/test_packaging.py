@@ -176,3 +176,23 @@ def test_lock_files_hold_the_direct_pins_of_pyproject() -> None:
     assert "lxml-html-clean" in run_lock
     shared = run_lock.keys() & dev_lock.keys()
     assert {n: run_lock[n] for n in shared} == {n: dev_lock[n] for n in shared}
+
+
+@pytest.mark.parametrize("xdg", ["set", "unset"])
+def test_installed_bot_keeps_its_database_in_the_per_user_data_folder(
+    build_lib: Path, tmp_path: Path, xdg: str
+) -> None:
+    """Outside a clone the default database is ``$XDG_DATA_HOME/alertbot`` (else
+    ``~/.local/share/alertbot``), not ``./data/`` of whatever folder the command runs in."""
+    probe = "from bot.config import Settings; print(Settings().database_url)"
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "XDG_DATA_HOME")}
+    env["PYTHONPATH"] = str(build_lib)
+    env["HOME"] = str(tmp_path / "home")
+    if xdg == "set":
+        env["XDG_DATA_HOME"] = str(tmp_path / "xdg")
+    where = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert where.returncode == 0, where.stderr
+    base = tmp_path / "xdg" if xdg == "set" else tmp_path / "home" / ".local" / "share"
+    assert where.stdout.strip() == f"sqlite:///{base / 'alertbot' / 'alertbot.db'}"

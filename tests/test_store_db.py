@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, inspect, text
 
+from bot.bundled import default_data_dir, default_database_url
 from bot.store.db import (
     current_revision,
     make_engine,
@@ -82,16 +83,25 @@ def test_migrations_downgrade_to_nothing(empty_engine: Engine) -> None:
     assert set(inspect(empty_engine).get_table_names()) <= {"alembic_version"}
 
 
-def test_default_sqlite_file_is_created_under_data(
+def test_the_sqlite_files_folder_is_created(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    engine = make_engine(None)
+    engine = make_engine("sqlite:///data/alertbot.db")
     try:
         migrate(engine)
         assert (tmp_path / "data" / "alertbot.db").is_file()
     finally:
         engine.dispose()
+
+
+def test_the_default_url_is_the_default_file_not_one_under_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = normalise_database_url(None)
+    assert url.database is not None and Path(url.database).is_absolute()
+    assert Path(url.database) == default_data_dir() / "alertbot.db"
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
@@ -109,7 +119,7 @@ def test_postgres_urls_use_psycopg_3() -> None:
     assert normalise_database_url("postgres://u@h/db").drivername == "postgresql+psycopg"
     assert normalise_database_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
     assert normalise_database_url("postgresql+psycopg://u@h/db").drivername == "postgresql+psycopg"
-    assert normalise_database_url(None).render_as_string() == "sqlite:///data/alertbot.db"
+    assert normalise_database_url(None).render_as_string() == default_database_url()
 
 
 def test_session_scope_commits_or_rolls_back(engine: Engine) -> None:

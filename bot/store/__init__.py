@@ -30,8 +30,8 @@ from bot.store.alerts import (
 )
 from bot.store.articles import StoredArticle, content_hash, find_duplicate, store_article
 from bot.store.db import (
-    DEFAULT_URL,
     current_revision,
+    describe_database,
     make_engine,
     make_session_factory,
     migrate,
@@ -86,7 +86,7 @@ from bot.store.tables import (
 from bot.store.watchlists import delete_watchlist, get_watchlist, list_watchlists, save_watchlist
 
 __all__ = [
-    "DEFAULT_URL",
+    "describe_database",
     "Alert",
     "AlertOutlet",
     "ArticleRow",

@@ -1,6 +1,7 @@
 """Engines, sessions and migrations.
 
-SQLite (the default, a file under ``./data/``) runs in WAL mode with foreign
+SQLite (the default: ``data/alertbot.db`` of the clone, or of the per-user data
+folder when installed; see ``bot/bundled.py``) runs in WAL mode with foreign
 keys on and a busy timeout, so the scheduler, the sender and the chat
 handlers can share it from several threads. ``DATABASE_URL`` pointing at
 ``postgresql+psycopg://…`` switches to PostgreSQL, the shared state of
@@ -18,7 +19,8 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_URL = "sqlite:///data/alertbot.db"
+from bot.bundled import default_database_url
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Any constant: replicas starting together take turns migrating PostgreSQL.
 MIGRATION_LOCK_KEY = 0x616C657274626F74  # "alertbot"
@@ -29,14 +31,29 @@ SessionFactory = sessionmaker[Session]
 
 def normalise_database_url(url: str | None) -> URL:
     """The URL to connect to: the default SQLite file, or PostgreSQL via psycopg 3."""
-    parsed = make_url(url or DEFAULT_URL)
+    parsed = make_url(url or default_database_url())
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     return parsed
 
 
+def describe_database(url: str | None) -> str:
+    """``url`` for a log line: password hidden, a SQLite file as an absolute path
+    (a relative one is relative to the working directory: say which one it is)."""
+    parsed = normalise_database_url(url)
+    database = parsed.database or ""
+    is_file = parsed.get_backend_name() == "sqlite" and not _in_memory(database)
+    if is_file and not parsed.query.get("uri"):
+        parsed = parsed.set(database=str(Path(database).expanduser().resolve()))
+    return parsed.render_as_string(hide_password=True)
+
+
+def _in_memory(database: str) -> bool:
+    return database in ("", ":memory:") or database.startswith("file::memory:")
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
-    """An engine for ``url`` (default ``sqlite:///data/alertbot.db``).
+    """An engine for ``url`` (default: :func:`bot.bundled.default_database_url`).
 
     For a SQLite file the parent directory is created. Extra keyword
     arguments go to ``sqlalchemy.create_engine``.
@@ -50,7 +67,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
 
 def _sqlite_engine(url: URL, **kwargs: Any) -> Engine:
     database = url.database or ""
-    in_memory = database in ("", ":memory:") or database.startswith("file::memory:")
+    in_memory = _in_memory(database)
     if not in_memory and not url.query.get("uri"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, **kwargs)

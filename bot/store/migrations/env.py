@@ -17,7 +17,8 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Connection
 
 from bot.answers.search import include_object
-from bot.store.db import DEFAULT_URL, make_engine
+from bot.bundled import default_database_url
+from bot.store.db import make_engine
 from bot.store.tables import Base, UTCDateTime
 
 config = context.config
@@ -34,7 +35,7 @@ def _url() -> str:
         x_args.get("url")
         or os.environ.get("DATABASE_URL")
         or config.get_main_option("sqlalchemy.url")
-        or DEFAULT_URL
+        or default_database_url()
     )
 
 
