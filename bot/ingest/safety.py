@@ -13,7 +13,9 @@ NAT64 prefixes, and the legacy numeric forms that ``inet_aton`` (and so
 
 ``ALLOW_PRIVATE_SOURCES=1`` (or ``allow_private=True``) turns the address
 check off for deployments whose feeds live on an intranet; the scheme and
-host checks stay.
+host checks stay. The sources of ``sources.yaml`` are the operator's
+own and are not fetched through this guard at all (``bot/runtime/service.py``
+gives them a plain client).
 
 DNS rebinding and redirects: checking a name and then letting the HTTP client
 resolve it again when it connects is not enough (an attacker's DNS server can

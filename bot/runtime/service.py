@@ -64,7 +64,7 @@ from bot.store import (
     upsert_source,
 )
 from bot.store.retention import purge_older_than
-from bot.store.sources import claim_source, list_sources
+from bot.store.sources import FROM_FILE, claim_source, list_sources
 from bot.store.tables import utcnow
 from bot.store.watchlists import (
     get_lexicon,
@@ -150,6 +150,9 @@ class Service:
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
         # public addresses (DNS rebinding), unless ALLOW_PRIVATE_SOURCES says otherwise.
         self.client = httpx.AsyncClient() if settings.allow_private_sources else guarded_client()
+        # The sources of sources.yaml are the operator's own: fetched without the address
+        # check (an intranet or loopback feed is theirs to name), whatever the setting.
+        self.file_client = httpx.AsyncClient()
         self.limiter = HostLimiter()
         self.pacer = ChatPacer()
         self.stopping = False
@@ -354,6 +357,7 @@ class Service:
                     int(spec.interval_s),
                     spec.fetch_full,
                     spec.enabled,
+                    origin=FROM_FILE,
                 )
         return specs
 
@@ -380,9 +384,10 @@ class Service:
         claimed = await asyncio.to_thread(self._claim, source_id)
         if claimed is None:
             return PollReport(source=str(source_id))
-        name, state, interval, failures = claimed
+        name, state, interval, failures, origin = claimed
         report = PollReport(source=name, polled=True)
-        outcome = await poll(state, client=self.client, limiter=self.limiter)
+        client = self.file_client if origin == FROM_FILE else self.client
+        outcome = await poll(state, client=client, limiter=self.limiter)
         if outcome.error:
             report.error = outcome.error
             delay = next_poll_delay(interval, failures + 1)
@@ -400,7 +405,7 @@ class Service:
             await asyncio.to_thread(self._succeeded, source_id, interval, state, outcome)
         return report
 
-    def _claim(self, source_id: int) -> tuple[str, SourceState, int, int] | None:
+    def _claim(self, source_id: int) -> tuple[str, SourceState, int, int, str] | None:
         with session_scope(self.factory) as session:
             src = claim_source(session, source_id, self.worker)
             if src is None:
@@ -416,7 +421,7 @@ class Service:
                 seen_files=dict(src.seen_files or {}),
                 last_problem=src.last_problem,
             )
-            return src.name, state, src.interval_s, src.consecutive_failures
+            return src.name, state, src.interval_s, src.consecutive_failures, src.origin
 
     def _failed(self, source_id: int, error: str, delay: float) -> None:
         with session_scope(self.factory) as session:
@@ -533,6 +538,7 @@ class Service:
 
     async def close(self) -> None:
         await self.client.aclose()
+        await self.file_client.aclose()
         self.engine.dispose()
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from bot.store.tables import Source, utcnow
 
 MAX_BACKOFF = timedelta(hours=6)
+FROM_FILE = "file"  # declared in sources.yaml: the operator's own, trusted with private URLs
+FROM_CHAT = "chat"  # added from a chat: fetched through the SSRF guard (the default)
 
 
 def add_source(
@@ -29,10 +31,16 @@ def add_source(
     fetch_full: bool = False,
     enabled: bool = True,
     now: datetime | None = None,
+    origin: str = FROM_CHAT,
 ) -> Source:
-    """A new source, due for its first poll at once (IntegrityError if name or URL exist)."""
+    """A new source, due for its first poll at once (IntegrityError if name or URL exist).
+
+    ``origin`` says who declared it (:data:`FROM_CHAT` unless told otherwise: a
+    caller that forgets gets the guarded side).
+    """
     now = now or utcnow()
     source = Source(
+        origin=origin,
         name=name,
         url_or_path=url_or_path,
         kind=kind,
@@ -57,23 +65,27 @@ def upsert_source(
     fetch_full: bool = False,
     enabled: bool = True,
     now: datetime | None = None,
+    origin: str = FROM_CHAT,
 ) -> tuple[Source, bool]:
     """Create the source ``name``, or update its declaration (e.g. from ``sources.yaml``).
 
     Polling state (validators, failures, next poll) is kept, except that a
     changed URL or kind forgets the validators and makes the source due now.
-    Returns the source and whether it is new.
+    The declaration's ``origin`` replaces the stored one (a name that
+    ``sources.yaml`` now declares is the file's). Returns the source and
+    whether it is new.
     """
     source = session.scalars(select(Source).where(Source.name == name)).one_or_none()
     if source is None:
         return add_source(
-            session, name, url_or_path, kind, interval_s, fetch_full, enabled, now
+            session, name, url_or_path, kind, interval_s, fetch_full, enabled, now, origin
         ), True
     if (source.url_or_path, source.kind) != (url_or_path, kind):
         source.url_or_path, source.kind = url_or_path, kind
         source.etag = source.last_modified = None
         source.next_poll_at = now or utcnow()
     source.interval_s, source.fetch_full, source.enabled = interval_s, fetch_full, enabled
+    source.origin = origin
     session.flush()
     return source, False
 

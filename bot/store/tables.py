@@ -105,6 +105,9 @@ class Source(Base):
     # The last problem a poll reported (e.g. a feed recovered from bad XML):
     # logged when it changes, not on every poll.
     last_problem: Mapped[str | None] = mapped_column(Text)
+    # Who declared it: "file" (sources.yaml, the operator's own: its URLs may be private)
+    # or "chat" (addsource: fetched through the SSRF guard unless ALLOW_PRIVATE_SOURCES).
+    origin: Mapped[str] = mapped_column(String(10), default="chat", server_default="chat")
 
     def __repr__(self) -> str:
         return f"Source(id={self.id!r}, name={self.name!r}, kind={self.kind!r})"
