@@ -159,17 +159,25 @@ def where_line(settings: Any) -> str:
     return f"database {describe_database(settings.database_url)}; watchlists {folder}"
 
 
+def inform(line: str) -> None:
+    """``line`` once on stderr: an INFO log line, or printed when INFO lines are not shown."""
+    import logging
+
+    log = logging.getLogger("alertbot")
+    if log.isEnabledFor(logging.INFO):
+        log.info("%s", line)
+    else:
+        from bot.logs import redact
+
+        typer.echo(redact(line), err=True)
+
+
 def announce_where(settings: Any) -> None:
     """Log :func:`where_line` at INFO, and print it when INFO lines are not shown."""
     import logging
 
     log = logging.getLogger("alertbot")
-    line = where_line(settings)
-    log.info("%s", line)
-    if not log.isEnabledFor(logging.INFO):
-        from bot.logs import redact
-
-        typer.echo(redact(line), err=True)
+    inform(where_line(settings))
     stray = Path("data", "alertbot.db")
     if settings.database_url == default_database_url() and stray.is_file():
         here = stray.resolve()
@@ -408,8 +416,7 @@ async def _run(settings: object, once: bool) -> None:
             while await service.drain_outbox():
                 pass
             line, all_failed = once_summary(reports)
-            log.info("%s", line)
-            typer.echo(line, err=True)
+            inform(line)
             if all_failed:
                 raise typer.Exit(EXIT_ALL_SOURCES_FAILED)
             return

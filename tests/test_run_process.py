@@ -157,8 +157,10 @@ def test_run_once_ends_with_a_summary_line(tmp_path: Path) -> None:
         _alertbot("run", "--once"), env=env, capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("run --once: 2 source(s) ok, 0 failed; "), done.stderr
+    summaries = [line for line in done.stderr.splitlines() if "run --once:" in line]
+    assert summaries == [done.stderr.strip().splitlines()[-1]], done.stderr  # once, at the end
+    last = summaries[0]
+    assert "run --once: 2 source(s) ok, 0 failed; " in last
     assert "new article(s)" in last and "alert(s)" in last
     assert " 0 new article(s)" not in last and " 0 alert(s)" not in last
 
@@ -180,7 +182,7 @@ def test_run_once_exits_1_when_every_source_failed_and_says_no_next_try(tmp_path
     assert done.returncode == 1, done.stderr
     assert "next try" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last == "run --once: 0 source(s) ok, 2 failed; 0 new article(s), 0 alert(s)"
+    assert last.endswith("run --once: 0 source(s) ok, 2 failed; 0 new article(s), 0 alert(s)")
     assert "Traceback" not in done.stderr
 
 
