@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.bundled import default_database_url, default_dir
+from bot.bundled import default_data_dir, default_database_url, default_dir
 from bot.limits import MAX_MATCH_CHARS
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -99,8 +99,9 @@ class Settings(BaseSettings):
         )
 
     def exports_folder(self) -> Path:
-        """EXPORT_DIR, else ``exports`` in the SQLite database's folder (``data/exports``
-        for the default database, and for a server database)."""
+        """EXPORT_DIR, else ``exports`` in the SQLite database's folder (for the default
+        database, and for a server one: ``exports`` of :func:`default_data_dir`, never
+        of the working directory)."""
         if self.export_dir is not None:
             return self.export_dir.expanduser()
         try:
@@ -109,7 +110,7 @@ class Settings(BaseSettings):
             url = None
         database = url.database if url is not None and url.get_backend_name() == "sqlite" else None
         if not database or database == ":memory:" or database.startswith("file:"):
-            return Path("data") / "exports"
+            return default_data_dir() / "exports"
         return Path(database).expanduser().parent / "exports"
 
     @property

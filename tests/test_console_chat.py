@@ -10,6 +10,7 @@ from loopback import clear_proxies, serve
 from test_commands import Site
 from test_commands_support import ADMIN, DEMO_YAML, SLACK, make_alert, make_service, say, service
 
+from bot.bundled import default_data_dir
 from bot.config import Settings
 from bot.runtime.delivery import alert_view
 from bot.runtime.service import Service
@@ -102,9 +103,9 @@ async def test_an_export_folder_that_cannot_be_made_says_so_in_one_line(tmp_path
 def test_the_default_export_folder_is_next_to_the_sqlite_database(tmp_path: Path) -> None:
     db = tmp_path / "db" / "alertbot.db"
     assert Settings(database_url=f"sqlite:///{db}").exports_folder() == db.parent / "exports"
-    assert Settings().exports_folder() == Path("data") / "exports"
+    assert Settings().exports_folder() == default_data_dir() / "exports"  # the default db's
     server = Settings(database_url="postgresql+psycopg://u:p@127.0.0.1/test")
-    assert server.exports_folder() == Path("data") / "exports"
+    assert server.exports_folder() == default_data_dir() / "exports"
     assert Settings(export_dir=tmp_path / "x").exports_folder() == tmp_path / "x"
 
 
