@@ -116,3 +116,54 @@ def test_run_once_polls_a_loopback_feed_named_in_sources_yaml(tmp_path: Path, wi
     assert done.returncode == 0, done.stderr
     assert "ALLOW_PRIVATE_SOURCES" not in done.stderr
     assert "run --once: 1 source(s) ok, 0 failed; 1 new article(s)" in done.stderr
+
+
+class LinkingWire(RoutedHandler):
+    """A trusted feed whose entry links at a loopback page (its content, not the operator's)."""
+
+    pages: list[str] = []
+
+    def route_feed(self) -> None:
+        port = self.server.server_address[1]
+        body = (
+            "<rss version='2.0'><channel><title>Wire</title><item>"
+            "<title>Convoy of tanks moving towards the border</title>"
+            f"<link>http://127.0.0.1:{port}/secret</link>"
+            "<description>Residents filmed a convoy of Russian tanks heading west.</description>"
+            "</item></channel></rss>"
+        ).encode()
+        self._send(200, body, "application/rss+xml")
+
+    def route_secret(self) -> None:
+        LinkingWire.pages.append(self.path)
+        self._send(200, b"<html><body><p>internal</p></body></html>", "text/html")
+
+
+async def test_a_trusted_feeds_links_are_still_guarded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sources.yaml trusts the feed's own address, not the addresses its entries link to:
+    with fetch_full, a link at a loopback page is not fetched (the teaser is kept)."""
+    clear_proxies(monkeypatch)
+    LinkingWire.pages = []
+    with serve(LinkingWire) as base:
+        sources = tmp_path / "sources.yaml"
+        sources.write_text(
+            f"sources:\n  - name: wire\n    url: {base}/feed\n    fetch_full: true\n",
+            encoding="utf-8",
+        )
+        settings = Settings(
+            database_url=f"sqlite:///{tmp_path / 'a.db'}",
+            sources=sources,
+            watchlist_dir=ROOT / "watchlists",
+            allow_private_sources=False,
+        )
+        running = Service(settings, {}, worker="test")
+        running.load_watchlists()
+        try:
+            running.sync_sources()
+            report = await running.poll_source(_id(running, "wire"))
+        finally:
+            await running.close()
+    assert report.error is None and report.stored == 1  # the feed itself is read
+    assert LinkingWire.pages == []  # its loopback link never was

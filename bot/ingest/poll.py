@@ -208,19 +208,27 @@ async def poll(
     full_text_limit: int = 20,
     timeout: float = DEFAULT_TIMEOUT,
     max_bytes: int = DEFAULT_MAX_BYTES,
+    links_client: httpx.AsyncClient | None = None,
 ) -> PollOutcome:
     """Poll the source described by ``state`` once. Never raises for a source's
     problems: they are in ``outcome.error`` (and ``outcome.problem``).
 
     ``timeout`` bounds each HTTP exchange and ``max_bytes`` each body (and
     each file read); ``client`` is shared by all polls (connection reuse).
+    ``links_client`` (default ``client``) fetches the entries' pages of a
+    ``fetch_full`` feed: those addresses come from the feed's content, not
+    from whoever declared the source, so they can be guarded even where the
+    source's own address is trusted.
     """
     try:
         if state.path is not None:
             return await asyncio.to_thread(_poll_path, state, max_bytes)
         if state.url is None:
             return _failed(state, "the source has neither a url nor a path")
-        return await _Poller(state, client, limiter, full_text_limit, timeout, max_bytes).run()
+        poller = _Poller(
+            state, client, limiter, full_text_limit, timeout, max_bytes, links_client or client
+        )
+        return await poller.run()
     except Exception as exc:  # a parser bug must not stop the scheduler
         where = state.url or state.path or "source"
         log.exception("%s: unexpected error while polling", where)
@@ -254,17 +262,20 @@ class _Poller:
     full_text_limit: int
     timeout: float
     max_bytes: int
+    links_client: httpx.AsyncClient
 
     @property
     def url(self) -> str:
         assert self.state.url is not None
         return self.state.url
 
-    async def _fetch(self, url: str, *, conditional: bool) -> FetchResult:
+    async def _fetch(
+        self, url: str, *, conditional: bool, client: httpx.AsyncClient | None = None
+    ) -> FetchResult:
         async with self.limiter.slot(url):
             return await fetch(
                 url,
-                client=self.client,
+                client=client or self.client,
                 etag=self.state.etag if conditional else None,
                 last_modified=self.state.last_modified if conditional else None,
                 timeout=self.timeout,
@@ -366,7 +377,7 @@ class _Poller:
     async def _full_text(self, article: Article) -> tuple[Article, str | None]:
         """``article`` with its page's main text when that is longer than the teaser."""
         try:
-            page = await self._fetch(article.url, conditional=False)
+            page = await self._fetch(article.url, conditional=False, client=self.links_client)
             full = await asyncio.to_thread(
                 article_from_html, page.body, page.final_url, charset=page.charset
             )

@@ -387,7 +387,9 @@ class Service:
         name, state, interval, failures, origin = claimed
         report = PollReport(source=name, polled=True)
         client = self.file_client if origin == FROM_FILE else self.client
-        outcome = await poll(state, client=client, limiter=self.limiter)
+        # a file's own address is trusted; the entries' links of a fetch_full feed are
+        # the feed's content, so they get the chat client (guarded unless allowed)
+        outcome = await poll(state, client=client, limiter=self.limiter, links_client=self.client)
         if outcome.error:
             report.error = outcome.error
             delay = next_poll_delay(interval, failures + 1)
