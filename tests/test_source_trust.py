@@ -41,10 +41,10 @@ def wire(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture
-async def service(tmp_path: Path, wire: str) -> AsyncIterator[Service]:
+def make_service(tmp_path: Path, sources_yaml: str) -> Service:
+    """A service whose sources.yaml says ``sources_yaml``, with ALLOW_PRIVATE_SOURCES off."""
     sources = tmp_path / "sources.yaml"
-    sources.write_text(f"sources:\n  - name: intranet\n    url: {wire}/feed\n", encoding="utf-8")
+    sources.write_text(sources_yaml, encoding="utf-8")
     settings = Settings(
         database_url=f"sqlite:///{tmp_path / 'a.db'}",
         sources=sources,
@@ -53,6 +53,12 @@ async def service(tmp_path: Path, wire: str) -> AsyncIterator[Service]:
     )
     running = Service(settings, {}, worker="test")
     running.load_watchlists()
+    return running
+
+
+@pytest.fixture
+async def service(tmp_path: Path, wire: str) -> AsyncIterator[Service]:
+    running = make_service(tmp_path, f"sources:\n  - name: intranet\n    url: {wire}/feed\n")
     try:
         yield running
     finally:
@@ -147,19 +153,9 @@ async def test_a_trusted_feeds_links_are_still_guarded(
     clear_proxies(monkeypatch)
     LinkingWire.pages = []
     with serve(LinkingWire) as base:
-        sources = tmp_path / "sources.yaml"
-        sources.write_text(
-            f"sources:\n  - name: wire\n    url: {base}/feed\n    fetch_full: true\n",
-            encoding="utf-8",
+        running = make_service(
+            tmp_path, f"sources:\n  - name: wire\n    url: {base}/feed\n    fetch_full: true\n"
         )
-        settings = Settings(
-            database_url=f"sqlite:///{tmp_path / 'a.db'}",
-            sources=sources,
-            watchlist_dir=ROOT / "watchlists",
-            allow_private_sources=False,
-        )
-        running = Service(settings, {}, worker="test")
-        running.load_watchlists()
         try:
             running.sync_sources()
             report = await running.poll_source(_id(running, "wire"))
