@@ -679,3 +679,41 @@ async def test_a_100k_character_url_is_refused_in_one_line(
     shown = reply.plain_text
     assert "URL too long: 100,020 characters (at most 2,048)" in shown
     assert len(shown) < 400 and "Traceback" not in shown
+
+
+# --- issue 14: small wrong answers ----------------------------------------
+
+
+async def test_new_refuses_a_name_that_is_not_valid_as_typed(service: Service) -> None:
+    reply = await say(service, ADMIN, "/new Bad Name!")
+    assert_usage_error(reply, "/new <wl> [description]")
+    assert "'Bad' is not a watchlist name (lower-case letters" in reply.plain_text
+    with session_scope(service.factory) as s:
+        assert get_watchlist(s, "bad") is None
+    assert "Created watchlist bad" in (await say(service, ADMIN, "/new bad Name!")).plain_text
+
+
+async def test_add_refuses_an_unbalanced_quote(service: Service) -> None:
+    before = (await say(service, ADMIN, "/show demo")).plain_text
+    reply = await say(service, ADMIN, '/add demo keyword "unbalanced')
+    assert_usage_error(reply, "/add <wl> entity")
+    assert "unbalanced quote" in reply.plain_text
+    entity = await say(service, ADMIN, "/add demo entity “Someone aka Other")
+    assert_usage_error(entity, "/add <wl> entity")
+    assert (await say(service, ADMIN, "/show demo")).plain_text == before
+    fine = await say(service, ADMIN, "/add demo keyword O'Brien")
+    assert "Added keyword \"O'Brien\" to demo" in fine.plain_text
+
+
+@pytest.mark.parametrize("phrase", ["a NEAR/3 b", "troops AND border", "NOT convoy", "a SENT b"])
+async def test_add_keyword_refuses_rule_operators(service: Service, phrase: str) -> None:
+    before = (await say(service, ADMIN, "/show demo")).plain_text
+    reply = await say(service, ADMIN, f"/add demo keyword {phrase}")
+    assert_usage_error(reply, "/add <wl> entity")
+    assert "a keyword is a plain phrase; use /rule demo <expression>" in reply.plain_text
+    assert (await say(service, ADMIN, "/show demo")).plain_text == before
+
+
+async def test_add_keyword_takes_operator_words_in_lower_case(service: Service) -> None:
+    reply = await say(service, ADMIN, "/add demo keyword research and development")
+    assert "Added keyword 'research and development' to demo" in reply.plain_text

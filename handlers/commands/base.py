@@ -30,6 +30,7 @@ from handlers.reply import CommandContext, Reply, code, text
 
 OOPS = "Something went wrong on our side; it has been logged."
 NOT_ALLOWED = "This chat is not allowed to use this bot."
+NAME_RULE = "lower-case letters, digits, - and _; at most 64"
 MAX_ECHO = 60  # how much of a user's argument an error repeats
 
 Access = Literal["anyone", "editor", "subscriber"]
@@ -220,9 +221,16 @@ def watchlist_name(call: Call, raw: str) -> str:
         call.fail("Name a watchlist")
     name = raw.strip().lower()
     if not NAME_RE.match(name):
-        call.fail(
-            f"{echo(raw)} is not a watchlist name (lower-case letters, digits, - and _; at most 64)"
-        )
+        call.fail(f"{echo(raw)} is not a watchlist name ({NAME_RULE})")
+    return name
+
+
+def new_watchlist_name(call: Call, raw: str) -> str:
+    """The name of a watchlist to create, exactly as typed: ``new Bad Name!`` is refused
+    rather than read as ``bad`` described as "Name!"."""
+    name = watchlist_name(call, raw)
+    if raw != name:
+        call.fail(f"{echo(raw)} is not a watchlist name ({NAME_RULE})")
     return name
 
 

@@ -46,13 +46,13 @@ from handlers.commands.base import (
     echo,
     find_watchlist,
     local_time,
+    new_watchlist_name,
     one_line,
     plural,
     split_first,
     straight_quotes,
     unquote,
     unwrap_url,
-    watchlist_name,
 )
 from handlers.render import highlighted
 from handlers.reply import Attachment, Part, Reply, bold, code, italic, text
@@ -65,6 +65,8 @@ MAX_TEST_ARTICLES = 5
 MAX_DESCRIPTION = 300
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
 _AKA = re.compile(r"(?:^|\s+)aka(?:\s+|$)", re.IGNORECASE)
+# A rule operator as the rule grammar writes it (upper case, a word of its own).
+_OPERATOR = re.compile(r"(?<!\S)(AND|OR|NOT|SENT|NEAR/\d*)(?!\S)")
 
 _EDIT_LOCK = threading.Lock()  # one read-modify-write of a watchlist at a time
 
@@ -281,7 +283,7 @@ def _default_rule(wl: Watchlist) -> str:
 
 def cmd_new(call: Call) -> Reply:
     raw, description = split_first(call.args)
-    name = watchlist_name(call, raw)
+    name = new_watchlist_name(call, raw)
     description = one_line(unquote(description))
     if len(description) > MAX_DESCRIPTION:
         call.fail(f"The description is too long (at most {MAX_DESCRIPTION} characters)")
@@ -316,6 +318,7 @@ def cmd_add(call: Call) -> Reply:
     kind = kind.lower()
     if not raw or not kind:
         call.fail("Say what to add")
+    _balanced_quotes(call, term)
     if kind in ("entity", "entities"):
         name, aliases = _entity_args(call, term)
         message, wl = edit(call, raw, lambda wl: _add_entity(call, wl, name, aliases))
@@ -323,10 +326,28 @@ def cmd_add(call: Call) -> Reply:
         phrase = unquote(term)
         if not phrase:
             call.fail("Give the keyword or phrase to add")
+        _no_operator(call, raw, phrase)
         message, wl = edit(call, raw, lambda wl: _add_keyword(call, wl, phrase))
     else:
         call.fail(f"Add an entity or a keyword, not {echo(kind)}")
     return Reply.plain(f"{message} ({plural(wl.term_count, 'term')}).{rule_note(wl)}")
+
+
+def _balanced_quotes(call: Call, term: str) -> None:
+    """A lone ``"`` is a typo, not part of a name: storing it would never match."""
+    if straight_quotes(term).count('"') % 2:
+        call.fail(f"{echo(term)} has an unbalanced quote: close it or leave it out")
+
+
+def _no_operator(call: Call, raw: str, phrase: str) -> None:
+    """A keyword is matched as a literal phrase: ``a NEAR/3 b`` there means what a rule says."""
+    m = _OPERATOR.search(phrase)
+    if m:
+        call.fail(
+            f"{echo(phrase)} contains the operator {m.group(1)}, but a keyword is a plain phrase; "
+            f"use {call.prefix}rule {raw.lower()} <expression> for operators "
+            "(or write the word in lower case)"
+        )
 
 
 def _entity_args(call: Call, args: str) -> tuple[str, list[str]]:
