@@ -702,7 +702,7 @@ async def test_add_refuses_an_unbalanced_quote(service: Service) -> None:
     assert_usage_error(entity, "/add <wl> entity")
     assert (await say(service, ADMIN, "/show demo")).plain_text == before
     fine = await say(service, ADMIN, "/add demo keyword O'Brien")
-    assert "Added keyword \"O'Brien\" to demo" in fine.plain_text
+    assert 'Added keyword "O\'Brien" to demo' in fine.plain_text
 
 
 @pytest.mark.parametrize("phrase", ["a NEAR/3 b", "troops AND border", "NOT convoy", "a SENT b"])
@@ -717,3 +717,28 @@ async def test_add_keyword_refuses_rule_operators(service: Service, phrase: str)
 async def test_add_keyword_takes_operator_words_in_lower_case(service: Service) -> None:
     reply = await say(service, ADMIN, "/add demo keyword research and development")
     assert "Added keyword 'research and development' to demo" in reply.plain_text
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("UTC+2", "Etc/GMT-2"),
+        ("gmt-5", "Etc/GMT+5"),
+        ("UTC+14", "Etc/GMT-14"),
+        ("UTC−3", "Etc/GMT+3"),
+    ],
+)
+async def test_timezone_offset_suggests_the_etc_zone_of_that_sign(
+    service: Service, typed: str, zone: str
+) -> None:
+    reply = await say(service, ADMIN, f"/timezone {typed}")
+    assert_usage_error(reply, "/timezone [Area/City]")
+    assert f"write {zone} (the sign is inverted in the Etc names)" in reply.plain_text
+    assert "time zone is UTC" in (await say(service, ADMIN, "/timezone")).plain_text
+    assert "Time zone set to " + zone in (await say(service, ADMIN, f"/timezone {zone}")).plain_text
+
+
+async def test_timezone_offset_without_an_etc_zone_asks_for_a_place(service: Service) -> None:
+    reply = await say(service, ADMIN, "/timezone UTC+5:30")
+    assert_usage_error(reply, "/timezone [Area/City]")
+    assert "Area/City" in reply.plain_text and "Etc/GMT" not in reply.plain_text

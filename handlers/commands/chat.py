@@ -36,6 +36,7 @@ from handlers.render import highlighted
 from handlers.reply import Part, Reply, bold, code, italic, link, text
 
 _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
+_OFFSET = re.compile(r"^(?:utc|gmt)\s*([+\-−])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 MAX_EXPLAIN_HITS = 12
 MODES = ("instant", "hourly", "daily")
 
@@ -159,9 +160,31 @@ def resolve_zone(call: Call, value: str) -> str:
         return ZoneInfo(wanted).key  # a zone the listing missed
     except (ZoneInfoNotFoundError, ValueError):
         pass
+    offset = _offset_hint(wanted)
+    if offset:
+        call.fail(f"{echo(value)} is not a time zone; {offset}")
     close = [zones[z] for z in close_names(wanted.casefold(), zones)]
     hint = f"; did you mean {' or '.join(close)}?" if close else " (write it as Area/City)"
     call.fail(f"{echo(value)} is not a time zone{hint}")
+
+
+def _offset_hint(value: str) -> str:
+    """For ``UTC+2`` / ``GMT-5``: the Etc zone of that offset, whose sign is inverted
+    (POSIX style: ``Etc/GMT-2`` is two hours *ahead* of UTC), so the lookalike is wrong."""
+    m = _OFFSET.match(value)
+    if m is None:
+        return ""
+    sign, hours, minutes = m.group(1), int(m.group(2)), int(m.group(3) or 0)
+    ahead = sign == "+"
+    if minutes or hours > (14 if ahead else 12):
+        return "no Etc zone has that offset: write the place as Area/City (e.g. Asia/Kolkata)"
+    if hours == 0:
+        return "write UTC"
+    zone_name = f"Etc/GMT{'-' if ahead else '+'}{hours}"
+    return (
+        f"for UTC{'+' if ahead else '−'}{hours} write {zone_name} (the sign is inverted in "
+        "the Etc names), or better the place as Area/City, which follows summer time"
+    )
 
 
 def cmd_timezone(call: Call) -> Reply:
