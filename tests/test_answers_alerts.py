@@ -135,7 +135,7 @@ async def test_alerts_arguments_errors_are_one_line_with_usage(belarus: Service)
     for bad, fragment in [
         ("/alerts nosuch", "is not a watchlist, a watched name or a period"),
         ("/alerts belarus-watch 7x", "'7x' is not a period; try 24h, 7d"),
-        ("/alerts belaruswatch", "did you mean belarus-watch or Belarus?"),
+        ("/alerts belaruswatch", "did you mean belarus-watch? Usage"),  # not also Belarus
         ("/alerts 2026-02-30", "not a watchlist"),
     ]:
         reply = await ask(belarus, DESK, bad)
@@ -252,3 +252,17 @@ async def test_more_in_the_terminal_continues_the_last_listing(
     assert "21–23 of 23" in printed and f"#{ids[22]}" in printed
     assert printed.count("No more pages: that listing is complete.") == 2
     assert "the last 24 hours: 21–23 of 23" in printed
+
+
+async def test_an_unknown_watchlist_is_answered_with_watchlists_not_loose_names(
+    belarus: Service,
+) -> None:
+    added = await ask(belarus, CONSOLE, "add belarus-watch entity Moscow")
+    assert "Added entity 'Moscow'" in added.plain_text
+    reply = await ask(belarus, DESK, "/alerts nosuch")
+    assert_usage_error(reply, "/alerts [wl] [since]")
+    assert "Moscow" not in reply.plain_text
+    assert "send /watchlists for the list" in reply.plain_text
+    typo = await ask(belarus, DESK, "/alerts belarus-wach")
+    assert "did you mean belarus-watch?" in typo.plain_text, typo.plain_text
+    assert "did you mean Moscow?" in (await ask(belarus, DESK, "/alerts moskow")).plain_text

@@ -114,6 +114,7 @@ TITLE_MAX = 110
 SUMMARY_LINE_MAX = 200
 SNIPPET_MAX = 220
 HASH_LEN = 8
+ENTITY_HINT_CUTOFF = 0.7  # difflib ratio: a typo of a watched name (belaruswatch → Belarus)
 _SLACK_MENTION = re.compile(r"^<@[^>\s]+>\s*")
 
 ALERTS = CommandSpec(
@@ -214,16 +215,20 @@ def _target(call: Call, session: Session, words: str) -> Target | None:
 def _unknown_target(
     call: Call, session: Session, words: str, entities: bool, period_too: bool
 ) -> NoReturn:
-    names = _watchlist_names(call.service, session)
-    if entities:
-        names += _names(call.service).entity_names
-    folded = {n.lower(): n for n in names}
-    close = [folded[c] for c in close_names(words.strip().lower(), folded)]
+    wanted = words.strip().lower()
+    watchlists = _watchlist_names(call.service, session)
+    close = close_names(wanted, watchlists)
+    if entities and not close:  # a near-typo of a name only: "nosuch" is no hint of "Moscow"
+        folded = {n.lower(): n for n in _names(call.service).entity_names}
+        close += [folded[c] for c in close_names(wanted, folded, cutoff=ENTITY_HINT_CUTOFF)]
     kinds = ["a watchlist", "a watched name"] if entities else ["a watchlist"]
     if period_too:
         kinds.append("a period (24h, 7d, today, last week, 2026-11-01…)")
     what = ", ".join(kinds[:-1]) + " or " + kinds[-1] if len(kinds) > 1 else kinds[0]
-    hint = f"; did you mean {' or '.join(close)}?" if close else ""
+    if close:
+        hint = f"; did you mean {' or '.join(close[:3])}?"
+    else:
+        hint = f"; send {call.prefix}watchlists for the list" if watchlists else ""
     call.fail(f"{echo(words)} is not {what}{hint}")
 
 

@@ -203,10 +203,10 @@ def parse_duration(value: str) -> timedelta | None:
     return timedelta(seconds=seconds) if seconds > 0 else None
 
 
-def close_names(wanted: str, names: Iterable[str], n: int = 3) -> list[str]:
+def close_names(wanted: str, names: Iterable[str], n: int = 3, cutoff: float = 0.5) -> list[str]:
     names = list(names)
     close = [x for x in names if wanted and x.startswith(wanted)][:n]
-    for x in difflib.get_close_matches(wanted, names, n=n, cutoff=0.5):
+    for x in difflib.get_close_matches(wanted, names, n=n, cutoff=cutoff):
         if x not in close:
             close.append(x)
     return close[:n]
