@@ -153,3 +153,21 @@ def test_a_bad_period_is_one_line_with_examples(text: str) -> None:
 
 def test_unknown_zone_falls_back_to_utc() -> None:
     assert parse_period("today", "Mars/Olympus", SUNDAY_LATE).start == utc(2026, 11, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("24h", "in the last 24 hours"),
+        ("today", "today (Tue 2026-12-01)"),
+        ("yesterday", "yesterday (2026-11-30)"),
+        ("this week", "this week (from Mon 2026-11-30)"),
+        ("last week", "last week (2026-11-23 to 2026-11-29)"),
+        ("2026-11-05", "on 2026-11-05"),
+        ("2026-11-01..2026-11-05", "from 2026-11-01 to 2026-11-05"),
+    ],
+)
+def test_a_period_is_said_with_the_right_preposition(text: str, said: str) -> None:
+    """ "No alerts … yesterday (…)", not "… in yesterday (…)"."""
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+    assert parse_period(text, "UTC", now).during == said

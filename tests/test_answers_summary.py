@@ -147,7 +147,7 @@ async def test_summary_bolds_the_matched_words(
 async def test_summary_errors_and_empty(belarus: Service, monkeypatch: pytest.MonkeyPatch) -> None:
     freeze(monkeypatch, NOW)
     empty = await ask(belarus, DESK, "/summary belarus-watch today")
-    assert empty.plain_text == "No alerts for belarus-watch in today (Sun 2026-11-01)."
+    assert empty.plain_text == "No alerts for belarus-watch today (Sun 2026-11-01)."
     assert_usage_error(await ask(belarus, DESK, "/summary nosuch"), "/summary [wl] [period]")
     entity = await ask(belarus, DESK, "/summary lukashenko")
     assert_usage_error(entity, "/summary [wl] [period]")

@@ -50,6 +50,9 @@ class PeriodError(ValueError):
     """Not a period; ``str()`` is one line with examples of what is."""
 
 
+_NAMED = ("today", "yesterday", "this", "last", "since")  # labels that need no "in"
+
+
 @dataclass(frozen=True)
 class Period:
     """``[start, end)`` in UTC, with how people call it and the zone its days are in."""
@@ -60,6 +63,17 @@ class Period:
     tz: str = "UTC"
     back_days: int = 0  # > 0: the previous period is this many local days earlier
     span: str = ""  # its length in words ("24 hours", "7 days", "week"); "" = from the times
+
+    @property
+    def during(self) -> str:
+        """The label as a sentence says it after "No alerts …": ``in the last 7 days``,
+        ``yesterday (2026-10-31)``, ``this week (…)``, ``on 2026-10-25``, ``from … to …``."""
+        first = self.label.split(" ", 1)[0]
+        if first in _NAMED:
+            return self.label
+        if first[:1].isdigit():
+            return ("from " if " to " in self.label else "on ") + self.label
+        return "in " + self.label
 
     @property
     def length(self) -> timedelta:

@@ -362,13 +362,13 @@ def alerts_page(session: Session, subject: Subject, period: Period, offset: int,
     total = count_alerts(session, flt, period)
     lines = list_alerts(session, flt, period, offset, PAGE) if offset < total else []
     if not lines:
-        message = f"No alerts {subject.about} in {period.label}."
+        message = f"No alerts {subject.about} {period.during}."
         if offset == 0:
             latest = latest_alert(session, flt, period.start)
             if latest is not None:
                 message += f" The latest was #{latest.id}, {format_time(latest.created_at, tz)}."
         elif total:
-            message = f"No more alerts {subject.about} in {period.label} ({total} in all)."
+            message = f"No more alerts {subject.about} {period.during} ({total} in all)."
         return Reply.plain(message)
     year = period.end.astimezone(zone(tz)).year
     shown = f"{offset + 1}–{offset + len(lines)} of {total}"
@@ -530,7 +530,7 @@ def summary_reply(
     subject = Subject(data.watchlist)
     period = data.period
     if data.empty:
-        return Reply.plain(f"No alerts {subject.about} in {period.label}.")
+        return Reply.plain(f"No alerts {subject.about} {period.during}.")
     what = data.watchlist or "all watchlists"
     until = f", to {format_time(period.end, tz)}" if show_end else f" {zone(tz).key}"
     reply = Reply().line(bold(heading), text(f" — {what}, {period.label}{until}"))
@@ -684,7 +684,7 @@ def cmd_trend(call: Call) -> Reply:
     mentions = [d.mentions for d in days]
     alerts = [d.alerts for d in days]
     if not any(alerts):
-        return Reply.plain(f"No alerts {subject.about} in {period.label}.")
+        return Reply.plain(f"No alerts {subject.about} {period.during}.")
     peak = max(days, key=lambda d: d.mentions)
     reply = Reply().line(bold(name), text(f" — {period.label}, per day ({tz})"))
     reply.line(
