@@ -416,7 +416,13 @@ async def _subscription(service: Service, chat_key: str, name: str = "demo") -> 
         ("", "instant", None, "an alert as soon as an article matches"),
         ("instant", "instant", None, "an alert as soon"),
         ("hourly", "hourly", None, "an hourly digest"),
-        ("daily", "daily", "08:00", "a daily digest at 08:00 (UTC)"),
+        (
+            "daily",
+            "daily",
+            "08:00",
+            "a daily digest at 08:00 (the default, in this chat's time "
+            "zone UTC) from demo; for another time say /subscribe demo daily HH:MM.",
+        ),
         ("daily 7:30", "daily", "07:30", "a daily digest at 07:30"),
         ("DAILY 23:59", "daily", "23:59", "at 23:59"),
     ],
@@ -742,3 +748,11 @@ async def test_timezone_offset_without_an_etc_zone_asks_for_a_place(service: Ser
     reply = await say(service, ADMIN, "/timezone UTC+5:30")
     assert_usage_error(reply, "/timezone [Area/City]")
     assert "Area/City" in reply.plain_text and "Etc/GMT" not in reply.plain_text
+
+
+async def test_subscribe_daily_says_the_time_it_chose_in_the_chats_zone(service: Service) -> None:
+    await say(service, ADMIN, "/timezone Europe/Kyiv")
+    chosen = (await say(service, ADMIN, "/subscribe demo daily")).plain_text
+    assert "at 08:00 (the default, in this chat's time zone Europe/Kyiv)" in chosen
+    said = (await say(service, ADMIN, "/subscribe demo daily 07:30")).plain_text
+    assert "at 07:30 (Europe/Kyiv) from demo." in said and "default" not in said

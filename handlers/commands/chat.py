@@ -39,6 +39,7 @@ _HHMM = re.compile(r"^(\d{1,2}):(\d{2})$")
 _OFFSET = re.compile(r"^(?:utc|gmt)\s*([+\-−])\s*(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
 MAX_EXPLAIN_HITS = 12
 MODES = ("instant", "hourly", "daily")
+DEFAULT_DAILY = "08:00"  # a daily digest's time when none is said
 
 
 # --- subscriptions ---------------------------------------------------------
@@ -53,13 +54,22 @@ def cmd_subscribe(call: Call) -> Reply:
         chat = this_chat(session, call.ctx)
         _, created = subscribe(session, chat.id, name, mode, daily_at)
         tz = chat.timezone or "UTC"
+    chosen = mode == "daily" and len(rest.split()) == 1  # no time said: 08:00 was chosen
     what = {
         "instant": "an alert as soon as an article matches",
         "hourly": "an hourly digest",
-        "daily": f"a daily digest at {daily_at} ({tz})",
+        "daily": f"a daily digest at {daily_at} "
+        + (f"(the default, in this chat's time zone {tz})" if chosen else f"({tz})"),
     }[mode]
     verb = "Subscribed" if created else "Subscription changed"
-    return Reply().add(text(f"{verb}: this chat gets {what} from "), bold(name), text("."))
+    reply = Reply().add(text(f"{verb}: this chat gets {what} from "), bold(name))
+    if not chosen:
+        return reply.add(text("."))
+    return reply.add(
+        text("; for another time say "),
+        code(f"{call.prefix}subscribe {name} daily HH:MM"),
+        text("."),
+    )
 
 
 def _mode(call: Call, rest: str) -> tuple[str, str | None]:
@@ -74,7 +84,7 @@ def _mode(call: Call, rest: str) -> tuple[str, str | None]:
             call.fail(f"{mode} takes no time")
         return mode, None
     if len(words) == 1:
-        return mode, "08:00"
+        return mode, DEFAULT_DAILY
     if len(words) > 2:
         call.fail(f"Too many words after daily: {echo(rest)}")
     return mode, _clock(call, words[1])
