@@ -266,3 +266,19 @@ async def test_an_unknown_watchlist_is_answered_with_watchlists_not_loose_names(
     typo = await ask(belarus, DESK, "/alerts belarus-wach")
     assert "did you mean belarus-watch?" in typo.plain_text, typo.plain_text
     assert "did you mean Moscow?" in (await ask(belarus, DESK, "/alerts moskow")).plain_text
+
+
+@pytest.mark.parametrize(
+    ("typed", "usage"),
+    [
+        ("/alerts belarus-watch 7d extra", "/alerts [wl] [since]"),
+        ("/alerts 7d extra words", "/alerts [wl] [since]"),
+        ("/summary belarus-watch 7d extra", "/summary [wl] [period]"),
+        ("/trend lukashenko 7d extra", "/trend <entity or wl> [period]"),
+    ],
+)
+async def test_words_after_the_period_are_refused(belarus: Service, typed: str, usage: str) -> None:
+    reply = await ask(belarus, DESK, typed)
+    assert_usage_error(reply, usage)
+    assert "Extra words after the period: '" in reply.plain_text
+    assert "did you mean belarus-watch" not in reply.plain_text  # summary said "'demo'… demo?"

@@ -756,3 +756,25 @@ async def test_subscribe_daily_says_the_time_it_chose_in_the_chats_zone(service:
     assert "at 08:00 (the default, in this chat's time zone Europe/Kyiv)" in chosen
     said = (await say(service, ADMIN, "/subscribe demo daily 07:30")).plain_text
     assert "at 07:30 (Europe/Kyiv) from demo." in said and "default" not in said
+
+
+@pytest.mark.parametrize(
+    ("typed", "says", "usage"),
+    [
+        ("/watchlists all", "watchlists takes no arguments, not 'all'", "/watchlists"),
+        ("/help subscribe now", "help takes one command name, not 'subscribe now'", "/help"),
+        ("/import now please", "import takes no arguments, not 'now please'", "/import"),
+        ("/sources x", "sources takes no arguments, not 'x'", "/sources"),
+        ("/show demo extra", "show takes one watchlist name, not 'demo extra'", "/show <wl>"),
+        ("/unsubscribe demo x", "takes one watchlist name, not 'demo x'", "/unsubscribe <wl>"),
+        ("/export demo x", "export takes one watchlist name, not 'demo x'", "/export <wl>"),
+        ("/explain 1 2", "explain takes one alert number, not '1 2'", "/explain <alert-id>"),
+        ("/removesource 1 2", "removesource takes one source number, not '1 2'", "/removesource"),
+    ],
+)
+async def test_extra_arguments_of_a_fixed_command_get_one_line_and_the_usage(
+    shared_service: Service, typed: str, says: str, usage: str
+) -> None:
+    reply = await say(shared_service, ADMIN, typed)
+    assert_usage_error(reply, usage)
+    assert says in reply.plain_text

@@ -114,6 +114,7 @@ TITLE_MAX = 110
 SUMMARY_LINE_MAX = 200
 SNIPPET_MAX = 220
 HASH_LEN = 8
+MAX_HEAD_WORDS = 8  # the longest name _extra_words looks for
 ENTITY_HINT_CUTOFF = 0.7  # difflib ratio: a typo of a watched name (belaruswatch → Belarus)
 _SLACK_MENTION = re.compile(r"^<@[^>\s]+>\s*")
 
@@ -260,10 +261,36 @@ def _subject_and_period(
     target = _target(call, session, whole)
     if target is not None:
         return _subject(call, target, entities), _period(call, default, tz, now)
+    extra = _extra_words(call, session, words, tz, now, name_needed=required)
+    if extra:
+        call.fail(f"Extra words after the period: {echo(extra)}")
     if len(words) > 1 and _target(call, session, " ".join(words[:-1])) is not None:
         _period(call, words[-1], tz, now)  # the name is right: the period is what is wrong
     shown = whole if entities or len(words) == 1 else words[0]
     _unknown_target(call, session, shown, entities, period_too=not required and len(words) == 1)
+
+
+def _extra_words(
+    call: Call, session: Session, words: list[str], tz: str, now: datetime, *, name_needed: bool
+) -> str:
+    """What follows ``[name] period`` when the words start with one (``demo 7d extra``:
+    ``extra``); "" when they do not. At most MAX_HEAD_WORDS lookups of a name."""
+    starts = []
+    for cut in range(min(MAX_HEAD_WORDS, len(words) - 1), 0, -1):  # the longest name first
+        if _target(call, session, " ".join(words[:cut])) is not None:
+            starts.append(cut)
+            break
+    if not name_needed:
+        starts.append(0)  # the name is optional: the period may come first
+    for start in starts:
+        rest = words[start:]
+        for size in range(min(4, len(rest) - 1), 0, -1):
+            try:
+                parse_period(" ".join(rest[:size]), tz, now)
+            except PeriodError:
+                continue
+            return " ".join(rest[size:])
+    return ""
 
 
 def _subject(call: Call, target: Target, entities: bool) -> Subject:

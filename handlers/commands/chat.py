@@ -108,10 +108,7 @@ def _not_subscribed(call: Call, session: Session, name: str) -> None:
 
 
 def cmd_unsubscribe(call: Call) -> Reply:
-    raw, extra = split_first(call.args)
-    name = watchlist_name(call, raw)
-    if extra:
-        call.fail(f"unsubscribe takes one watchlist name, not {echo(call.args)}")
+    name = watchlist_name(call, call.args)  # one word: checked by the dispatcher
     with session_scope(call.service.factory) as session:
         chat = get_chat(session, call.ctx.chat_key)
         if chat is None or not unsubscribe(session, chat.id, name):
@@ -238,10 +235,7 @@ def _alert(call: Call, session: Session, ident: int) -> Alert:
 
 
 def cmd_explain(call: Call) -> Reply:
-    raw, extra = split_first(call.args)
-    if extra:
-        call.fail(f"explain takes one alert number, not {echo(call.args)}")
-    ident = alert_id(call, raw)
+    ident = alert_id(call, call.args)  # one word: checked by the dispatcher
     with session_scope(call.service.factory) as session:
         alert = _alert(call, session, ident)
         view = alert_view(alert)

@@ -50,6 +50,7 @@ from handlers.commands.base import (
     CommandSpec,
     Runner,
     chat_allowed,
+    echo,
     error_reply,
     in_thread,
     may,
@@ -105,11 +106,26 @@ _YAML_SUFFIXES = (".yaml", ".yml")
 
 
 @dataclass(frozen=True)
+class Arity:
+    """At most ``words`` arguments, said as ``what`` ("one watchlist name") when exceeded."""
+
+    words: int
+    what: str
+
+
+NO_ARGUMENTS = Arity(0, "no arguments")
+ONE_WATCHLIST = Arity(1, "one watchlist name")
+ONE_ALERT = Arity(1, "one alert number")
+
+
+@dataclass(frozen=True)
 class Command:
     spec: CommandSpec
     run: Runner
     access: Access = "anyone"
     refusal: str = ""  # "change watchlists": what a refused asker may not do
+    takes: Arity | None = None  # for a command of fixed arguments: at most how many
+
 
 
 def _spec(
@@ -151,21 +167,21 @@ WATCHLIST_EDIT = "change watchlists"
 SUBSCRIPTIONS = "change this chat's subscriptions"
 
 COMMANDS: list[Command] = [
-    Command(HELP, _help),
+    Command(HELP, _help, takes=Arity(1, "one command name")),
     Command(START, _start),
     Command(
         _spec(
             "watchlists", "watchlists", "list the watchlists and this chat's subscriptions",
             "watchlists",
         ),
-        in_thread(cmd_watchlists),
+        in_thread(cmd_watchlists), takes=NO_ARGUMENTS,
     ),
     Command(
         _spec(
             "show", "show <wl>", "a watchlist's entities, keywords, groups, rule and min score",
             "show troop-movements",
         ),
-        in_thread(cmd_show),
+        in_thread(cmd_show), takes=ONE_WATCHLIST,
     ),
     Command(
         _spec(
@@ -213,7 +229,9 @@ COMMANDS: list[Command] = [
         ),
         in_thread(cmd_subscribe), "subscriber", SUBSCRIPTIONS,
     ),
-    Command(UNSUBSCRIBE, in_thread(cmd_unsubscribe), "subscriber", SUBSCRIPTIONS),
+    Command(
+        UNSUBSCRIBE, in_thread(cmd_unsubscribe), "subscriber", SUBSCRIPTIONS, ONE_WATCHLIST
+    ),
     Command(MUTE, in_thread(cmd_mute), "subscriber", SUBSCRIPTIONS),
     Command(
         _spec(
@@ -226,12 +244,12 @@ COMMANDS: list[Command] = [
     Command(ALERTS, in_thread(cmd_alerts)),
     Command(SEARCH, in_thread(cmd_search)),
     Command(SUMMARY, in_thread(cmd_summary)),
-    Command(EXPLAIN, in_thread(cmd_explain)),
+    Command(EXPLAIN, in_thread(cmd_explain), takes=ONE_ALERT),
     Command(FEEDBACK, in_thread(cmd_feedback)),  # anyone, as the buttons
     Command(TREND, in_thread(cmd_trend)),
     Command(
         _spec("sources", "sources", "the feeds, with their health", "sources"),
-        in_thread(cmd_sources),
+        in_thread(cmd_sources), takes=NO_ARGUMENTS,
     ),
     Command(
         _spec(
@@ -246,21 +264,21 @@ COMMANDS: list[Command] = [
             "removesource", "removesource <id>", "remove a source (its alerts stay)",
             "removesource 3", admin=True,
         ),
-        in_thread(cmd_removesource), "editor", "remove sources",
+        in_thread(cmd_removesource), "editor", "remove sources", Arity(1, "one source number"),
     ),
     Command(
         _spec(
             "export", "export <wl>", "a watchlist as a YAML file (edit it, send it back)",
             "export troop-movements",
         ),
-        in_thread(cmd_export),
+        in_thread(cmd_export), takes=ONE_WATCHLIST,
     ),
     Command(
         _spec(
             "import", "import", "how to import a watchlist: send its .yaml file here",
             "import", admin=True,
         ),
-        cmd_import, "editor", "import watchlists",
+        cmd_import, "editor", "import watchlists", NO_ARGUMENTS,
     ),
 ]  # fmt: skip
 
@@ -357,10 +375,18 @@ async def run(command: Command, call: Call) -> Reply:
     if not may(call.service, call.ctx, command.access):
         return refusal(call.ctx, command.refusal or f"use {command.spec.name}")
     try:
+        _check_arity(command, call)
         return await command.run(call)
     except CommandError as err:
         usage = f"{call.prefix}{shown_spec(command.spec, call.ctx).usage}" if err.usage else None
         return error_reply(err.message, usage)
+
+
+def _check_arity(command: Command, call: Call) -> None:
+    """Words past a fixed command's arguments are refused, not silently dropped."""
+    takes = command.takes
+    if takes is not None and len(call.args.split()) > takes.words:
+        call.fail(f"{command.spec.name} takes {takes.what}, not {echo(call.args)}")
 
 
 def help_reply(ctx: CommandContext, topic: str = "") -> Reply:

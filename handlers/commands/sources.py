@@ -38,8 +38,6 @@ MAX_ERROR_SHOWN = 160
 
 
 def cmd_sources(call: Call) -> Reply:
-    if call.args.strip():
-        call.fail("sources takes no arguments")
     with session_scope(call.service.factory) as session:
         sources = list_sources(session)
         tz = chat_timezone(session, call.ctx)

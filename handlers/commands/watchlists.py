@@ -206,11 +206,8 @@ def subscription_state(sub: Subscription | None, tz: str) -> str:
 
 
 def cmd_show(call: Call) -> Reply:
-    raw, extra = split_first(call.args)
-    if extra:
-        call.fail(f"show takes one watchlist name, not {echo(call.args)}")
-    with session_scope(call.service.factory) as session:
-        row = find_watchlist(call, session, raw)
+    with session_scope(call.service.factory) as session:  # one word: checked by the dispatcher
+        row = find_watchlist(call, session, call.args)
         wl = _stored(call, row)
     return describe(wl, call.prefix)
 
@@ -599,11 +596,8 @@ def _tests_reply(results: list[_Tested], wl: Watchlist) -> Reply:
 
 
 def cmd_export(call: Call) -> Reply:
-    raw, extra = split_first(call.args)
-    if extra:
-        call.fail(f"export takes one watchlist name, not {echo(call.args)}")
-    with session_scope(call.service.factory) as session:
-        row = find_watchlist(call, session, raw)
+    with session_scope(call.service.factory) as session:  # one word: checked by the dispatcher
+        row = find_watchlist(call, session, call.args)
         name, content = row.name, row.yaml
     back = (
         "import it with import <path>"
