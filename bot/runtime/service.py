@@ -65,7 +65,7 @@ from bot.store import (
 )
 from bot.store.retention import purge_older_than
 from bot.store.sources import FROM_FILE, claim_source, list_sources
-from bot.store.tables import utcnow
+from bot.store.tables import LexiconRow, WatchlistRow, utcnow
 from bot.store.watchlists import (
     get_lexicon,
     get_watchlist,
@@ -115,6 +115,12 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _file_may_update(row: WatchlistRow | LexiconRow | None, text: str) -> bool:
+    """A file writes its row when there is none, or when the row is still the file's
+    (nobody edited it in chat) and the text changed."""
+    return row is None or (row.updated_by == FILE_EDITOR and row.yaml != text)
+
+
 class Service:
     """Everything ``alertbot run`` does, minus the scheduler and the chat faces."""
 
@@ -143,6 +149,7 @@ class Service:
         # a changed lexicon empties it (its watchlists resolve their groups again).
         self._parsed: dict[tuple[str, str], Watchlist] = {}
         self._lexicon_texts: tuple[tuple[str, str], ...] = ()
+        self._stored_lexicons: dict[str, Lexicon] = {}  # those texts, parsed (the ones that load)
         self._lexicon_files: dict[tuple[str, str], Lexicon] = {}  # same, for lexicon files
         self.folder_load = FolderLoad()  # what the last seeding from WATCHLIST_DIR found
         with session_scope(self.factory) as session:
@@ -195,7 +202,8 @@ class Service:
         if not watchlists and self.matcher.watchlists:
             log.error("no watchlist compiles: keeping the previous ones")
             return self.matcher.watchlists
-        self.matcher = self._compile(watchlists, self.settings.max_match_chars)  # one assignment: atomic for readers
+        # one assignment: the swap is atomic for readers
+        self.matcher = self._compile(watchlists, self.settings.max_match_chars)
         watchlists = self.matcher.watchlists
         self.lexicons = lexicons
         self._watchlist_stamp = self._stamp()
@@ -246,22 +254,25 @@ class Service:
     ) -> dict[str, Lexicon]:
         """The stored lexicons that load (one that does not is logged and left out).
 
-        When their texts changed since the last load, the watchlists parsed with
-        the old ones are forgotten: they are resolved again against these.
+        They are parsed once per change of their texts (a load asks twice: when
+        seeding the watchlist files and when loading the stored watchlists); when
+        the texts changed, the watchlists parsed with the old ones are forgotten:
+        they are resolved again against these.
         """
-        lexicons: dict[str, Lexicon] = {}
         rows = list_lexicons(session)
         texts = tuple((row.name, row.yaml) for row in rows)
-        if texts != self._lexicon_texts:
-            self._parsed = {}
-            parsed.clear()
-            self._lexicon_texts = texts
+        if texts == self._lexicon_texts:
+            return dict(self._stored_lexicons)
+        self._parsed = {}
+        parsed.clear()
+        lexicons: dict[str, Lexicon] = {}
         for row in rows:
             try:
                 lexicons[row.name] = load_lexicon_text(row.yaml, f"lexicon {row.name}")
             except WatchlistError as err:
                 log.error("lexicon not loaded: %s", err)
-        return lexicons
+        self._lexicon_texts, self._stored_lexicons = texts, lexicons
+        return dict(lexicons)
 
     def _read_lexicon_files(
         self, directory: Path
@@ -305,8 +316,7 @@ class Service:
         documents, lexicon_texts = self._read_lexicon_files(directory)
         with session_scope(self.factory) as session:
             for name, text in lexicon_texts.items():
-                lex_row = get_lexicon(session, name)
-                if lex_row is None or (lex_row.updated_by == FILE_EDITOR and lex_row.yaml != text):
+                if _file_may_update(get_lexicon(session, name), text):
                     save_lexicon(session, name, text, updated_by=FILE_EDITOR)
             lexicons = self._current_lexicons(session, parsed)
             for path, text, data in documents:
@@ -317,8 +327,7 @@ class Service:
                     self.folder_load.errors.append(_one_line(err))
                     continue
                 self.folder_load.loaded += 1
-                row = get_watchlist(session, wl.name)
-                if row is None or (row.updated_by == FILE_EDITOR and row.yaml != text):
+                if _file_may_update(get_watchlist(session, wl.name), text):
                     save_watchlist(session, wl.name, text, updated_by=FILE_EDITOR)
 
     @staticmethod
