@@ -4,7 +4,6 @@ added from chat is fetched through the SSRF guard unless ALLOW_PRIVATE_SOURCES=1
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +12,7 @@ from pathlib import Path
 import pytest
 from loopback import RoutedHandler, clear_proxies, serve
 from sqlalchemy import select
+from test_run_process import _env
 
 from bot.config import Settings
 from bot.runtime.service import Service
@@ -103,15 +103,8 @@ async def test_a_row_from_before_the_origin_column_is_guarded_until_the_file_dec
 def test_run_once_polls_a_loopback_feed_named_in_sources_yaml(tmp_path: Path, wire: str) -> None:
     sources = tmp_path / "sources.yaml"
     sources.write_text(f"sources:\n  - name: intranet\n    url: {wire}/feed\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k != "ALLOW_PRIVATE_SOURCES"}
-    env.update(
-        DATABASE_URL=f"sqlite:///{tmp_path / 'run.db'}",
-        SOURCES=str(sources),
-        WATCHLIST_DIR=str(ROOT / "watchlists"),
-        LOG_LEVEL="INFO",
-    )
-    for token in ("TELEGRAM_TOKEN", "SLACK_BOT_TOKEN"):
-        env.pop(token, None)
+    env = _env(tmp_path, sources)
+    env.pop("ALLOW_PRIVATE_SOURCES", None)
     done = subprocess.run(
         [sys.executable, "-m", "bot", "run", "--once"],
         env=env,
