@@ -54,6 +54,29 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # a build-up around a country is a build-up at its frontier
         ("Satellite images show a military build-up around Moldova", "", {BORDER}),
         ("Security tightened along the Nepal border as soldiers deploy", "", {BORDER}),
+        # activation, a told-to-prepare order, state troopers, counter-offensives, returns
+        ("Governor activates the National Guard ahead of the storm", "", {TROOP}),
+        ("Two brigades told to prepare for deployment to the region", "", {TROOP}),
+        ("State sends 200 state troopers to the border with its neighbour", "", {BORDER}),
+        ("Government forces recapture the river port after a week", "", {TROOP}),
+        ("Marines returning to the island base after a decade away", "", {TROOP}),
+        # a plan announced in the headline is an announced deployment, not a hedge
+        (
+            "Country plans to move more troops to its border",
+            "The 5,000 soldiers will be deployed at the border next week.",
+            {BORDER},
+        ),
+        # a hedge far off in a long sentence does not cancel the deployment at its start
+        (
+            "Regime moves troops",
+            "Troops and tanks were deployed near the border on Monday, weeks after the old"
+            " military pact between the two neighbours was suspended.",
+            {BORDER},
+        ),
+        # "self-ruled" is a place, not a court ruling
+        ("Navy drills near the self-ruled island rattle markets", "", {TROOP}),
+        # sports words elsewhere in the text do not cancel a movement in the headline
+        ("Army deployed to the capital as unrest spreads", "Football fans were kept home.", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -165,6 +188,46 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "a demand is not a movement",
             "Leader tells the neighbouring country to withdraw its troops immediately",
             "",
+        ),
+        (
+            "one soldier is a person, not a force",
+            "Soldier detained after crossing the border on foot",
+            "",
+        ),
+        (
+            "an accident during a drill is an accident report",
+            "Helicopter crash halts joint military exercise, two missing",
+            "The drill involved soldiers from four countries.",
+        ),
+        (
+            "a hedged headline is not undone by its lead",
+            "Ministers weigh whether to keep extra troops deployed in the east",
+            "About 3,000 troops were deployed to the region last year.",
+        ),
+        (
+            "a deployment only expected",
+            "Ground forces are expected to enter the city within days",
+            "",
+        ),
+        (
+            "a vow is not a deployment",
+            "Regime vows to deploy new weapons along the border",
+            "",
+        ),
+        (
+            "weapons handed out to civilians",
+            "Authorities hand out rifles to civil defence volunteers near the border",
+            "",
+        ),
+        (
+            "business units are not units of an army",
+            "Company sends business units across the border as tax rises",
+            "",
+        ),
+        (
+            "fighting at a border is a combat report",
+            "Troops exchange fire along the border overnight",
+            "Militants attacked several army posts along the frontier.",
         ),
     ],
 )
