@@ -52,7 +52,14 @@ from bot.answers.queries import (
     summary_data,
     trend_data,
 )
-from bot.answers.search import QueryError, SearchQuery, match_spans, parse_query, search_alerts
+from bot.answers.search import (
+    QueryError,
+    SearchQuery,
+    expand_names,
+    match_spans,
+    parse_query,
+    search_alerts,
+)
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import NAME_RE
 from bot.runtime.delivery import DeliveryError, report_not_served
@@ -413,7 +420,11 @@ def alerts_page(session: Session, subject: Subject, period: Period, offset: int,
 
 async def more_alerts_button(call: Call, fields: list[str]) -> Reply:
     """``al:<offset>:<who>:<period key>``: the next page of an alerts answer."""
-    if len(fields) != 3 or not (fields[0].isascii() and fields[0].isdigit()) or int(fields[0]) > MAX_OFFSET:
+    if (
+        len(fields) != 3
+        or not (fields[0].isascii() and fields[0].isdigit())
+        or int(fields[0]) > MAX_OFFSET
+    ):
         call.fail("That button is not one of ours (or no longer works)", usage=False)
     offset = int(fields[0])
 
@@ -459,7 +470,7 @@ def cmd_search(call: Call) -> Reply:
     if not raw:
         call.fail("Say what to search for")
     try:
-        query = parse_query(raw)
+        query = expand_names(parse_query(raw), _names(call.service).spellings)
     except QueryError as err:
         call.fail(f"{err} (search {echo(raw)})")
     with session_scope(call.service.factory) as session:
@@ -499,6 +510,10 @@ def _search_reply(
         snippet = next((parts for g in group if (parts := _snippet(g, query))), [])
         if snippet:
             reply.line(text("   "), *snippet)
+    for typed, name, count in query.expanded:
+        reply.line(
+            italic(f"{echo(typed)} is the watched name {name}: its {count} spellings searched.")
+        )
     reply.line(italic(f"Times in {tz}. Phrases in quotes; AND, OR, NOT; prefix*."))
     return reply
 
