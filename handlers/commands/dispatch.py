@@ -31,6 +31,7 @@ from typing import NoReturn
 from bot.runtime.service import Service
 from handlers.commands.answers import (
     ALERTS,
+    QUESTIONS_HELP,
     SEARCH,
     SUMMARY,
     TREND,
@@ -406,6 +407,7 @@ def help_reply(ctx: CommandContext, topic: str = "") -> Reply:
         reply.line(bold(p + spec.usage), admin, text(f" — {spec.description}."))
         reply.line(text("   e.g. "), code(p + spec.example))
     reply.line()
+    reply.line(text(QUESTIONS_HELP))
     if ctx.platform == "console":
         reply.line(bold("more"), text(" — the next page of the last alerts listing."))
         reply.line(italic("Files (export, trend) are saved in EXPORT_DIR; the path is printed."))
