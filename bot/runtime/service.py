@@ -424,6 +424,7 @@ class Service:
             is_url = src.url_or_path.startswith(("http://", "https://"))
             state = SourceState(
                 kind=src.kind,
+                name=src.name,
                 url=src.url_or_path if is_url else None,
                 path=None if is_url else src.url_or_path,
                 fetch_full=src.fetch_full,
