@@ -31,7 +31,7 @@ from bot.store import Subscription, record_poll_failure, session_scope
 from bot.store.sources import claim_source
 from bot.store.tables import Source, utcnow
 from bot.store.watchlists import get_watchlist
-from handlers.commands import command_specs, handle_text
+from handlers.commands import command_specs, handle_file, handle_text
 from handlers.commands.base import OOPS
 from handlers.commands.dispatch import parse_command
 
@@ -778,3 +778,38 @@ async def test_extra_arguments_of_a_fixed_command_get_one_line_and_the_usage(
     reply = await say(shared_service, ADMIN, typed)
     assert_usage_error(reply, usage)
     assert says in reply.plain_text
+
+
+async def test_subscribing_to_a_watchlist_with_no_terms_says_it_cannot_alert(
+    service: Service,
+) -> None:
+    await say(service, ADMIN, "/new ports Port strikes")
+    empty = (await say(service, ADMIN, "/subscribe ports")).plain_text
+    assert "Subscribed" in empty
+    assert "Note: ports has no terms yet, so it cannot alert; add some with /add ports" in empty
+    await say(service, ADMIN, "/add ports keyword blockade")
+    assert "no terms" not in (await say(service, ADMIN, "/subscribe ports hourly")).plain_text
+    assert "no terms" not in (await say(service, ADMIN, "/subscribe demo")).plain_text
+
+
+async def test_a_chat_edit_that_leaves_the_file_behind_warns_once_and_import_takes_it_back(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = service.settings.watchlist_dir / "demo.yaml"
+    caplog.set_level("WARNING", logger="alertbot")
+    added = (await say(service, ADMIN, "/add demo keyword naval drills")).plain_text
+    assert f"Note: demo came from {path}; from now on changes to that file are ignored" in added
+    assert "to take the file's version back: send that file (demo.yaml) to this chat" in added
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "watchlist demo edited in chat" in warnings[0]
+    assert f"import {path}" in warnings[0]
+    again = (await say(service, ADMIN, "/add demo keyword sea drills")).plain_text
+    assert "Note:" not in again  # said once: the file was left behind by the first edit
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+    back = (await handle_file(service, ADMIN, "demo.yaml", path.read_bytes())).plain_text
+    assert f"It follows {path} again" in back
+    path.write_text(path.read_text(encoding="utf-8") + "min_score: 0.3\n", encoding="utf-8")
+    service.load_watchlists()
+    with session_scope(service.factory) as s:
+        row = get_watchlist(s, "demo")
+        assert row is not None and "min_score: 0.3" in row.yaml  # the file applies again

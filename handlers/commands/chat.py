@@ -64,12 +64,31 @@ def cmd_subscribe(call: Call) -> Reply:
     verb = "Subscribed" if created else "Subscription changed"
     reply = Reply().add(text(f"{verb}: this chat gets {what} from "), bold(name))
     if not chosen:
-        return reply.add(text("."))
-    return reply.add(
-        text("; for another time say "),
-        code(f"{call.prefix}subscribe {name} daily HH:MM"),
-        text("."),
-    )
+        reply.add(text("."))
+    else:
+        reply.add(
+            text("; for another time say "),
+            code(f"{call.prefix}subscribe {name} daily HH:MM"),
+            text("."),
+        )
+    if not _matches_anything(call, name):
+        reply.line(
+            text(f"Note: {name} has no terms yet, so it cannot alert; add some with "),
+            code(f"{call.prefix}add {name} keyword <phrase>"),
+            text(" or "),
+            code(f"{call.prefix}add {name} entity <name>"),
+            text("."),
+        )
+    return reply
+
+
+def _matches_anything(call: Call, name: str) -> bool:
+    """Whether the matcher holds ``name`` with a term or a rule (an empty watchlist, as
+    ``new`` makes it, is not compiled: a subscription to it would stay silent)."""
+    for wl in call.service.matcher.watchlists:
+        if wl.name == name:
+            return bool(wl.term_count or wl.rule)
+    return False
 
 
 def _mode(call: Call, rest: str) -> tuple[str, str | None]:
