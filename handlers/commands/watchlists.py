@@ -523,7 +523,7 @@ async def cmd_test(call: Call) -> Reply:
     matcher = Matcher([wl], max_chars=call.service.settings.max_match_chars)
     results = await asyncio.to_thread(_run_tests, matcher, wl.name, articles)
     if len(results) == 1:
-        return _test_reply(results[0], wl)
+        return _test_reply(results[0], wl, call.prefix)
     return _tests_reply(results, wl)
 
 
@@ -570,7 +570,7 @@ def _run_tests(matcher: Matcher, name: str, articles: list[Article]) -> list[_Te
     return out
 
 
-def _test_reply(result: _Tested, wl: Watchlist) -> Reply:
+def _test_reply(result: _Tested, wl: Watchlist, call_prefix: str = "/") -> Reply:
     diag, match = result.diagnosis, result.match
     reply = Reply()
     if result.article.title and result.article.url:
@@ -587,7 +587,11 @@ def _test_reply(result: _Tested, wl: Watchlist) -> Reply:
         bold(f"{wl.name} would alert"),
         text(f" — score {match.score:.2f} (min {wl.min_score:g})."),
     )
-    reply.line(text("Rule: "), code(match.rule))
+    if diag.branch and diag.branch != match.rule:
+        reply.line(text("Branch that fired: "), code(diag.branch))
+        reply.line(italic(f"The whole rule: {call_prefix}show {wl.name}"))
+    else:
+        reply.line(text("Rule: "), code(match.rule))
     _groups_line(reply, wl)
     for part in _hit_lines(match.hits):
         reply.line(*part)
