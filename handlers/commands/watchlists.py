@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.engine.analyse import analyse, truncation_note
+from bot.engine.analyse import analyse, language_note, truncation_note
 from bot.engine.matcher import Diagnosis, Matcher
 from bot.engine.watchlist import (
     Entity,
@@ -78,7 +78,9 @@ _EDIT_LOCK = threading.Lock()  # one read-modify-write of a watchlist at a time
 # --- loading and saving ----------------------------------------------------
 
 
-def load_watchlist(text: str, name: str, lexicons: Mapping[str, Lexicon] | None = None) -> Watchlist:
+def load_watchlist(
+    text: str, name: str, lexicons: Mapping[str, Lexicon] | None = None
+) -> Watchlist:
     """A stored watchlist, including one just created (no terms yet), which
     :func:`~bot.engine.watchlist.load_text` refuses because it cannot match anything.
 
@@ -508,6 +510,7 @@ class _Tested:
     match: Match | None
     diagnosis: Diagnosis
     max_chars: int  # of the article matched
+    language: str = ""  # why its language keeps the watchlist from matching (language_note)
 
 
 async def cmd_test(call: Call) -> Reply:
@@ -565,6 +568,9 @@ def _run_tests(matcher: Matcher, name: str, articles: list[Article]) -> list[_Te
                 matches[0] if matches else None,
                 matcher.diagnose(article, name),
                 matcher.max_chars,
+                language_note(
+                    article, matcher.watchlists[0].languages if matcher.watchlists else []
+                ),
             )
         )
     return out
@@ -575,6 +581,11 @@ def _test_reply(result: _Tested, wl: Watchlist, call_prefix: str = "/") -> Reply
     reply = Reply()
     if result.article.title and result.article.url:
         reply.line(italic(result.article.title))
+    if match is None and result.language:
+        reply.line(bold(f"{wl.name} would not alert"), text(f": {result.language}."))
+        return reply.line(
+            text("Without that, the rule would " + ("fire." if diag.fired else "not fire either."))
+        )
     if match is None:
         reply.line(bold(f"{wl.name} would not alert"), text(f" (min score {wl.min_score:g})."))
         reply.line(text("Nearest miss: "), text(diag.nearest_miss or "nothing of it matched"))
