@@ -23,6 +23,7 @@ MAX_WATCHLIST_TERMS = 100_000  # aliases + keywords + group terms in one watchli
 # --- matching ------------------------------------------------------------
 
 MAX_MATCH_CHARS = 1_000_000  # default of an article's text matched (setting MAX_MATCH_CHARS)
+SEARCH_TEXT_CHARS = 100_000  # characters of an article's text that full-text search reads
 MAX_HITS_KEPT_PER_TERM = 50  # evidence kept per term; every occurrence still counts in the score
 
 # --- input -----------------------------------------------------------------

@@ -181,8 +181,15 @@ async def test_questions_name_an_entity_or_a_watchlist_and_a_period(
         add_alert(s, at=NOW - timedelta(days=3), title="Лукашенко встретился", hits=[LUKA])
         add_alert(s, at=NOW - timedelta(hours=1), title="Unrelated", hits=[hit("Poland")])
     new = await ask(belarus, DESK, "anything new on Belarus?")
-    assert new.plain_text.startswith("Alerts about Belarus — the last 24 hours: 1–1 of 1")
+    assert new.plain_text.startswith("Alerts about Belarus — the last 7 days: 1–1 of 1")
     assert "Minsk drills" in new.plain_text and not new.error
+    # one default period: a plain question and alerts without a period list the same alerts
+    asked = await ask(belarus, DESK, "lukashenko?")
+    listed_all = await ask(belarus, DESK, "/alerts")
+    assert asked.plain_text.startswith("Alerts about Alexander Lukashenko — the last 7 days")
+    assert "Лукашенко встретился" in asked.plain_text
+    assert listed_all.plain_text.startswith("Alerts for all watchlists — the last 7 days")
+    assert "the last 7 days" in (await ask(belarus, DESK, "/help")).plain_text
     week = await ask(belarus, DESK, "Лукашенко this week")
     assert week.plain_text.startswith("Alerts about Alexander Lukashenko — this week")
     assert "Лукашенко встретился" in week.plain_text

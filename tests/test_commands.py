@@ -31,7 +31,7 @@ from bot.store import Subscription, record_poll_failure, session_scope
 from bot.store.sources import claim_source
 from bot.store.tables import Source, utcnow
 from bot.store.watchlists import get_watchlist
-from handlers.commands import command_specs, handle_text
+from handlers.commands import command_specs, handle_file, handle_text
 from handlers.commands.base import OOPS
 from handlers.commands.dispatch import parse_command
 
@@ -768,7 +768,11 @@ async def test_subscribe_daily_says_the_time_it_chose_in_the_chats_zone(service:
         ("/show demo extra", "show takes one watchlist name, not 'demo extra'", "/show <wl>"),
         ("/unsubscribe demo x", "takes one watchlist name, not 'demo x'", "/unsubscribe <wl>"),
         ("/export demo x", "export takes one watchlist name, not 'demo x'", "/export <wl>"),
-        ("/explain 1 2", "explain takes one alert number, not '1 2'", "/explain <alert-id>"),
+        (
+            "/explain 1 full x",
+            "explain takes one alert number (and full), not '1 full x'",
+            "/explain <alert-id>",
+        ),
         ("/removesource 1 2", "removesource takes one source number, not '1 2'", "/removesource"),
     ],
 )
@@ -778,3 +782,73 @@ async def test_extra_arguments_of_a_fixed_command_get_one_line_and_the_usage(
     reply = await say(shared_service, ADMIN, typed)
     assert_usage_error(reply, usage)
     assert says in reply.plain_text
+
+
+async def test_subscribing_to_a_watchlist_with_no_terms_says_it_cannot_alert(
+    service: Service,
+) -> None:
+    await say(service, ADMIN, "/new ports Port strikes")
+    empty = (await say(service, ADMIN, "/subscribe ports")).plain_text
+    assert "Subscribed" in empty
+    assert "Note: ports has no terms yet, so it cannot alert; add some with /add ports" in empty
+    await say(service, ADMIN, "/add ports keyword blockade")
+    assert "no terms" not in (await say(service, ADMIN, "/subscribe ports hourly")).plain_text
+    assert "no terms" not in (await say(service, ADMIN, "/subscribe demo")).plain_text
+
+
+async def test_a_chat_edit_that_leaves_the_file_behind_warns_once_and_import_takes_it_back(
+    service: Service, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = service.settings.watchlist_dir / "demo.yaml"
+    caplog.set_level("WARNING", logger="alertbot")
+    added = (await say(service, ADMIN, "/add demo keyword naval drills")).plain_text
+    assert f"Note: demo came from {path}; from now on changes to that file are ignored" in added
+    assert "to take the file's version back: send that file (demo.yaml) to this chat" in added
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "watchlist demo edited in chat" in warnings[0]
+    assert f"import {path}" in warnings[0]
+    again = (await say(service, ADMIN, "/add demo keyword sea drills")).plain_text
+    assert "Note:" not in again  # said once: the file was left behind by the first edit
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == 1
+    back = (await handle_file(service, ADMIN, "demo.yaml", path.read_bytes())).plain_text
+    assert f"It follows {path} again" in back
+    path.write_text(path.read_text(encoding="utf-8") + "min_score: 0.3\n", encoding="utf-8")
+    service.load_watchlists()
+    with session_scope(service.factory) as s:
+        row = get_watchlist(s, "demo")
+        assert row is not None and "min_score: 0.3" in row.yaml  # the file applies again
+
+
+async def test_test_and_explain_show_the_branch_that_fired_and_the_rest_on_request(
+    tmp_path: Path,
+) -> None:
+    service = make_service(tmp_path, ROOT / "watchlists")
+    story = (
+        "Russian troops arrive in Belarus\n"
+        "A column of Russian troops arrived in Belarus by train on Monday for joint drills."
+    )
+    try:
+        with session_scope(service.factory) as s:
+            rule = get_watchlist(s, "troop-movements")
+        assert rule is not None
+        whole = next(w.rule for w in service.matcher.watchlists if w.name == "troop-movements")
+        assert whole is not None and len(whole) > 500  # the bundled rule: many lines
+        tested = (await say(service, MEMBER, f"/test troop-movements {story}")).plain_text
+        assert "troop-movements would alert" in tested
+        branch = tested.split("Branch that fired: ", 1)[1].split("\n", 1)[0]
+        assert 0 < len(branch) < len(whole) / 2 and whole not in tested
+        assert "The whole rule: /show troop-movements" in tested
+        report = await service.ingest_articles(
+            [Article(title=story.split("\n")[0], text=story.split("\n")[1])], "wire"
+        )
+        assert report.alerts
+        ident = report.alerts[0]
+        explained = (await say(service, MEMBER, f"/explain {ident}")).plain_text
+        assert f"Branch that fired: {branch}" in explained and whole not in explained
+        assert f"The whole rule: /explain {ident} full" in explained
+        full = (await say(service, MEMBER, f"/explain {ident} full")).plain_text
+        assert f"Rule: {whole}" in full and "Branch that fired" not in full
+        wrong = await say(service, MEMBER, f"/explain {ident} everything")
+        assert_usage_error(wrong, "/explain <alert-id> [full]")
+    finally:
+        await service.close()

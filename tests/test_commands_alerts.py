@@ -181,7 +181,8 @@ async def test_export_then_import_round_trip(service: Service) -> None:
         "  - convoy*", "  - convoy*\n  - column of trucks   # added offline"
     )
     reply = await handle_file(service, ADMIN, "demo.yaml", edited.encode("utf-8"))
-    assert reply.plain_text == "Replaced watchlist demo from demo.yaml (8 terms)."
+    assert reply.plain_text.startswith("Replaced watchlist demo from demo.yaml (8 terms).")
+    assert "from now on changes to that file are ignored" in reply.plain_text  # it was the file's
     shown = (await say(service, ADMIN, "/show demo")).plain_text
     assert "Min score: 0.45" in shown and "column of trucks" in shown
     again = await say(service, ADMIN, "/export demo")

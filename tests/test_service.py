@@ -251,3 +251,34 @@ def test_a_watchlist_the_matcher_cannot_hold_is_left_out(caplog: pytest.LogCaptu
     assert [wl.name for wl in matcher.watchlists] == ["markets"]
     assert "watchlist huge: 'troops troops" in caplog.text
     assert "a term has at most 200 characters and 20 words" in caplog.text
+
+
+async def test_a_folder_sources_alerts_name_the_declared_source(tmp_path: Path) -> None:
+    inbox = tmp_path / "drop-folder"
+    inbox.mkdir()
+    (inbox / "story.txt").write_text(
+        "Russian troops arrive in Belarus for joint drills\n\n"
+        "Several thousand soldiers and a column of tanks arrived by train in Brest region.\n",
+        encoding="utf-8",
+    )
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        f"sources:\n  - name: desk-inbox\n    path: {inbox}\n    kind: folder\n", encoding="utf-8"
+    )
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'a.db'}",
+        sources=sources,
+        watchlist_dir=ROOT / "watchlists",
+    )
+    recorder = Recorder()
+    service = Service(settings, {"console": recorder}, worker="test")
+    service.load_watchlists()
+    service.sync_sources()
+    service.subscribe_console()
+    try:
+        report = await service.poll_source(_source_id(service, "desk-inbox"))
+        assert report.alerts
+        await service.drain_outbox()
+        assert {a.source for _, a in recorder.sent} == {"desk-inbox"}  # not "drop-folder"
+    finally:
+        await service.close()

@@ -57,6 +57,9 @@ class NameIndex:
         for key, target in entities.items():
             self._names.setdefault(key, target)
         self.entity_names = sorted({t.name for t in entities.values()})
+        self._spellings: dict[str, list[tuple[str, ...]]] = {}
+        for key, target in entities.items():
+            self._spellings.setdefault(target.name, []).append(key)
         self._longest = min(MAX_NAME_WORDS, max((len(k) for k in self._names), default=0))
 
     def lookup(self, text: str) -> Target | None:
@@ -79,3 +82,14 @@ class NameIndex:
             else:
                 i += 1
         return found
+
+    def spellings(self, words: tuple[str, ...]) -> tuple[str, list[tuple[str, ...]]] | None:
+        """The watched entity whose name or alias is ``words`` (normalised tokens), and
+        every spelling of it (its name and aliases, normalised); None if none is."""
+        target = self._names.get(words)
+        if target is None or target.kind != "entity":
+            for key, spelled in self._spellings.items():  # a watchlist's name hides an alias
+                if words in spelled:
+                    return key, spelled
+            return None
+        return target.name, self._spellings[target.name]

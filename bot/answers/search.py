@@ -1,5 +1,13 @@
 """Full-text search of alerted articles: the user's query, translated safely, ranked.
 
+Both sides are folded the way the matcher folds (``bot.engine.text``: NFKC,
+casefold, every script transliterated, diacritics folded): the indexes read
+``articles.search_title``/``search_text`` (filled when an article is stored,
+migration 0008) and a query's words are normalised the same way, so
+``лукашенко`` finds "Lukashenko" and ``Cichanouskaja`` "Cichanoŭskaja" on
+SQLite and PostgreSQL alike. A term that is a watched entity's name or alias
+is also searched as its other spellings (:func:`expand_names`).
+
 The query language is the one people already know from search boxes::
 
     lukashenko troops              both words (AND is implied)
@@ -22,14 +30,13 @@ Ranking: relevance (FTS5 ``bm25`` with the title worth four times the text;
 PostgreSQL ``ts_rank`` with the title weighted A) divided by
 ``1 + age in days / RECENCY_DAYS``, so among equally good matches the recent
 ones come first. The index itself (FTS5 table, tsvector column, triggers) is
-made by migration 0003 and is not part of the models: :func:`include_object`
+made by migrations 0003 and 0008 and is not part of the models: :func:`include_object`
 keeps it out of autogenerate and the schema comparison.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +44,8 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+
+from bot.engine.text import normalise, tokenise, tokens
 
 __all__ = [
     "And",
@@ -46,6 +55,7 @@ __all__ = [
     "SearchQuery",
     "SearchResult",
     "Term",
+    "expand_names",
     "include_object",
     "match_spans",
     "parse_query",
@@ -54,13 +64,13 @@ __all__ = [
 
 MAX_QUERY_CHARS = 300
 MAX_TERMS = 20
+MAX_SPELLINGS = 20  # spellings of one watched name a term is searched as
 RECENCY_DAYS = 30.0  # a match this many days old counts half as much as one from today
 FTS_TABLE = "articles_fts"
 PG_COLUMN = "search_vector"
 PG_INDEX = "ix_articles_search_vector"
 
 _QUOTES = str.maketrans({"“": '"', "”": '"', "„": '"', "«": '"', "»": '"'})
-_WORD = re.compile(r"[^\W_]+")  # letters and digits of any script (what both indexes keep)
 _OPERATORS = {"and": "AND", "or": "OR", "not": "NOT"}
 
 
@@ -104,6 +114,8 @@ class SearchQuery:
 
     node: Node
     terms: tuple[Term, ...] = field(default=())  # positive terms, for highlighting
+
+    expanded: tuple[tuple[str, str, int], ...] = field(default=())  # (as typed, entity, spellings)
 
     def fts5(self) -> str:
         """The FTS5 MATCH expression (bind it as a parameter)."""
@@ -185,7 +197,7 @@ def _word_tokens(word: str) -> list[Token]:
 
 
 def _term(raw: str, prefix: bool) -> Term | None:
-    words = tuple(_WORD.findall(raw))
+    words = tuple(tokens(raw))  # folded as the matcher folds: лукашенко → lukashenko
     if not words:
         return None
     return Term(" ".join(raw.split()), words, prefix)
@@ -323,13 +335,48 @@ def _echo(value: str) -> str:
     return repr(value if len(value) <= 40 else value[:39] + "…")
 
 
+# --- watched names ---------------------------------------------------------
+
+Spellings = Callable[[tuple[str, ...]], "tuple[str, list[tuple[str, ...]]] | None"]
+
+
+def expand_names(query: SearchQuery, spellings: Spellings) -> SearchQuery:
+    """``query`` with each term that is a watched entity's name or alias searched as
+    every spelling of that entity (at most ``MAX_SPELLINGS``), as the matcher would
+    find it: ``Zelensky`` also finds "Zelenskyy" and "Зеленский".
+
+    A prefix term (``zelensk*``) is left as typed. ``spellings`` is
+    ``bot.answers.names.NameIndex.spellings``.
+    """
+    expanded: list[tuple[str, str, int]] = []
+
+    def walk(node: Node) -> Node:
+        if isinstance(node, Term):
+            found = None if node.prefix else spellings(node.words)
+            if found is None:
+                return node
+            name, keys = found
+            others = [k for k in dict.fromkeys(keys) if k != node.words][: MAX_SPELLINGS - 1]
+            if not others:
+                return node
+            expanded.append((node.text, name, len(others) + 1))
+            return Or((node, *(Term(" ".join(k), k) for k in others)))
+        if isinstance(node, Not):
+            return Not(walk(node.node))
+        return type(node)(tuple(walk(c) for c in node.nodes))
+
+    node = _simplify(walk(query.node))
+    if not expanded:
+        return query
+    return SearchQuery(node, tuple(_positive_terms(node)), tuple(expanded))
+
+
 # --- rendering -------------------------------------------------------------
 
 
 def _fts5(node: Node) -> str:
-    if isinstance(node, Term):
-        quoted = '"' + node.text.replace('"', '""') + '"'
-        return quoted + ("*" if node.prefix else "")
+    if isinstance(node, Term):  # folded words are [a-z0-9]+: nothing in them to escape
+        return '"' + " ".join(node.words) + '"' + ("*" if node.prefix else "")
     if isinstance(node, Not):  # only as a child of And (checked)
         return _fts5(node.node)
     if isinstance(node, Or):
@@ -348,7 +395,7 @@ def _pg(node: Node, params: dict[str, str]) -> str:
         if node.prefix:
             params[name] = " <-> ".join(f"'{w}'" for w in node.words) + ":*"
             return f"to_tsquery('simple', :{name})"
-        params[name] = node.text
+        params[name] = " ".join(node.words)
         return f"phraseto_tsquery('simple', :{name})"
     if isinstance(node, Not):
         return f"(!! {_pg(node.node, params)})"
@@ -432,26 +479,26 @@ LIMIT :limit
 # --- highlighting ----------------------------------------------------------
 
 
-def fold(word: str) -> str:
-    """A word as both indexes compare it: case and diacritics folded."""
-    decomposed = unicodedata.normalize("NFKD", word.casefold())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
 def match_spans(value: str, terms: tuple[Term, ...] | list[Term]) -> list[tuple[int, int]]:
-    """``[start, end)`` of each word of ``value`` that a query term matches (for bold)."""
+    """``[start, end)`` of each word of ``value`` that a query term matches (for bold).
+
+    The words are the matcher's normalised tokens, mapped back to ``value``
+    as written: ``Лукашенко`` is bold for a search of ``lukashenko``.
+    """
     exact: set[str] = set()
     prefixes: set[str] = set()
     for term in terms:
-        folded = [fold(w) for w in term.words]
-        exact.update(folded)
+        exact.update(term.words)
         if term.prefix:
-            prefixes.add(folded[-1])
-    spans = []
-    for m in _WORD.finditer(value):
-        word = fold(m.group())
+            prefixes.add(term.words[-1])
+    spans: list[tuple[int, int]] = []
+    for token in tokenise(normalise(value)):
+        word = token.text
         if word in exact or any(word.startswith(p) for p in prefixes):
-            spans.append((m.start(), m.end()))
+            if spans and spans[-1][1] > token.start:  # one character that folded to two tokens
+                spans[-1] = (spans[-1][0], max(spans[-1][1], token.end))
+            else:
+                spans.append((token.start, token.end))
     return spans
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from bot.engine.language import Language, detect_language, language_refusal
 from bot.engine.matcher import Matcher
 from bot.engine.summarize import PUSH_BUDGET, clean_text, summarize
 from bot.models import Article, Match
@@ -31,13 +32,34 @@ def analyse(article: Article, matcher: Matcher, budget: int = PUSH_BUDGET) -> li
     """
     read, truncated = matcher.bounded(article, log_cut=True)
     article = clean_article(read)
-    matches = matcher.match(article)
+    matches = language_filter(article, matcher.match(article), matcher)
     for m in matches:
         m.summary = summarize(article, m.hits, budget)
         if truncated:
             m.truncated = True
             m.summary += " " + truncation_note(matcher.max_chars)
     return matches
+
+
+def language_filter(article: Article, matches: list[Match], matcher: Matcher) -> list[Match]:
+    """``matches`` without those of watchlists limited to languages the article is not in.
+
+    The language is detected once, and only when a matching watchlist is limited
+    (``languages:``); an unsure language keeps every match (bot.engine.language).
+    """
+    limited = {w.name: w.languages for w in matcher.watchlists if w.languages}
+    if not any(m.watchlist in limited for m in matches):
+        return matches
+    language = detect_language(article)
+    return [m for m in matches if not language_refusal(language, limited.get(m.watchlist, []))]
+
+
+def language_note(article: Article, languages: list[str]) -> str:
+    """Why a watchlist limited to ``languages`` does not match ``article`` ("" if it may)."""
+    if not languages:
+        return ""
+    language: Language = detect_language(article)
+    return language_refusal(language, languages)
 
 
 def truncation_note(max_chars: int) -> str:

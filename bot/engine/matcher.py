@@ -723,13 +723,15 @@ class Matcher:
         )
         match = self._evaluate(cwl, occ_by_key, article, fields) if occ_by_key else None
         trace: list[rules.NodeTrace] = []
-        miss = ""
+        miss = branch = ""
         if wl.rule_ast is not None:
             lookup = self._lookup(cwl, occ_by_key)
             layout = _layout(fields, cwl.uses_lead)
             trace = rules.trace(wl.rule_ast, lookup, layout)
             if not rules.evaluate(wl.rule_ast, lookup, layout).matched:
                 miss = rules.nearest_miss(wl.rule_ast, lookup, layout)
+            else:
+                branch = rules.fired_branch(wl.rule_ast, lookup, layout)
         elif not _default_rule(cwl, occ_by_key):
             miss = "default rule: needs at least one entity and one keyword"
         if match is None and not miss:
@@ -745,6 +747,7 @@ class Matcher:
             score=match.score if match else 0.0,
             min_score=wl.min_score,
             truncated=truncated,
+            branch=branch,
         )
 
     @staticmethod
@@ -1129,3 +1132,4 @@ class Diagnosis:
     min_score: float
     terms_in_top: list[str] = field(default_factory=list)  # found in the title or the lead
     truncated: bool = False  # only the first max_chars characters were read
+    branch: str = ""  # the part of the rule that matched (rules.fired_branch), if it did

@@ -77,7 +77,7 @@ from __future__ import annotations
 import unicodedata
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import accumulate, chain
 from typing import Literal, TypeAlias
 
@@ -1114,3 +1114,58 @@ def nearest_miss(node: Node, lookup: Lookup, layout: int | Layout | None = None)
     if results[node].matched:
         return "the rule matched"
     return _Explainer(results).miss(node)
+
+
+# --- the branch that fired -------------------------------------------------
+
+BRANCH_TERMS = 6  # matched words of a list of alternatives shown in a fired branch
+
+
+def fired_branch(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> str:
+    """The part of a matched rule that made it match ("" when it did not match).
+
+    Each OR is cut to what matched in it: a list of words to the words found
+    (at most ``BRANCH_TERMS``), a list of larger alternatives to the first that
+    matched. NOT parts stay as written (their absence is part of the match).
+    ``explain`` and ``test`` show this instead of a rule of twenty lines;
+    :func:`nearest_miss` is the same for a rule that did not match.
+    """
+    results = _Evaluator(node, lookup, _layout(layout))
+    if not results[node].matched:
+        return ""
+    conjuncts = _conjuncts(node)
+    kept = [_pruned(c, results) for c in conjuncts if not isinstance(c, Not)]
+    excluded = len(conjuncts) - len(kept)
+    if not kept or excluded < 2:
+        return render(_pruned(node, results))
+    out = kept[0]
+    for part in kept[1:]:
+        out = And(out, part)
+    # the rule's AND NOT exclusions, none of which was found, are counted, not spelled out
+    return f"{render(out)} (and none of its {excluded} AND NOT exclusions)"
+
+
+def _conjuncts(node: Node) -> list[Node]:
+    """The operands of a chain of ANDs, left to right."""
+    if isinstance(node, And):
+        return [*_conjuncts(node.left), *_conjuncts(node.right)]
+    return [node]
+
+
+def _pruned(node: Node, results: _Evaluator) -> Node:
+    if isinstance(node, Term | Not):
+        return node
+    if isinstance(node, InZone):
+        return replace(node, child=_pruned(node.child, results))
+    if isinstance(node, Or):
+        matched = [alt for alt in _alternatives(node) if results[alt].matched]
+        if not matched:  # an OR under NOT, say: kept as written
+            return node
+        if all(isinstance(alt, Term) for alt in matched):
+            kept = matched[:BRANCH_TERMS]
+            out: Node = kept[0]
+            for alt in kept[1:]:
+                out = Or(out, alt)
+            return out
+        return _pruned(matched[0], results)
+    return replace(node, left=_pruned(node.left, results), right=_pruned(node.right, results))

@@ -171,6 +171,16 @@ def tokens(text: str) -> list[str]:
     return split_tokens(normalise_str(text))
 
 
+def search_words(text: str) -> str:
+    """``text`` as the search index holds it: its normalised tokens, one space apart.
+
+    The full-text indexes read this, not the text as written, so a search
+    folds scripts and diacritics exactly as the matcher does (``Лукашенко``
+    and ``Lukashenko`` are one word, ``Cichanoŭskaja`` is ``cichanouskaja``).
+    """
+    return " ".join(tokens(text))
+
+
 @dataclass(frozen=True)
 class Token:
     text: str  # normalised

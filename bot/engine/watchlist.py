@@ -72,6 +72,7 @@ TOP_FIELDS = (
     "rule",
     "min_score",
     "title_weight",
+    "languages",
 )
 LEXICON_FIELDS = ("lexicon", "description", "groups")
 MAX_KNOWN_SHOWN = 12  # names listed after "known:" in an error
@@ -154,6 +155,8 @@ class Watchlist:
     rule: str | None = None
     min_score: float = DEFAULT_MIN_SCORE
     title_weight: float = 1.0  # multiplies the extra weight a title hit gets
+    # the languages an article may be in to match (bot.engine.language); [] means any
+    languages: list[str] = field(default_factory=list)
     rule_ast: rules.Node | None = None
     path: Path | None = None
     # the lexicons named by ``use``, resolved at load; never written back (see dump)
@@ -292,6 +295,28 @@ def term_problem(text: str) -> str | None:
     return None
 
 
+def _parse_languages(source: str, value: object) -> list[str]:
+    """``languages: [en, ru, uk]``: codes the language detector knows, each once."""
+    if value is None:
+        return []
+    from bot.engine.language import known_languages  # loads the profiles: only when asked
+
+    known = known_languages()
+    out: list[str] = []
+    for i, raw in enumerate(_list(source, "languages", value)):
+        code = str(raw).strip().lower() if isinstance(raw, str) else ""
+        if code not in known:
+            raise WatchlistError(
+                source,
+                f"languages[{i}]",
+                f"{raw!r} is not a language code the detector knows "
+                f"(e.g. {', '.join(c for c in ('en', 'ru', 'uk', 'de', 'pl') if c in known)})",
+            )
+        if code not in out:
+            out.append(code)
+    return out
+
+
 def _number(source: str, where: str, value: object, lo: float, hi: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise WatchlistError(
@@ -410,6 +435,7 @@ def from_mapping(
         groups=_parse_groups(source, data.get("groups")),
         min_score=_number(source, "min_score", data.get("min_score", DEFAULT_MIN_SCORE), 0, 1),
         title_weight=_number(source, "title_weight", data.get("title_weight", 1.0), 0, 10),
+        languages=_parse_languages(source, data.get("languages")),
         path=Path(source) if source and not source.startswith("<") else None,
         lexicons=_resolve_use(source, use, lexicons or {}),
     )
@@ -692,6 +718,10 @@ def to_document(wl: Watchlist, base: CommentedMap | None = None) -> CommentedMap
     doc["min_score"] = wl.min_score
     if wl.title_weight != 1.0 or "title_weight" in doc:
         doc["title_weight"] = wl.title_weight
+    if wl.languages:
+        doc["languages"] = _merge_seq(doc.get("languages"), list(wl.languages))
+    elif "languages" in doc:
+        del doc["languages"]
     return doc
 
 

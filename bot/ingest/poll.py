@@ -86,6 +86,7 @@ class SourceState:
     url: str | None = None
     path: str | None = None
     fetch_full: bool = False
+    name: str = ""  # the declared name: the source of a file's articles (not its folder's)
     etag: str | None = None
     last_modified: str | None = None
     seen_files: dict[str, str] = field(default_factory=dict)
@@ -424,7 +425,7 @@ def _poll_path(state: SourceState, max_bytes: int) -> PollOutcome:
         if state.seen_files.get(file) == fingerprint:
             continue
         try:
-            found, problem = _read_file(file, info.st_size, max_bytes)
+            found, problem = _read_file(file, info.st_size, max_bytes, state.name)
         except IngestError as exc:
             if kind == "file":
                 return _failed(state, str(exc.naming(file)), kind="file")
@@ -447,8 +448,13 @@ def _poll_path(state: SourceState, max_bytes: int) -> PollOutcome:
     )
 
 
-def _read_file(path: str, size: int, max_bytes: int) -> tuple[list[Article], str | None]:
-    """The articles in one file and a problem (a recovered feed), like ``read_file``."""
+def _read_file(
+    path: str, size: int, max_bytes: int, name: str = ""
+) -> tuple[list[Article], str | None]:
+    """The articles in one file and a problem (a recovered feed), like ``read_file``.
+
+    Their source is ``name``, the source's declared name (else the file's folder);
+    a feed file's entries keep the feed's own, as a fetched feed's do."""
     if size > max_bytes:
         raise IngestError(f"file of {size:,} bytes exceeds the {max_bytes:,}-byte limit")
     try:
@@ -456,7 +462,7 @@ def _read_file(path: str, size: int, max_bytes: int) -> tuple[list[Article], str
     except OSError as exc:
         raise IngestError(exc.strerror or str(exc)) from exc
     fmt = EXTENSIONS.get(Path(path).suffix.lower()) or sniff(data)
-    source = Path(path).resolve().parent.name
+    source = name or Path(path).resolve().parent.name
     if fmt == "feed":
         feed = read_feed_bytes(data)
         return feed.articles, feed.problem

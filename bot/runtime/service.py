@@ -152,6 +152,9 @@ class Service:
         self._stored_lexicons: dict[str, Lexicon] = {}  # those texts, parsed (the ones that load)
         self._lexicon_files: dict[tuple[str, str], Lexicon] = {}  # same, for lexicon files
         self.folder_load = FolderLoad()  # what the last seeding from WATCHLIST_DIR found
+        # watchlist name → (its file, the file's text), from the last seeding: a chat edit
+        # of a watchlist that follows its file says that the file is ignored from then on
+        self.watchlist_files: dict[str, tuple[Path, str]] = {}
         with session_scope(self.factory) as session:
             self.stories = load_story_index(session)
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
@@ -327,6 +330,7 @@ class Service:
                     self.folder_load.errors.append(_one_line(err))
                     continue
                 self.folder_load.loaded += 1
+                self.watchlist_files[wl.name] = (path, text)
                 if _file_may_update(get_watchlist(session, wl.name), text):
                     save_watchlist(session, wl.name, text, updated_by=FILE_EDITOR)
 
@@ -424,6 +428,7 @@ class Service:
             is_url = src.url_or_path.startswith(("http://", "https://"))
             state = SourceState(
                 kind=src.kind,
+                name=src.name,
                 url=src.url_or_path if is_url else None,
                 path=None if is_url else src.url_or_path,
                 fetch_full=src.fetch_full,

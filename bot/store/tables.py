@@ -29,9 +29,15 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    inspect,
 )
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from bot.engine.text import search_words
+from bot.limits import SEARCH_TEXT_CHARS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -132,12 +138,38 @@ class Story(Base):
         return f"Story(id={self.id!r}, title={self.title!r}, articles={self.article_count!r})"
 
 
+def search_title(title: str | None) -> str:
+    """The title as the search index reads it (see ``bot.engine.text.search_words``)."""
+    return search_words(title or "")
+
+
+def search_text(text: str | None) -> str:
+    """The first ``SEARCH_TEXT_CHARS`` of the text as the search index reads it."""
+    return search_words((text or "")[:SEARCH_TEXT_CHARS])
+
+
+def _search_title_default(context: DefaultExecutionContext) -> str:
+    return search_title(context.get_current_parameters().get("title"))
+
+
+def _search_text_default(context: DefaultExecutionContext) -> str:
+    return search_text(context.get_current_parameters().get("text"))
+
+
 class ArticleRow(Base):
     """An article as stored: once per canonical URL and once per content hash.
 
     ``url_hash`` is the SHA-256 of ``canonical_url`` and carries its
     uniqueness (a unique index on a long URL would exceed PostgreSQL's
     B-tree entry limit).
+
+    ``search_title``/``search_text`` are the title and text folded the way
+    the matcher folds them (migration 0008): the full-text indexes are built
+    on them, so ``search лукашенко`` finds "Lukashenko" on both databases.
+    They are filled on every INSERT (column defaults computed from the
+    title and text) and on an ORM change of either (``_refold``); a Core
+    UPDATE of ``title``/``text`` must set them too (nothing does: an article
+    is stored once).
     """
 
     __tablename__ = "articles"
@@ -149,6 +181,10 @@ class ArticleRow(Base):
     url: Mapped[str] = mapped_column(Text, default="")
     title: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
+    search_title: Mapped[str] = mapped_column(
+        Text, default=_search_title_default, server_default=""
+    )
+    search_text: Mapped[str] = mapped_column(Text, default=_search_text_default, server_default="")
     source_name: Mapped[str] = mapped_column(String(200), default="")
     source_id: Mapped[int | None] = mapped_column(
         ForeignKey("sources.id", ondelete="SET NULL"), index=True
@@ -161,6 +197,16 @@ class ArticleRow(Base):
 
     def __repr__(self) -> str:
         return f"Article(id={self.id!r}, title={self.title!r}, story_id={self.story_id!r})"
+
+
+@event.listens_for(ArticleRow, "before_update")
+def _refold(mapper: Any, connection: Any, row: ArticleRow) -> None:
+    """An ORM change of an article's title or text re-folds its search columns."""
+    attrs = inspect(row).attrs
+    if attrs.title.history.has_changes():
+        row.search_title = search_title(row.title)
+    if attrs.text.history.has_changes():
+        row.search_text = search_text(row.text)
 
 
 class Alert(Base):

@@ -52,7 +52,14 @@ from bot.answers.queries import (
     summary_data,
     trend_data,
 )
-from bot.answers.search import QueryError, SearchQuery, match_spans, parse_query, search_alerts
+from bot.answers.search import (
+    QueryError,
+    SearchQuery,
+    expand_names,
+    match_spans,
+    parse_query,
+    search_alerts,
+)
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import NAME_RE
 from bot.runtime.delivery import DeliveryError, report_not_served
@@ -90,6 +97,8 @@ __all__ = [
     "SUMMARY",
     "TREND",
     "DigestMessage",
+    "ALERTS_PERIOD",
+    "QUESTIONS_HELP",
     "answer_question",
     "cmd_alerts",
     "cmd_search",
@@ -105,6 +114,12 @@ __all__ = [
 log = logging.getLogger("alertbot.answers")
 
 PAGE = 10
+# `alerts` and a plain question ("anything new on Belarus?") without a period: one default
+ALERTS_PERIOD = "7d"
+QUESTIONS_HELP = (
+    "A plain question naming a watched name or watchlist (“anything new on Belarus?”, "
+    "“lukashenko today”) is answered like alerts (default: the last 7 days)."
+)
 MAX_OFFSET = 100_000
 SEARCH_SHOWN = 10
 SEARCH_FETCHED = 30  # several alerts may share an article: fetch more, show each article once
@@ -122,7 +137,7 @@ ALERTS = CommandSpec(
     "alerts",
     "alerts [wl] [since] [page N]",
     "recent alerts, newest first, ten a page "
-    "(since: 24h, 7d, today, yesterday, this week, a date; default 7d)",
+    f"(since: 24h, 7d, today, yesterday, this week, a date; default {ALERTS_PERIOD})",
     "alerts troop-movements 24h page 2",
 )
 SEARCH = CommandSpec(
@@ -363,7 +378,7 @@ def cmd_alerts(call: Call) -> Reply:
     with session_scope(call.service.factory) as session:
         tz = chat_timezone(session, call.ctx)
         subject, period = _subject_and_period(
-            call, session, tz, "7d", required=False, entities=True
+            call, session, tz, ALERTS_PERIOD, required=False, entities=True
         )
         return alerts_page(session, subject, period, (page - 1) * PAGE, tz)
 
@@ -413,7 +428,11 @@ def alerts_page(session: Session, subject: Subject, period: Period, offset: int,
 
 async def more_alerts_button(call: Call, fields: list[str]) -> Reply:
     """``al:<offset>:<who>:<period key>``: the next page of an alerts answer."""
-    if len(fields) != 3 or not (fields[0].isascii() and fields[0].isdigit()) or int(fields[0]) > MAX_OFFSET:
+    if (
+        len(fields) != 3
+        or not (fields[0].isascii() and fields[0].isdigit())
+        or int(fields[0]) > MAX_OFFSET
+    ):
         call.fail("That button is not one of ours (or no longer works)", usage=False)
     offset = int(fields[0])
 
@@ -459,7 +478,7 @@ def cmd_search(call: Call) -> Reply:
     if not raw:
         call.fail("Say what to search for")
     try:
-        query = parse_query(raw)
+        query = expand_names(parse_query(raw), _names(call.service).spellings)
     except QueryError as err:
         call.fail(f"{err} (search {echo(raw)})")
     with session_scope(call.service.factory) as session:
@@ -499,6 +518,10 @@ def _search_reply(
         snippet = next((parts for g in group if (parts := _snippet(g, query))), [])
         if snippet:
             reply.line(text("   "), *snippet)
+    for typed, name, count in query.expanded:
+        reply.line(
+            italic(f"{echo(typed)} is the watched name {name}: its {count} spellings searched.")
+        )
     reply.line(italic(f"Times in {tz}. Phrases in quotes; AND, OR, NOT; prefix*."))
     return reply
 
@@ -743,7 +766,7 @@ def _spark(values: list[int]) -> str:
 async def answer_question(service: Service, ctx: CommandContext, question: str) -> Reply:
     """Text that is not a command. Naming a watched entity or watchlist (and maybe a
     period: "anything new on Belarus?", "lukashenko this week") is answered like
-    ``alerts`` for it (default: the last 24 hours); anything else gets a one-line hint
+    ``alerts`` for it, with the same default period (``ALERTS_PERIOD``); anything else gets a one-line hint
     (an error reply)."""
     return await asyncio.to_thread(_answer_question, service, ctx, question)
 
@@ -759,7 +782,7 @@ def _answer_question(service: Service, ctx: CommandContext, question: str) -> Re
         tz = chat_timezone(session, ctx)
         now = utcnow()
         try:
-            period = parse_period(phrase or "24h", tz, now)
+            period = parse_period(phrase or ALERTS_PERIOD, tz, now)
         except PeriodError as err:
             return Reply.plain(f"{err}.", error=True)
         if since and period.end < now:

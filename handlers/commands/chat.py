@@ -14,6 +14,7 @@ from bot.engine.analyse import read_part_note
 from bot.engine.watchlist import WatchlistError
 from bot.runtime.delivery import alert_view
 from bot.store import get_alert, record_feedback, session_scope
+from bot.store.articles import as_article
 from bot.store.subscriptions import get_chat, mute, subscribe, unsubscribe, upsert_chat
 from bot.store.tables import Alert, utcnow
 from bot.store.watchlists import get_watchlist, list_watchlists
@@ -64,12 +65,31 @@ def cmd_subscribe(call: Call) -> Reply:
     verb = "Subscribed" if created else "Subscription changed"
     reply = Reply().add(text(f"{verb}: this chat gets {what} from "), bold(name))
     if not chosen:
-        return reply.add(text("."))
-    return reply.add(
-        text("; for another time say "),
-        code(f"{call.prefix}subscribe {name} daily HH:MM"),
-        text("."),
-    )
+        reply.add(text("."))
+    else:
+        reply.add(
+            text("; for another time say "),
+            code(f"{call.prefix}subscribe {name} daily HH:MM"),
+            text("."),
+        )
+    if not _matches_anything(call, name):
+        reply.line(
+            text(f"Note: {name} has no terms yet, so it cannot alert; add some with "),
+            code(f"{call.prefix}add {name} keyword <phrase>"),
+            text(" or "),
+            code(f"{call.prefix}add {name} entity <name>"),
+            text("."),
+        )
+    return reply
+
+
+def _matches_anything(call: Call, name: str) -> bool:
+    """Whether the matcher holds ``name`` with a term or a rule (an empty watchlist, as
+    ``new`` makes it, is not compiled: a subscription to it would stay silent)."""
+    for wl in call.service.matcher.watchlists:
+        if wl.name == name:
+            return bool(wl.term_count or wl.rule)
+    return False
 
 
 def _mode(call: Call, rest: str) -> tuple[str, str | None]:
@@ -235,18 +255,26 @@ def _alert(call: Call, session: Session, ident: int) -> Alert:
 
 
 def cmd_explain(call: Call) -> Reply:
-    ident = alert_id(call, call.args)  # one word: checked by the dispatcher
+    raw, rest = split_first(call.args)  # at most two words: checked by the dispatcher
+    full = rest.strip().lower() == "full"
+    if rest.strip() and not full:
+        call.fail(f"{echo(rest.strip())} is not 'full' (explain 42 full: the whole rule)")
+    ident = alert_id(call, raw)
     with session_scope(call.service.factory) as session:
         alert = _alert(call, session, ident)
         view = alert_view(alert)
         rule, parts = alert.rule, list(alert.score_parts or [])
         groups = _rule_groups(call, session, alert.watchlist, rule)
+        branch = "" if full or not rule else _fired_branch(call, alert)
     reply = Reply().line(
         bold(f"Why alert #{view.id} fired"), text(f" — {view.watchlist}, score {view.score:.2f}")
     )
     title = " ".join(view.title.split()) or "(untitled article)"
     reply.line(link(title, view.url) if view.url else italic(title))
-    if rule:
+    if branch and branch != rule:
+        reply.line(text("Branch that fired: "), code(branch))
+        reply.line(italic(f"The whole rule: {call.prefix}explain {view.id} full"))
+    elif rule:
         reply.line(text("Rule: "), code(rule))
     if groups:
         reply.line(text("Groups: "), text(groups))
@@ -259,6 +287,16 @@ def cmd_explain(call: Call) -> Reply:
     if note:
         reply.line(italic(f"The article is long: {note}"))
     return reply
+
+
+def _fired_branch(call: Call, alert: Alert) -> str:
+    """The part of the alert's rule that matched its article, judged again now by the
+    watchlist when it still has that rule ("" otherwise: the whole rule is shown)."""
+    watched = next((w for w in call.service.matcher.watchlists if w.name == alert.watchlist), None)
+    if watched is None or watched.rule != alert.rule or alert.article is None:
+        return ""
+    diagnosis = call.service.matcher.diagnose(as_article(alert.article), alert.watchlist)
+    return diagnosis.branch
 
 
 def _rule_groups(call: Call, session: Session, name: str, rule: str | None) -> str:

@@ -31,6 +31,7 @@ from typing import NoReturn
 from bot.runtime.service import Service
 from handlers.commands.answers import (
     ALERTS,
+    QUESTIONS_HELP,
     SEARCH,
     SUMMARY,
     TREND,
@@ -153,7 +154,9 @@ UNSUBSCRIBE = _spec(
     "unsubscribe troop-movements",
 )  # fmt: skip
 EXPLAIN = _spec(
-    "explain", "explain <alert-id>", "why an alert fired: its hits, sentences and score",
+    "explain", "explain <alert-id> [full]",
+    "why an alert fired: the branch of the rule that fired, its hits, sentences and score "
+    "(full: the whole rule)",
     "explain 42",
 )  # fmt: skip
 
@@ -244,7 +247,7 @@ COMMANDS: list[Command] = [
     Command(ALERTS, in_thread(cmd_alerts)),
     Command(SEARCH, in_thread(cmd_search)),
     Command(SUMMARY, in_thread(cmd_summary)),
-    Command(EXPLAIN, in_thread(cmd_explain), takes=ONE_ALERT),
+    Command(EXPLAIN, in_thread(cmd_explain), takes=Arity(2, "one alert number (and full)")),
     Command(FEEDBACK, in_thread(cmd_feedback)),  # anyone, as the buttons
     Command(TREND, in_thread(cmd_trend)),
     Command(
@@ -406,6 +409,7 @@ def help_reply(ctx: CommandContext, topic: str = "") -> Reply:
         reply.line(bold(p + spec.usage), admin, text(f" — {spec.description}."))
         reply.line(text("   e.g. "), code(p + spec.example))
     reply.line()
+    reply.line(text(QUESTIONS_HELP))
     if ctx.platform == "console":
         reply.line(bold("more"), text(" — the next page of the last alerts listing."))
         reply.line(italic("Files (export, trend) are saved in EXPORT_DIR; the path is printed."))

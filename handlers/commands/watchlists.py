@@ -10,6 +10,7 @@ matched against the edited watchlist.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from bot.engine.analyse import analyse, truncation_note
+from bot.engine.analyse import analyse, language_note, truncation_note
 from bot.engine.matcher import Diagnosis, Matcher
 from bot.engine.watchlist import (
     Entity,
@@ -35,6 +36,7 @@ from bot.engine.watchlist import (
 from bot.ingest import IngestError, articles_from_fetch, fetch
 from bot.ingest.safety import check_public_url_async
 from bot.models import Article, Hit, Match
+from bot.runtime.service import FILE_EDITOR
 from bot.store import session_scope
 from bot.store.subscriptions import chat_subscriptions, get_chat
 from bot.store.tables import Subscription, WatchlistRow, utcnow
@@ -57,6 +59,8 @@ from handlers.commands.base import (
 from handlers.render import highlighted
 from handlers.reply import Attachment, Part, Reply, bold, code, italic, text
 
+log = logging.getLogger("alertbot.watchlists")
+
 YAML_MIME = "application/x-yaml"
 MAX_IMPORT_BYTES = 512_000
 MAX_LISTED = 30  # terms shown per list by `show` (export has them all)
@@ -74,7 +78,9 @@ _EDIT_LOCK = threading.Lock()  # one read-modify-write of a watchlist at a time
 # --- loading and saving ----------------------------------------------------
 
 
-def load_watchlist(text: str, name: str, lexicons: Mapping[str, Lexicon] | None = None) -> Watchlist:
+def load_watchlist(
+    text: str, name: str, lexicons: Mapping[str, Lexicon] | None = None
+) -> Watchlist:
     """A stored watchlist, including one just created (no terms yet), which
     :func:`~bot.engine.watchlist.load_text` refuses because it cannot match anything.
 
@@ -112,8 +118,44 @@ def where_wrong(err: WatchlistError) -> str:
     return f"{err.field_name}: {err.message}" if err.field_name else err.message
 
 
-def edit(call: Call, raw_name: str, change: Callable[[Watchlist], str]) -> tuple[str, Watchlist]:
-    """Apply ``change`` to the stored watchlist and save it; returns its message and the result.
+def leaves_file(call: Call, row: WatchlistRow | None, new_text: str) -> str:
+    """Saving ``new_text`` over ``row`` from chat: when the row followed its file in
+    WATCHLIST_DIR, log one WARNING and return the note for the reply (else "").
+
+    The file seeds a watchlist that nobody edited in chat (``updated_by == "file"``,
+    ``bot.runtime.service._file_may_update``); this edit makes the file's later
+    changes ignored. Importing the file's own text hands the watchlist back to it.
+    """
+    if row is None or row.updated_by != FILE_EDITOR:
+        return ""
+    found = call.service.watchlist_files.get(row.name)
+    if found is None or found[1] == new_text:
+        return ""
+    path = found[0]
+    log.warning(
+        "watchlist %s edited in chat by %s: later changes to %s are ignored; to take the "
+        "file's version back, import %s (alertbot chat) or send that file to the chat",
+        row.name,
+        call.ctx.user_id,
+        path,
+        path,
+    )
+    how = (
+        f"import {path}"
+        if call.ctx.platform == "console"
+        else f"send that file ({path.name}) to this chat"
+    )
+    return (
+        f" Note: {row.name} came from {path}; from now on changes to that file are ignored"
+        f" (to take the file's version back: {how})."
+    )
+
+
+def edit(
+    call: Call, raw_name: str, change: Callable[[Watchlist], str]
+) -> tuple[str, Watchlist, str]:
+    """Apply ``change`` to the stored watchlist and save it; returns its message, the
+    result and :func:`leaves_file`'s note (when the edit leaves the file behind).
 
     The cost is linear in the watchlist's size: the stored YAML is parsed once
     (its document is the base the edit is dumped over), the new text parsed
@@ -129,11 +171,12 @@ def edit(call: Call, raw_name: str, change: Callable[[Watchlist], str]) -> tuple
                 checked = load_watchlist(new_text, f"watchlist {row.name}", call.service.lexicons)
             except WatchlistError as err:
                 call.fail(f"Not changed: {where_wrong(err)}")
+            note = leaves_file(call, row, new_text)
             save_watchlist(session, row.name, new_text, updated_by=call.ctx.user_id)
         if checked.entities or checked.keywords or checked.groups or checked.rule:
             call.service.remember_parsed(row.name, new_text, checked)  # as load_text reads it
         call.service.load_watchlists()
-    return message, checked
+    return message, checked, note
 
 
 def _stored(call: Call, row: WatchlistRow) -> Watchlist:
@@ -318,16 +361,16 @@ def cmd_add(call: Call) -> Reply:
     _balanced_quotes(call, term)
     if kind in ("entity", "entities"):
         name, aliases = _entity_args(call, term)
-        message, wl = edit(call, raw, lambda wl: _add_entity(call, wl, name, aliases))
+        message, wl, note = edit(call, raw, lambda wl: _add_entity(call, wl, name, aliases))
     elif kind in ("keyword", "keywords"):
         phrase = unquote(term)
         if not phrase:
             call.fail("Give the keyword or phrase to add")
         _no_operator(call, raw, phrase)
-        message, wl = edit(call, raw, lambda wl: _add_keyword(call, wl, phrase))
+        message, wl, note = edit(call, raw, lambda wl: _add_keyword(call, wl, phrase))
     else:
         call.fail(f"Add an entity or a keyword, not {echo(kind)}")
-    return Reply.plain(f"{message} ({plural(wl.term_count, 'term')}).{rule_note(wl)}")
+    return Reply.plain(f"{message} ({plural(wl.term_count, 'term')}).{rule_note(wl)}{note}")
 
 
 def _balanced_quotes(call: Call, term: str) -> None:
@@ -393,8 +436,8 @@ def cmd_remove(call: Call) -> Reply:
     term = unquote(rest)
     if not raw or not term:
         call.fail("Say which term to remove")
-    message, wl = edit(call, raw, lambda wl: _remove_term(call, wl, term))
-    return Reply.plain(f"{message} ({plural(wl.term_count, 'term')} left).")
+    message, wl, note = edit(call, raw, lambda wl: _remove_term(call, wl, term))
+    return Reply.plain(f"{message} ({plural(wl.term_count, 'term')} left).{note}")
 
 
 def _remove_term(call: Call, wl: Watchlist, term: str) -> str:
@@ -436,11 +479,12 @@ def cmd_rule(call: Call) -> Reply:
     expression = straight_quotes(expression).strip()
     if not raw or not expression:
         call.fail("Give the watchlist and the rule")
-    message, wl = edit(call, raw, lambda wl: _set_rule(call, wl, expression))
+    message, wl, note = edit(call, raw, lambda wl: _set_rule(call, wl, expression))
     reply = Reply().line(text(message))
     if wl.rule:
         reply.line(code(wl.rule))
-    return reply.line(italic(f"Try it: {call.prefix}test {wl.name} <text or URL>"))
+    reply.line(italic(f"Try it: {call.prefix}test {wl.name} <text or URL>"))
+    return reply.line(text(note.strip())) if note else reply
 
 
 def _set_rule(call: Call, wl: Watchlist, expression: str) -> str:
@@ -466,6 +510,7 @@ class _Tested:
     match: Match | None
     diagnosis: Diagnosis
     max_chars: int  # of the article matched
+    language: str = ""  # why its language keeps the watchlist from matching (language_note)
 
 
 async def cmd_test(call: Call) -> Reply:
@@ -481,7 +526,7 @@ async def cmd_test(call: Call) -> Reply:
     matcher = Matcher([wl], max_chars=call.service.settings.max_match_chars)
     results = await asyncio.to_thread(_run_tests, matcher, wl.name, articles)
     if len(results) == 1:
-        return _test_reply(results[0], wl)
+        return _test_reply(results[0], wl, call.prefix)
     return _tests_reply(results, wl)
 
 
@@ -523,16 +568,24 @@ def _run_tests(matcher: Matcher, name: str, articles: list[Article]) -> list[_Te
                 matches[0] if matches else None,
                 matcher.diagnose(article, name),
                 matcher.max_chars,
+                language_note(
+                    article, matcher.watchlists[0].languages if matcher.watchlists else []
+                ),
             )
         )
     return out
 
 
-def _test_reply(result: _Tested, wl: Watchlist) -> Reply:
+def _test_reply(result: _Tested, wl: Watchlist, call_prefix: str = "/") -> Reply:
     diag, match = result.diagnosis, result.match
     reply = Reply()
     if result.article.title and result.article.url:
         reply.line(italic(result.article.title))
+    if match is None and result.language:
+        reply.line(bold(f"{wl.name} would not alert"), text(f": {result.language}."))
+        return reply.line(
+            text("Without that, the rule would " + ("fire." if diag.fired else "not fire either."))
+        )
     if match is None:
         reply.line(bold(f"{wl.name} would not alert"), text(f" (min score {wl.min_score:g})."))
         reply.line(text("Nearest miss: "), text(diag.nearest_miss or "nothing of it matched"))
@@ -545,7 +598,11 @@ def _test_reply(result: _Tested, wl: Watchlist) -> Reply:
         bold(f"{wl.name} would alert"),
         text(f" — score {match.score:.2f} (min {wl.min_score:g})."),
     )
-    reply.line(text("Rule: "), code(match.rule))
+    if diag.branch and diag.branch != match.rule:
+        reply.line(text("Branch that fired: "), code(diag.branch))
+        reply.line(italic(f"The whole rule: {call_prefix}show {wl.name}"))
+    else:
+        reply.line(text("Rule: "), code(match.rule))
     _groups_line(reply, wl)
     for part in _hit_lines(match.hits):
         reply.line(*part)
@@ -640,12 +697,19 @@ def import_file(call: Call, filename: str, content: bytes) -> Reply:
         )
     with _EDIT_LOCK:
         with session_scope(call.service.factory) as session:
-            existed = get_watchlist(session, wl.name) is not None
-            save_watchlist(session, wl.name, yaml_text, updated_by=call.ctx.user_id)
+            row = get_watchlist(session, wl.name)
+            file = call.service.watchlist_files.get(wl.name)
+            back = file is not None and file[1] == yaml_text  # the file's own text
+            note = "" if back else leaves_file(call, row, yaml_text)
+            editor = FILE_EDITOR if back else call.ctx.user_id
+            save_watchlist(session, wl.name, yaml_text, updated_by=editor)
         call.service.load_watchlists()
-    verb = "Replaced" if existed else "Created"
-    return Reply().add(
+    verb = "Replaced" if row is not None else "Created"
+    reply = Reply().add(
         text(f"{verb} watchlist "),
         bold(wl.name),
         text(f" from {filename} ({plural(wl.term_count, 'term')})."),
     )
+    if back and file is not None:
+        reply.add(text(f" It follows {file[0]} again: changes to that file apply."))
+    return reply.add(text(note))
