@@ -49,6 +49,7 @@ from bot.ingest.sources import SourceSpec, load_sources
 from bot.limits import MAX_MATCH_CHARS
 from bot.models import Article
 from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
+from bot.runtime.learning import Relevance
 from bot.runtime.pipeline import Ingested, ingest
 from bot.store import (
     load_story_index,
@@ -152,6 +153,7 @@ class Service:
         self._stored_lexicons: dict[str, Lexicon] = {}  # those texts, parsed (the ones that load)
         self._lexicon_files: dict[tuple[str, str], Lexicon] = {}  # same, for lexicon files
         self.folder_load = FolderLoad()  # what the last seeding from WATCHLIST_DIR found
+        self.relevance = Relevance()  # the learned second stage (bot.runtime.learning)
         with session_scope(self.factory) as session:
             self.stories = load_story_index(session)
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
@@ -505,7 +507,9 @@ class Service:
 
     def _ingest_one(self, article: Article, source_id: int | None) -> Ingested:
         with session_scope(self.factory) as session:
-            return ingest(session, article, self.matcher, self.stories, source_id)
+            return ingest(
+                session, article, self.matcher, self.stories, source_id, relevance=self.relevance
+            )
 
     async def drain_outbox(self) -> int:
         if not self.notifiers:
