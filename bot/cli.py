@@ -313,6 +313,14 @@ def eval_command(
         list[str] | None,
         typer.Option("--skip", metavar="FILTER", help="FIELD=V1[,V2...] or FIELD~REGEX: leave these items out."),
     ] = None,
+    learn_first: Annotated[
+        int | None,
+        typer.Option(
+            "--learn-first",
+            metavar="N",
+            help="Learn from the feedback on the first N alerts of the stream (per source, in time order), evaluate the rest with and without the learned stage.",
+        ),
+    ] = None,
 ) -> None:
     """Precision and recall of the watchlists on a labelled file, with every miss explained."""
     from bot.engine import evaluation
@@ -324,6 +332,14 @@ def eval_command(
         keep = [evaluation.parse_filter(spec, "--only") for spec in only or []]
         drop = [evaluation.parse_filter(spec, "--skip") for spec in skip or []]
         items = evaluation.select(evaluation.load_labelled(labelled), keep, drop)
+        if learn_first is not None:
+            from bot.engine import learneval
+
+            learned = learneval.learn_and_evaluate(
+                items, matcher, learn_first, evaluation.parse_map(label_map or [])
+            )
+            typer.echo(learneval.render_text(learned))
+            return
         report = evaluation.evaluate(
             items, matcher, evaluation.parse_map(label_map or []), baseline or []
         )

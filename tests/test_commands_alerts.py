@@ -284,7 +284,7 @@ async def test_button_and_file_errors_are_logged_and_answered(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("handlers.commands.chat.record_feedback", broken)
+    monkeypatch.setattr("handlers.commands.chat.give_verdict", broken)
     monkeypatch.setattr("handlers.commands.watchlists.save_watchlist", broken)
     ident = make_alert(service)
     assert (await handle_button(service, ADMIN, f"fb:{ident}:1")).plain_text == OOPS

@@ -41,6 +41,8 @@ TABLES = {
     "deliveries",
     "feedback",
     "digests_sent",
+    "relevance_models",
+    "missed_items",
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +48,13 @@ class LabelledItem:
 
     @property
     def article(self) -> Article:
-        return Article(title=self.title, text=self.text, url=self.url or self.id)
+        return Article(
+            title=self.title,
+            text=self.text,
+            url=self.url or self.id,
+            source=self.fields.get("source", ""),
+            published=self.fields.get("published", ""),
+        )
 
 
 @dataclass
@@ -266,7 +272,9 @@ def evaluate(
     matcher: Matcher,
     label_map: dict[str, list[str]] | None = None,
     baselines: Sequence[str] = (),
+    keep: Callable[[Match], bool] | None = None,
 ) -> Report:
+    """Count every item; ``keep`` (the learned second stage) may hold alerts back."""
     names = {wl.name for wl in matcher.watchlists}
     accepted = accepted_watchlists(items, names, label_map or {})
     evaluated = sorted({wl for wls in accepted.values() for wl in wls})
@@ -288,7 +296,11 @@ def evaluate(
     baseline_matchers = {term: _baseline(term) for term in baselines}
     for item in items:
         article = item.article
-        fired = {m.watchlist: m for m in analyse(article, matcher) if m.watchlist in evaluated}
+        fired = {
+            m.watchlist: m
+            for m in analyse(article, matcher)
+            if m.watchlist in evaluated and (keep is None or keep(m))
+        }
         wanted = accepted[item.label]
         base = {term: bool(bm.match(article)) for term, bm in baseline_matchers.items()}
         for part in (report, report.per_kind.get(item.kind)):

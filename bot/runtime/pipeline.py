@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,9 @@ from bot.engine.stories import StoryIndex
 from bot.models import Article
 from bot.store import add_story_outlet, assign_story, record_alert, session_scope, store_article
 from bot.store.db import SessionFactory
+
+if TYPE_CHECKING:
+    from bot.runtime.learning import Relevance
 
 
 @dataclass
@@ -41,6 +45,7 @@ def ingest(
     stories: StoryIndex,
     source_id: int | None = None,
     now: datetime | None = None,
+    relevance: Relevance | None = None,
 ) -> Ingested:
     """Store, group and match one article. The caller commits (one article per transaction)."""
     article = clean_article(article)
@@ -55,7 +60,20 @@ def ingest(
     story = assign_story(session, stories, row, now)
     result = Ingested(row.id, True, story.story_id, story.created)
     for match in analyse(article, matcher):
-        alert, created = record_alert(session, story.story_id, match, row.id, now)
+        scored = relevance.score(match, matcher, session) if relevance is not None else None
+        if scored is None:  # no model for this watchlist: exactly as without the learned stage
+            alert, created = record_alert(session, story.story_id, match, row.id, now)
+        else:
+            alert, created = record_alert(
+                session,
+                story.story_id,
+                match,
+                row.id,
+                now,
+                relevance=scored.relevance,
+                model_version=scored.version,
+                held_back=scored.held_back,
+            )
         (result.alerts_created if created else result.alerts_joined).append(alert.id)
     return result
 

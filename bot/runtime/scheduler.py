@@ -20,6 +20,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.answers.digests import DigestJob, digest_job
+from bot.runtime.learning import schedule_learning
 from bot.runtime.service import Service
 
 log = logging.getLogger("alertbot")
@@ -135,6 +136,7 @@ def schedule_all(
         next_run_time=_now_plus(60),
     )
     schedule_digests(scheduler, service, inflight, digests or digest_job())
+    schedule_learning(scheduler, service, inflight)
 
 
 def schedule_digests(

@@ -49,6 +49,7 @@ from bot.ingest.sources import SourceSpec, load_sources
 from bot.limits import MAX_MATCH_CHARS
 from bot.models import Article
 from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
+from bot.runtime.learning import Relevance
 from bot.runtime.pipeline import Ingested, ingest
 from bot.store import (
     load_story_index,
@@ -155,6 +156,7 @@ class Service:
         # watchlist name → (its file, the file's text), from the last seeding: a chat edit
         # of a watchlist that follows its file says that the file is ignored from then on
         self.watchlist_files: dict[str, tuple[Path, str]] = {}
+        self.relevance = Relevance()  # the learned second stage (bot.runtime.learning)
         with session_scope(self.factory) as session:
             self.stories = load_story_index(session)
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
@@ -510,7 +512,9 @@ class Service:
 
     def _ingest_one(self, article: Article, source_id: int | None) -> Ingested:
         with session_scope(self.factory) as session:
-            return ingest(session, article, self.matcher, self.stories, source_id)
+            return ingest(
+                session, article, self.matcher, self.stories, source_id, relevance=self.relevance
+            )
 
     async def drain_outbox(self) -> int:
         if not self.notifiers:

@@ -31,6 +31,10 @@ def record_alert(
     match: Match,
     article_id: int | None,
     now: datetime | None = None,
+    *,
+    relevance: float | None = None,
+    model_version: int | None = None,
+    held_back: bool = False,
 ) -> tuple[Alert, bool]:
     """The alert of ``match`` for its story; ``created`` is True only the first time.
 
@@ -39,6 +43,8 @@ def record_alert(
     of that watchlist. A later article of the same story (a reprint) only
     adds its outlet to the existing alert: no new alert, no new push. Safe
     against concurrent writers (the unique (story, watchlist) key decides).
+    A ``held_back`` alert (the learned stage scored it below its threshold)
+    is stored with its ``relevance`` and ``model_version`` but not queued.
     """
     now = now or utcnow()
     record = match_record(match)
@@ -55,6 +61,9 @@ def record_alert(
             "score_parts": record["score_parts"],
             "rule": match.rule,
             "created_at": now,
+            "relevance": relevance,
+            "model_version": model_version,
+            "held_back": held_back,
         },
     )
     if new_id is None:
@@ -71,7 +80,7 @@ def record_alert(
         if row is not None:
             source, url = row.source_name, row.url
     add_outlet(session, alert.id, outlet_name(source, url), url, article_id, now)
-    if new_id is not None:
+    if new_id is not None and not held_back:
         enqueue_deliveries(session, alert.id, alert.watchlist, now)
     return alert, new_id is not None
 

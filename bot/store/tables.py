@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
 )
 from sqlalchemy.engine.default import DefaultExecutionContext
@@ -227,6 +228,10 @@ class Alert(Base):
     score_parts: Mapped[list[Any]] = mapped_column(default=list)
     rule: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # the learned second stage (migration 0011): None while the watchlist has no model
+    relevance: Mapped[float | None] = mapped_column(Float)
+    model_version: Mapped[int | None] = mapped_column(Integer)
+    held_back: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     story: Mapped[Story] = relationship()
     article: Mapped[ArticleRow | None] = relationship()
@@ -369,6 +374,39 @@ class Feedback(Base):
     chat_id: Mapped[int] = mapped_column(ForeignKey("chats.id", ondelete="CASCADE"))
     user_id: Mapped[str] = mapped_column(String(200))  # platform user id
     relevant: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RelevanceModelRow(Base):
+    """One trained relevance model of a watchlist; versions count up, the newest is used."""
+
+    __tablename__ = "relevance_models"
+    __table_args__ = (UniqueConstraint("watchlist", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watchlist: Mapped[str] = mapped_column(String(100), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    model: Mapped[dict[str, Any]] = mapped_column(default=dict)  # relevance.Model.to_json()
+    feedback_mark: Mapped[str] = mapped_column(String(200), default="")  # the feedback it saw
+    examples: Mapped[int] = mapped_column(Integer, default=0)
+    trained_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MissedItem(Base):
+    """A story a chat said should have alerted (``missed``); once per watchlist and content."""
+
+    __tablename__ = "missed_items"
+    __table_args__ = (UniqueConstraint("watchlist", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watchlist: Mapped[str] = mapped_column(String(100), index=True)
+    chat_id: Mapped[int | None] = mapped_column(ForeignKey("chats.id", ondelete="SET NULL"))
+    user_id: Mapped[str] = mapped_column(String(200), default="")
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

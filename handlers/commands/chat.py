@@ -13,8 +13,9 @@ from sqlalchemy.orm import Session
 from bot.engine.analyse import read_part_note
 from bot.engine.watchlist import WatchlistError
 from bot.runtime.delivery import alert_view
-from bot.store import get_alert, record_feedback, session_scope
+from bot.store import get_alert, session_scope
 from bot.store.articles import as_article
+from bot.store.feedback import give_verdict
 from bot.store.subscriptions import get_chat, mute, subscribe, unsubscribe, upsert_chat
 from bot.store.tables import Alert, utcnow
 from bot.store.watchlists import get_watchlist, list_watchlists
@@ -32,6 +33,7 @@ from handlers.commands.base import (
     unknown_watchlist,
     watchlist_name,
 )
+from handlers.commands.learning import feedback_reply, learned_lines
 from handlers.commands.watchlists import group_origins, load_watchlist
 from handlers.render import highlighted
 from handlers.reply import Part, Reply, bold, code, italic, link, text
@@ -266,6 +268,7 @@ def cmd_explain(call: Call) -> Reply:
         rule, parts = alert.rule, list(alert.score_parts or [])
         groups = _rule_groups(call, session, alert.watchlist, rule)
         branch = "" if full or not rule else _fired_branch(call, alert)
+        learned = learned_lines(call, session, alert)
     reply = Reply().line(
         bold(f"Why alert #{view.id} fired"), text(f" — {view.watchlist}, score {view.score:.2f}")
     )
@@ -286,6 +289,8 @@ def cmd_explain(call: Call) -> Reply:
     note = read_part_note(view.summary)
     if note:
         reply.line(italic(f"The article is long: {note}"))
+    for learned_line in learned:
+        reply.line(text(learned_line))
     return reply
 
 
@@ -377,8 +382,8 @@ def give_feedback(call: Call, ident: int, relevant: bool) -> Reply:
     with session_scope(call.service.factory) as session:
         _alert(call, session, ident)
         chat = this_chat(session, call.ctx)
-        record_feedback(session, ident, chat.id, call.ctx.user_id, relevant)
-    return Reply.plain(f"Thanks — noted as {'relevant' if relevant else 'not relevant'}.")
+        said = give_verdict(session, ident, chat.id, call.ctx.user_id, relevant)
+    return feedback_reply(said, relevant)
 
 
 def alert_watchlist(call: Call, ident: int) -> str:

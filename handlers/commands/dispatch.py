@@ -73,6 +73,7 @@ from handlers.commands.chat import (
     cmd_unsubscribe,
     give_feedback,
 )
+from handlers.commands.learning import cmd_missed, cmd_stats
 from handlers.commands.sources import cmd_addsource, cmd_removesource, cmd_sources
 from handlers.commands.watchlists import (
     cmd_add,
@@ -249,6 +250,22 @@ COMMANDS: list[Command] = [
     Command(SUMMARY, in_thread(cmd_summary)),
     Command(EXPLAIN, in_thread(cmd_explain), takes=Arity(2, "one alert number (and full)")),
     Command(FEEDBACK, in_thread(cmd_feedback)),  # anyone, as the buttons
+    Command(
+        _spec(
+            "missed", "missed [wl] <url or text>",
+            "a story that should have alerted",
+            "missed troop-movements https://example.org/a",
+        ),
+        cmd_missed,
+    ),
+    Command(
+        _spec(
+            "stats", "stats <wl>",
+            "feedback and what was learned from it",
+            "stats troop-movements",
+        ),
+        in_thread(cmd_stats), takes=ONE_WATCHLIST,
+    ),
     Command(TREND, in_thread(cmd_trend)),
     Command(
         _spec("sources", "sources", "the feeds, with their health", "sources"),

@@ -1,0 +1,204 @@
+"""``alertbot eval FILE --learn-first N``: does feedback make the alerts better?
+
+The labelled file is read as the desk would see it: each source is a stream
+in time order (``published``; undated items keep their place in the file),
+and the streams are interleaved by their progress (an item 30 % into its
+source comes before one 40 % into its own), so every source is in both
+parts and no source is learned from only because its dates are older.
+Walking that stream, the first ``N`` alerts get the verdict their labels
+give (a click on Relevant or Not relevant), and a positive item that raised
+no alert of its label's watchlist before the N-th alert is a ``missed``
+report. One model per watchlist is trained on that feedback exactly as the
+running bot trains it (:mod:`bot.engine.relevance`), and the rest of the
+stream is evaluated twice in one run: the rules alone, and the rules with
+the model holding back what it scores below its threshold.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from bot.engine import relevance
+from bot.engine.analyse import analyse
+from bot.engine.evaluation import (
+    Counts,
+    EvalError,
+    LabelledItem,
+    Report,
+    accepted_watchlists,
+    evaluate,
+)
+from bot.engine.matcher import Matcher
+from bot.engine.watchlist import Watchlist
+from bot.models import Article, Match
+
+
+@dataclass
+class Feedback:
+    """What the learning part of the stream gave one watchlist."""
+
+    relevant: int = 0
+    not_relevant: int = 0
+    missed: int = 0
+    model: relevance.Model | None = None
+
+
+@dataclass
+class LearnReport:
+    learn_items: int
+    learn_alerts: int
+    rules: Report  # the rest of the stream, rules alone
+    learned: Report  # the rest, rules + the learned second stage
+    feedback: dict[str, Feedback] = field(default_factory=dict)
+    held_back: int = 0
+
+
+def stream_order(items: Sequence[LabelledItem]) -> list[LabelledItem]:
+    """Per source time-ordered, sources interleaved by progress (see the module's doc)."""
+    by_source: dict[str, list[LabelledItem]] = defaultdict(list)
+    for item in items:
+        by_source[item.fields.get("source", "")].append(item)
+    keyed: list[tuple[float, int, LabelledItem]] = []
+    for rank, stream in enumerate(by_source.values()):
+        dated = [i for i in stream if i.fields.get("published")]
+        ordered = sorted(dated, key=lambda i: i.fields["published"])
+        # undated items keep their file position among the dated ones' slots
+        undated = iter(i for i in stream if not i.fields.get("published"))
+        dated_iter = iter(ordered)
+        merged = [next(undated) if not i.fields.get("published") else next(dated_iter) for i in stream]
+        for pos, item in enumerate(merged):
+            keyed.append(((pos + 0.5) / len(merged), rank, item))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    return [item for _, _, item in keyed]
+
+
+class WatchlistModels:
+    """The feature space of each watchlist, and the models trained on them."""
+
+    def __init__(self, watchlists: Sequence[Watchlist]) -> None:
+        self.spaces = {wl.name: relevance.FeatureSpace(wl) for wl in watchlists}
+        self.models: dict[str, relevance.Model] = {}
+
+    def keep(self, match: Match) -> bool:
+        model = self.models.get(match.watchlist)
+        if model is None:
+            return True
+        features = self.spaces[match.watchlist].features(relevance.evidence_of_match(match))
+        return model.probability(features) >= model.threshold
+
+
+def missed_evidence(matcher: Matcher, article: Article, watchlist: str) -> relevance.Evidence:
+    """A story the rules did not alert on, as evidence: the terms found, headline and lead."""
+    diag = matcher.diagnose(article, watchlist)
+    top = set(diag.terms_in_top)
+    hits = tuple(
+        relevance.EvidenceHit(t, "keyword", "lead" if t in top else "body") for t in diag.terms_found
+    )
+    base = relevance.evidence_of_record(article.title, article.text, article.source, [])
+    return relevance.Evidence(base.title, base.lead, base.source, hits)
+
+
+def learn_and_evaluate(
+    items: Sequence[LabelledItem],
+    matcher: Matcher,
+    learn_first: int,
+    label_map: dict[str, list[str]] | None = None,
+) -> LearnReport:
+    if learn_first < 1:
+        raise EvalError("--learn-first: expected a number of alerts ≥ 1")
+    names = {wl.name for wl in matcher.watchlists}
+    accepted = accepted_watchlists(items, names, label_map or {})
+    evaluated = sorted({wl for wls in accepted.values() for wl in wls})
+    ordered = stream_order(items)
+    models = WatchlistModels(matcher.watchlists)
+    examples: dict[str, list[relevance.Example]] = defaultdict(list)
+    feedback = {wl: Feedback() for wl in evaluated}
+    alerts = 0
+    cut = 0
+    for cut, item in enumerate(ordered, 1):  # noqa: B007 - the cut is used after the loop
+        wanted = accepted[item.label]
+        fired = [m for m in analyse(item.article, matcher) if m.watchlist in evaluated]
+        for m in fired:
+            ev = relevance.evidence_of_match(m)
+            relevant = m.watchlist in wanted
+            examples[m.watchlist].append(
+                relevance.Example(
+                    models.spaces[m.watchlist].features(ev), relevant, relevance.example_words(ev)
+                )
+            )
+            fb = feedback[m.watchlist]
+            if relevant:
+                fb.relevant += 1
+            else:
+                fb.not_relevant += 1
+        if wanted and not any(m.watchlist in wanted for m in fired):
+            ev = missed_evidence(matcher, item.article, wanted[0])
+            examples[wanted[0]].append(
+                relevance.Example(
+                    models.spaces[wanted[0]].features(ev), True, relevance.example_words(ev)
+                )
+            )
+            feedback[wanted[0]].missed += 1
+        alerts += len(fired)
+        if alerts >= learn_first:
+            break
+    rest = ordered[cut:]
+    if not rest:
+        raise EvalError(f"--learn-first {learn_first}: the file has no items left to evaluate")
+    for wl, exs in examples.items():
+        model = relevance.train(exs)
+        if model is not None:
+            models.models[wl] = model
+            feedback[wl].model = model
+    rules_report = evaluate(rest, matcher, label_map)
+    learned_report = evaluate(rest, matcher, label_map, keep=models.keep)
+    return LearnReport(
+        learn_items=cut,
+        learn_alerts=alerts,
+        rules=rules_report,
+        learned=learned_report,
+        feedback=feedback,
+        held_back=_fired(rules_report.overall) - _fired(learned_report.overall),
+    )
+
+
+def _fired(c: Counts) -> int:
+    return c.tp + c.fp + c.other
+
+
+def render_text(report: LearnReport) -> str:
+    lines = [
+        f"learned from the first {report.learn_items} items of the stream "
+        f"({report.learn_alerts} alerts as clicks, misses as 'missed'); "
+        f"evaluated on the other {report.rules.items}",
+        "",
+        f"{'feedback':34} {'relevant':>8} {'not':>5} {'missed':>6}  model",
+    ]
+    for wl, fb in report.feedback.items():
+        state = (
+            f"trained on {fb.model.examples}"
+            if fb.model is not None
+            else f"off (needs {relevance.MIN_PER_CLASS} of each verdict)"
+        )
+        lines.append(f"  {wl:32} {fb.relevant:>8} {fb.not_relevant:>5} {fb.missed:>6}  {state}")
+    lines += [
+        "",
+        f"{'on the rest':34} {'rules alone':>20} {'rules + learned':>20} {'change':>16}",
+        f"{'':34} {'precision':>10}{'recall':>10} {'precision':>10}{'recall':>10} "
+        f"{'precision':>8}{'recall':>8}",
+    ]
+    rows = [("overall (any watchlist)", report.rules.overall, report.learned.overall)]
+    rows += [
+        (f"  {wl}", report.rules.per_watchlist[wl], report.learned.per_watchlist[wl])
+        for wl in report.rules.per_watchlist
+    ]
+    for name, before, after in rows:
+        lines.append(
+            f"{name:34} {before.precision:>10.3f}{before.recall:>10.3f} "
+            f"{after.precision:>10.3f}{after.recall:>10.3f} "
+            f"{after.precision - before.precision:>+8.3f}{after.recall - before.recall:>+8.3f}"
+        )
+    lines += ["", f"held back by the learned stage: {report.held_back} alert(s) of the rest"]
+    return "\n".join(lines)

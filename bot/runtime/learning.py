@@ -1,0 +1,164 @@
+"""The learned second stage at run time: score on the push path, train in the scheduler.
+
+:class:`Relevance` holds the newest model of each watchlist in memory and
+scores a match in plain Python (``bench/learn.py``: well under 1 ms). With
+no model — no feedback yet, or too little of one kind — a watchlist's
+alerts are not scored at all and go out exactly as before. Training
+(:func:`retrain`) runs only in a scheduler job (:func:`schedule_learning`),
+off the event loop, when a watchlist's feedback changed since its last
+model; a replica picks up a model another one trained at the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from sqlalchemy.orm import Session
+
+from bot.engine import relevance
+from bot.engine.learneval import missed_evidence
+from bot.engine.matcher import Matcher
+from bot.engine.watchlist import Watchlist
+from bot.models import Article, Match
+from bot.store import feedback as store
+from bot.store.db import SessionFactory, session_scope
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.runtime.scheduler import InFlight
+    from bot.runtime.service import Service
+
+log = logging.getLogger(__name__)
+
+LEARN_S = 60  # how often the scheduler looks for new feedback
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What the second stage said about one alert."""
+
+    relevance: float
+    version: int
+    held_back: bool
+    threshold: float
+
+
+@dataclass
+class _Loaded:
+    version: int
+    model: relevance.Model
+
+
+class Relevance:
+    """The models in use, and a feature space per watchlist (rebuilt when it is edited)."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, _Loaded] = {}
+        self.loaded = False
+        self._spaces: dict[str, tuple[Watchlist, relevance.FeatureSpace]] = {}
+
+    def refresh(self, session: Session) -> None:
+        rows = store.latest_models(session)
+        models = {}
+        for name, row in rows.items():
+            current = self.models.get(name)
+            if current is not None and current.version == row.version:
+                models[name] = current
+                continue
+            try:
+                models[name] = _Loaded(row.version, relevance.Model.from_json(row.model))
+            except (KeyError, TypeError, ValueError) as err:
+                log.error("relevance model %s v%s not loaded: %s", name, row.version, err)
+        self.models = models
+        self.loaded = True
+
+    def space(self, wl: Watchlist) -> relevance.FeatureSpace:
+        cached = self._spaces.get(wl.name)
+        if cached is not None and cached[0] is wl:
+            return cached[1]
+        space = relevance.FeatureSpace(wl)
+        self._spaces[wl.name] = (wl, space)
+        return space
+
+    def score(self, match: Match, matcher: Matcher, session: Session | None = None) -> Scored | None:
+        """The relevance of ``match``, or None when its watchlist has no model (the cold start)."""
+        if not self.loaded and session is not None:
+            self.refresh(session)
+        loaded = self.models.get(match.watchlist)
+        if loaded is None:
+            return None
+        wl = _watchlist(matcher, match.watchlist)
+        if wl is None:
+            return None
+        p = loaded.model.probability(self.space(wl).features(relevance.evidence_of_match(match)))
+        return Scored(p, loaded.version, p < loaded.model.threshold, loaded.model.threshold)
+
+
+def _watchlist(matcher: Matcher, name: str) -> Watchlist | None:
+    for wl in matcher.watchlists:
+        if wl.name == name:
+            return wl
+    return None
+
+
+def examples_for(session: Session, wl: Watchlist, matcher: Matcher) -> list[relevance.Example]:
+    """The watchlist's feedback as training examples (alerts with a verdict, missed stories)."""
+    space = relevance.FeatureSpace(wl)
+    out = []
+    for item in store.labelled_alerts(session, wl.name):
+        ev = relevance.evidence_of_record(item.title, item.text, item.source, item.hits)
+        out.append(relevance.Example(space.features(ev), item.relevant, relevance.example_words(ev)))
+    for missed in store.missed_items(session, wl.name):
+        article = Article(missed.title, missed.text, missed.url, missed.source)
+        ev = missed_evidence(matcher, article, wl.name)
+        out.append(relevance.Example(space.features(ev), True, relevance.example_words(ev)))
+    return out
+
+
+def retrain(factory: SessionFactory, matcher: Matcher) -> list[str]:
+    """Train every watchlist whose feedback changed since its newest model; their names."""
+    trained = []
+    with session_scope(factory) as session:
+        names = store.watchlists_with_feedback(session)
+    for name in names:
+        wl = _watchlist(matcher, name)
+        if wl is None:
+            continue
+        with session_scope(factory) as session:
+            mark = store.feedback_mark(session, name)
+            latest = store.latest_model(session, name)
+            if latest is not None and latest.feedback_mark == mark:
+                continue
+            examples = examples_for(session, wl, matcher)
+        model = relevance.train(examples)
+        if model is None:
+            continue  # too little feedback of one kind: the model stays as it was (or off)
+        with session_scope(factory) as session:
+            version = store.save_model(session, name, model.to_json(), mark, model.examples)
+        if version is not None:
+            log.info("relevance model %s v%d trained on %d feedback items", name, version, model.examples)
+            trained.append(name)
+    return trained
+
+
+async def learn(service: Service) -> list[str]:
+    """The scheduler's job: retrain what has new feedback, then load the newest models."""
+    trained = await asyncio.to_thread(retrain, service.factory, service.matcher)
+    with session_scope(service.factory) as session:
+        service.relevance.refresh(session)
+    return trained
+
+
+def schedule_learning(scheduler: AsyncIOScheduler, service: Service, inflight: InFlight) -> None:
+    from datetime import UTC, datetime
+
+    async def job() -> None:
+        await learn(service)
+
+    scheduler.add_job(
+        inflight.wrap(job), "interval", seconds=LEARN_S, id="learn", next_run_time=datetime.now(UTC)
+    )
