@@ -514,6 +514,7 @@ class Service:
             self.worker,
             pacer=self.pacer,
             serves=self.settings.serves,
+            lease_s=self.settings.outbox_lease_s,
         )
 
     async def reload_watchlists(self) -> bool:

@@ -90,10 +90,8 @@ def assign_story(
     row.story_id = story.id
     session.flush()
     if keys:
-        session.execute(
-            insert(StoryBand),
-            [{"band_key": k, "story_id": story.id, "created_at": now} for k in keys],
-        )
+        rows = [{"band_key": k, "story_id": story.id, "created_at": now} for k in keys]
+        session.execute(insert(StoryBand).values(rows))  # one statement, one round trip
     return StoryAssignment(story.id, True)
 
 
