@@ -1,6 +1,6 @@
 """Benchmark: replicas of ``alertbot run`` on one PostgreSQL (run by hand: `make bench-replicas`).
 
-    python bench/replicas.py [--database-url URL] [--reports 1400] [--reprints 600]
+    python bench/replicas.py [--database-url URL] [--reports 700] [--reprints 300]
 
 For 1 and then 3 replicas (real ``alertbot run`` processes on a fresh schema,
 the same synthetic wire as the replica tests: reports and reprints by other
@@ -139,8 +139,8 @@ async def run(url: str, n_replicas: int, reports: int, reprints: int) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=DEFAULT_URL)
-    parser.add_argument("--reports", type=int, default=1400)
-    parser.add_argument("--reprints", type=int, default=600)
+    parser.add_argument("--reports", type=int, default=700)
+    parser.add_argument("--reprints", type=int, default=300)
     args = parser.parse_args()
     print(f"machine: {cpu_model()}, {platform.python_implementation()} {platform.python_version()}")
     print(f"date: {date.today().isoformat()}; PostgreSQL at {make_url(args.database_url).host}")
