@@ -10,7 +10,7 @@ BUILD  := requirements-dev.lock pyproject.toml setup.py bot/engine/_wordscan.c
 STAMP  := $(VENV)/.installed-$(shell cat $(BUILD) | cksum | cut -d' ' -f1)
 UV     := uv==0.13.8
 
-.PHONY: run test lint install lock bench bench-pipeline clean
+.PHONY: run test lint install lock bench bench-pipeline bench-replicas clean
 
 # every package at the version and hash in the lock file, then the project itself
 # (no deps, built with the locked setuptools: nothing unpinned is fetched)
@@ -50,6 +50,10 @@ bench: $(STAMP)
 # needs real feed items as JSON lines: make bench-pipeline ITEMS=path/to/items.jsonl
 bench-pipeline: $(STAMP)
 	$(BIN)/python bench/pipeline.py $(ITEMS)
+
+# needs PostgreSQL (default: the local test database; --database-url to change)
+bench-replicas: $(STAMP)
+	$(BIN)/python bench/replicas.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -33,10 +33,11 @@ from machine import cpu_model  # noqa: E402
 
 from bot.engine.analyse import analyse  # noqa: E402
 from bot.engine.matcher import Matcher  # noqa: E402
+from bot.engine.stories import StoryRules  # noqa: E402
 from bot.engine.watchlist import load_dir  # noqa: E402
 from bot.models import Article  # noqa: E402
 from bot.runtime.pipeline import ingest  # noqa: E402
-from bot.store import load_story_index, make_engine, make_session_factory, migrate, session_scope  # noqa: E402
+from bot.store import make_engine, make_session_factory, migrate, session_scope  # noqa: E402
 
 
 def load_items(path: Path, limit: int) -> list[Article]:
@@ -81,8 +82,7 @@ def main() -> None:
         engine = make_engine(url)
         migrate(engine)
         factory = make_session_factory(engine)
-        with session_scope(factory) as s:
-            stories = load_story_index(s)
+        stories = StoryRules()
         stored = alerts = new_stories = 0
         t0 = time.perf_counter()
         for article in articles:

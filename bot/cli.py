@@ -511,13 +511,24 @@ async def _start_faces(service: Any, settings: Any, web_app: Any) -> list[Any]:
     faces: list[Any] = []
     try:
         if settings.telegram_token is not None:
+            from bot.runtime.leader import Leadership
             from handlers.telegram import TelegramFace
 
             telegram = TelegramFace(service, settings)
             service.notifiers["telegram"] = telegram.notifier
-            await telegram.start()
+            await telegram.start(polling=False)
             faces.append(telegram)
-            log.info("Telegram: polling for commands, pushing alerts")
+            # one replica polls getUpdates at a time; another takes over when it dies
+            polling = Leadership(
+                service.engine,
+                f"telegram-polling:{telegram.bot_id}",
+                telegram.start_polling,
+                telegram.stop_polling,
+                check_s=settings.leader_check_s,
+            )
+            polling.begin()
+            faces.insert(0, polling)  # stopped first: the lock is freed for another replica
+            log.info("Telegram: polling for commands (one replica at a time), pushing alerts")
         if settings.slack_bot_token is not None:
             from handlers.slack import SlackFace
 

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     retention_days: int = 90
     worker_id: str = ""
+    # replicas on PostgreSQL: how often one that does not poll Telegram tries to take over
+    leader_check_s: float = Field(default=5.0, gt=0)
+    # seconds a replica holds the outbox rows it claimed; a replica that dies mid-send
+    # leaves them to the others after this (a longer send than this may be repeated)
+    outbox_lease_s: float = Field(default=60.0, ge=1)
     # characters of an article's text that are matched; the rest is not read, and the
     # alert says so (a page of 17 MB costs what its first megabyte costs)
     max_match_chars: int = Field(default=MAX_MATCH_CHARS, ge=1_000)

@@ -603,15 +603,7 @@ class TelegramFace:
         try:
             await self._set_commands()
             if polling:
-                if self.app.updater is None:
-                    raise RuntimeError("the Application was built without an Updater")
-                await self.app.updater.start_polling(
-                    error_callback=_polling_error,
-                    timeout=timedelta(seconds=self.poll_timeout),
-                    allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
-                    drop_pending_updates=False,
-                )
-                self._polling = True
+                await self.start_polling()
             await self.app.start()
         except BaseException:
             await self.stop()
@@ -620,11 +612,37 @@ class TelegramFace:
             "telegram: @%s is up (%s)", self.app.bot.username, "polling" if polling else "webhook"
         )
 
-    async def stop(self) -> None:
-        """Stop polling, finish the updates in hand, close the HTTP clients. Safe to call twice."""
+    async def start_polling(self) -> None:
+        """Long polling for updates (``getUpdates``). With replicas, only the one that
+        holds the polling lock calls this (``bot.runtime.leader``)."""
+        if self._polling:
+            return
+        if self.app.updater is None:
+            raise RuntimeError("the Application was built without an Updater")
+        await self.app.updater.start_polling(
+            error_callback=_polling_error,
+            timeout=timedelta(seconds=self.poll_timeout),
+            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+            drop_pending_updates=False,
+        )
+        self._polling = True
+        log.info("telegram: this replica polls for updates")
+
+    async def stop_polling(self) -> None:
+        """Stop long polling (the updates fetched are still handled); safe to call twice."""
         if self._polling and self.app.updater is not None and self.app.updater.running:
             await self.app.updater.stop()
         self._polling = False
+
+    @property
+    def bot_id(self) -> str:
+        """The bot's id (the token's public part, before the colon): names its polling lock."""
+        token = self.settings.telegram_token
+        return token.get_secret_value().split(":", 1)[0] if token is not None else ""
+
+    async def stop(self) -> None:
+        """Stop polling, finish the updates in hand, close the HTTP clients. Safe to call twice."""
+        await self.stop_polling()
         if self.app.running:
             await self.app.stop()
         if self._initialized:

@@ -6,11 +6,11 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.engine.matcher import Matcher
-from bot.engine.stories import StoryIndex
+from bot.engine.stories import StoryRules
 from bot.engine.watchlist import load_dir
 from bot.models import Article
 from bot.runtime.pipeline import ingest, ingest_all
-from bot.store import Alert, Delivery, load_story_index, session_scope, subscribe, upsert_chat
+from bot.store import Alert, Delivery, session_scope, subscribe, upsert_chat
 from bot.store.db import SessionFactory
 
 WATCHLISTS = Path(__file__).resolve().parent.parent / "watchlists"
@@ -46,9 +46,8 @@ def matcher() -> Matcher:
 
 
 @pytest.fixture
-def stories(db: SessionFactory) -> StoryIndex:
-    with session_scope(db) as s:
-        return load_story_index(s)
+def stories() -> StoryRules:
+    return StoryRules()
 
 
 def _alerts(db: SessionFactory, watchlist: str) -> list[Alert]:
@@ -60,7 +59,7 @@ def _alerts(db: SessionFactory, watchlist: str) -> list[Alert]:
 
 
 def test_one_story_from_three_outlets_is_one_alert_with_three_outlets(
-    db: SessionFactory, matcher: Matcher, stories: StoryIndex
+    db: SessionFactory, matcher: Matcher, stories: StoryRules
 ) -> None:
     with session_scope(db) as s:
         chat = upsert_chat(s, "console", "console:test")
@@ -89,7 +88,7 @@ def test_one_story_from_three_outlets_is_one_alert_with_three_outlets(
 
 
 def test_two_different_stories_on_one_topic_are_two_alerts(
-    db: SessionFactory, matcher: Matcher, stories: StoryIndex
+    db: SessionFactory, matcher: Matcher, stories: StoryRules
 ) -> None:
     ingest_all(
         db,
@@ -106,7 +105,7 @@ def test_two_different_stories_on_one_topic_are_two_alerts(
 
 
 def test_same_article_twice_is_stored_once_and_alerts_once(
-    db: SessionFactory, matcher: Matcher, stories: StoryIndex
+    db: SessionFactory, matcher: Matcher, stories: StoryRules
 ) -> None:
     art = Article(
         "Russian troops arrive in Gomel for drills", WIRE, "https://a.example/1?utm_medium=x", "A"
@@ -119,7 +118,7 @@ def test_same_article_twice_is_stored_once_and_alerts_once(
 
 
 def test_a_failed_transaction_leaves_nothing(
-    db: SessionFactory, matcher: Matcher, stories: StoryIndex
+    db: SessionFactory, matcher: Matcher, stories: StoryRules
 ) -> None:
     art = Article("Russian troops arrive in Gomel for drills", WIRE, "https://a.example/1", "A")
     with pytest.raises(RuntimeError), session_scope(db) as s:
@@ -131,7 +130,7 @@ def test_a_failed_transaction_leaves_nothing(
 
 
 def test_an_empty_item_is_skipped_not_a_crash(
-    db: SessionFactory, matcher: Matcher, stories: StoryIndex
+    db: SessionFactory, matcher: Matcher, stories: StoryRules
 ) -> None:
     (empty, full) = ingest_all(
         db,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 import bot.store.alerts as alerts_mod
-from bot.engine.stories import StoryIndex
+from bot.engine.stories import StoryRules
 from bot.models import Article, Hit, Match, TermScore
 from bot.store.alerts import add_story_outlet, recent_alerts, record_alert, record_feedback
 from bot.store.articles import StoredArticle, store_article
@@ -19,8 +19,6 @@ from bot.store.outbox import deliveries_for_alert
 from bot.store.stories import (
     StoryAssignment,
     assign_story,
-    load_story_index,
-    refresh_story_index,
     story_articles,
 )
 from bot.store.subscriptions import get_chat, mute, pause_subscription, subscribe, upsert_chat
@@ -32,6 +30,7 @@ from bot.store.tables import (
     Delivery,
     Feedback,
     Story,
+    StoryBand,
 )
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -89,7 +88,7 @@ def match_for(article: Article, watchlist: str = WL, score: float = 0.8) -> Matc
 
 def ingest(
     session: Session,
-    index: StoryIndex,
+    index: StoryRules,
     article: Article,
     watchlists: tuple[str, ...] = (WL,),
     now: datetime = NOW,
@@ -120,7 +119,7 @@ def subscribe_chat(db: SessionFactory, key: str, watchlist: str = WL, mode: str 
 
 def test_alert_with_its_outbox_rows(db: SessionFactory) -> None:
     sub_id = subscribe_chat(db, "telegram:1")
-    index = StoryIndex()
+    index = StoryRules()
     with db.begin() as s:
         stored, assignment, [(alert, created)] = ingest(s, index, WIRE)
         assert assignment is not None and assignment.created
@@ -139,7 +138,7 @@ def test_alert_with_its_outbox_rows(db: SessionFactory) -> None:
 
 def test_reprint_joins_the_story_and_adds_its_outlet_no_second_alert(db: SessionFactory) -> None:
     subscribe_chat(db, "telegram:1")
-    index = StoryIndex()
+    index = StoryRules()
     with db.begin() as s:
         _, first, [(alert, created)] = ingest(s, index, WIRE)
     assert created and first is not None
@@ -166,7 +165,7 @@ def test_reprint_joins_the_story_and_adds_its_outlet_no_second_alert(db: Session
 
 def test_a_different_story_gets_its_own_alert(db: SessionFactory) -> None:
     subscribe_chat(db, "telegram:1")
-    index = StoryIndex()
+    index = StoryRules()
     with db.begin() as s:
         _, a, [(first, _)] = ingest(s, index, WIRE)
     with db.begin() as s:
@@ -178,7 +177,7 @@ def test_a_different_story_gets_its_own_alert(db: SessionFactory) -> None:
 
 def test_the_same_article_again_is_not_stored_or_alerted(db: SessionFactory) -> None:
     subscribe_chat(db, "telegram:1")
-    index = StoryIndex()
+    index = StoryRules()
     with db.begin() as s:
         ingest(s, index, WIRE)
     with db.begin() as s:
@@ -190,7 +189,7 @@ def test_the_same_article_again_is_not_stored_or_alerted(db: SessionFactory) -> 
 def test_one_alert_per_watchlist_of_the_story(db: SessionFactory) -> None:
     subscribe_chat(db, "telegram:1", WL)
     subscribe_chat(db, "telegram:1", "belarus")
-    index = StoryIndex()
+    index = StoryRules()
     with db.begin() as s:
         _, _, results = ingest(s, index, WIRE, watchlists=(WL, "belarus"))
     assert [created for _, created in results] == [True, True]
@@ -222,7 +221,7 @@ def test_outbox_rows_only_for_active_instant_subscriptions(db: SessionFactory) -
         assert chat8 is not None
         chat8.allowed = False
     with db.begin() as s:
-        _, _, [(alert, _)] = ingest(s, StoryIndex(), WIRE)
+        _, _, [(alert, _)] = ingest(s, StoryRules(), WIRE)
     with db() as s:
         subs = {d.subscription_id for d in deliveries_for_alert(s, alert.id)}
     assert subs == {active, active2, expired_mute}
@@ -243,24 +242,23 @@ def test_failure_mid_way_writes_nothing(
         raise ConnectionError("lost the database mid-way")
 
     monkeypatch.setattr(alerts_mod, "enqueue_deliveries", enqueue_then_crash)
-    index = StoryIndex()
+    index = StoryRules()
     with pytest.raises(ConnectionError), db.begin() as s:
         ingest(s, index, WIRE)
     # …and went away with the alert, the story and the article.
-    for model in (ArticleRow, Story, Alert, AlertOutlet, Delivery):
-        assert count(db, model) == 0, model.__name__
-    assert len(index) == 0  # the rolled-back story never entered the index
+    for model in (ArticleRow, Story, StoryBand, Alert, AlertOutlet, Delivery):
+        assert count(db, model) == 0, model.__name__  # the story's bands too
 
     monkeypatch.setattr(alerts_mod, "enqueue_deliveries", real)
     with db.begin() as s:
         stored, assignment, [(_, created)] = ingest(s, index, WIRE)
     assert stored.created and assignment is not None and assignment.created and created
     assert count(db, Delivery) == 2
-    assert len(index) == 1
+    assert count(db, StoryBand) > 0
 
 
 def test_a_verbatim_copy_adds_its_outlet_to_the_story_alerts(db: SessionFactory) -> None:
-    index = StoryIndex()
+    index = StoryRules()
     with db.begin() as s:
         stored, assignment, [(alert, _)] = ingest(s, index, WIRE)
     copy = Article(WIRE.title, WIRE.text, "https://www.copycat.example/a/1", "")
@@ -274,37 +272,27 @@ def test_a_verbatim_copy_adds_its_outlet_to_the_story_alerts(db: SessionFactory)
     assert outlets == ["Wire", "copycat.example"]
 
 
-def test_story_index_is_rebuilt_from_the_database(db: SessionFactory) -> None:
+def test_a_restart_joins_the_stored_story_within_the_window(db: SessionFactory) -> None:
     with db.begin() as s:
-        _, first, _ = ingest(s, StoryIndex(), WIRE)
+        _, first, _ = ingest(s, StoryRules(), WIRE)
     assert first is not None
-    with db() as s:  # a restart: a new index from the stored stories
-        index = load_story_index(s, now=NOW + timedelta(hours=1))
-    assert first.story_id in index
-    with db.begin() as s:
-        _, joined, [(_, created)] = ingest(s, index, REPRINT, now=NOW + timedelta(hours=1))
+    with db.begin() as s:  # nothing in memory: a later process finds the stored story
+        _, joined, [(_, created)] = ingest(s, StoryRules(), REPRINT, now=NOW + timedelta(hours=1))
     assert joined is not None and joined.story_id == first.story_id and not created
-    with db() as s:  # stories older than the window are not loaded
-        assert len(load_story_index(s, now=NOW + timedelta(days=4))) == 0
-
-
-def test_refresh_picks_up_stories_of_other_replicas(db: SessionFactory) -> None:
-    mine, theirs = StoryIndex(), StoryIndex()
-    with db.begin() as s:
-        _, a, _ = ingest(s, theirs, WIRE)
-    assert a is not None and a.story_id not in mine
-    with db() as s:
-        assert refresh_story_index(s, mine, NOW) == 1
-        assert refresh_story_index(s, mine, NOW) == 0
-    with db.begin() as s:
-        _, joined, _ = ingest(s, mine, REPRINT)
-    assert joined is not None and joined.story_id == a.story_id
+    late = Article(
+        title="Four days on: " + WIRE.title,
+        text=WIRE.text + "\nUpdated.",
+        url="https://late.example/a",
+    )
+    with db.begin() as s:  # stories older than the window are not joined
+        _, alone, _ = ingest(s, StoryRules(), late, now=NOW + timedelta(days=4))
+    assert alone is not None and alone.created and alone.story_id != first.story_id
 
 
 def test_concurrent_writers_record_one_alert(db: SessionFactory) -> None:
     subscribe_chat(db, "telegram:1")
     with db.begin() as s:
-        stored, assignment, _ = ingest(s, StoryIndex(), WIRE, watchlists=())
+        stored, assignment, _ = ingest(s, StoryRules(), WIRE, watchlists=())
     assert assignment is not None
     results: dict[str, bool] = {}
     first_inserted = threading.Event()
@@ -329,7 +317,7 @@ def test_concurrent_writers_record_one_alert(db: SessionFactory) -> None:
 
 
 def test_recent_alerts_and_feedback(db: SessionFactory) -> None:
-    index = StoryIndex()
+    index = StoryRules()
     with db.begin() as s:
         _, _, [(first, _)] = ingest(s, index, WIRE)
     with db.begin() as s:

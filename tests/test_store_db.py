@@ -32,6 +32,7 @@ TABLES = {
     "sources",
     "articles",
     "stories",
+    "story_bands",
     "alerts",
     "alert_outlets",
     "watchlists",

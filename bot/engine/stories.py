@@ -7,12 +7,17 @@ MinHash of its first article; a new article joins the most similar story
 created within the window (default 3 days) whose estimated Jaccard
 similarity of shingles reaches ``threshold``, else it starts a new story.
 
-This module is pure (no database): ``bot.store.stories`` loads an index from
-the stored stories and persists new ones.
+This module is pure (no database). Replicas decide in the database
+(``bot.store.stories``): a story's LSH bands (:func:`band_keys`, the same
+bands ``MinHashLSH`` hashes into its buckets) are rows of a table, looked up
+and written in the article's transaction, and :func:`best_story` picks among
+the candidates exactly as :class:`StoryIndex` does in memory, so one process
+and several make the same stories.
 """
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import struct
 from collections.abc import Iterable
@@ -35,6 +40,20 @@ WINDOW = timedelta(days=3)
 
 # One set of permutations shared by every signature (creating them is the slow part).
 _PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=SEED, scheme=SCHEME).permutations
+# The bands MinHashLSH uses at LSH_THRESHOLD (32 bands of 4 rows for 128 permutations):
+# two signatures are candidates when one band is equal.
+_BAND_RANGES = tuple(MinHashLSH(threshold=LSH_THRESHOLD, num_perm=NUM_PERM).hashranges)
+BANDS = len(_BAND_RANGES)
+
+
+@dataclass(frozen=True)
+class StoryRules:
+    """When an article joins a story: its window, similarity threshold and minimum
+    of shingles (the same defaults as :class:`StoryIndex`)."""
+
+    window: timedelta = WINDOW
+    threshold: float = THRESHOLD
+    min_shingles: int = MIN_SHINGLES
 
 
 def shingles(article: Article, size: int = SHINGLE_SIZE) -> set[bytes]:
@@ -76,6 +95,48 @@ def signature_from_bytes(data: bytes) -> LeanMinHash:
 def similarity(a: LeanMinHash, b: LeanMinHash) -> float:
     """Estimated Jaccard similarity of the two shingle sets."""
     return float(a.jaccard(b))
+
+
+def band_keys(sig: LeanMinHash) -> list[int]:
+    """One signed 64-bit key per LSH band of ``sig`` (band number and its hash values).
+
+    Equal bands give equal keys, so "shares a key" is MinHashLSH's "is a
+    candidate" (a 64-bit collision only adds a candidate, which the exact
+    similarity then rejects). Keys are stable across processes and machines.
+    """
+    values = sig.hashvalues.astype("<u8")
+    keys = []
+    for band, (start, end) in enumerate(_BAND_RANGES):
+        digest = hashlib.blake2b(
+            struct.pack("<H", band) + values[start:end].tobytes(), digest_size=8
+        ).digest()
+        keys.append(int.from_bytes(digest, "little", signed=True))
+    return keys
+
+
+def best_story(
+    sig: LeanMinHash, candidates: Iterable[tuple[int, LeanMinHash]], threshold: float = THRESHOLD
+) -> StoryCandidate | None:
+    """The most similar candidate at or above ``threshold``; ties go to the oldest story."""
+    best: StoryCandidate | None = None
+    for story_id, other in candidates:
+        sim = similarity(sig, other)
+        if sim >= threshold and (
+            best is None
+            or sim > best.similarity
+            or (sim == best.similarity and story_id < best.story_id)
+        ):
+            best = StoryCandidate(story_id, sim)
+    return best
+
+
+def article_signature(article: Article, min_shingles: int = MIN_SHINGLES) -> LeanMinHash | None:
+    """The article's signature, or None when it is too short to be compared."""
+    items = shingles(article)
+    if len(items) < min_shingles:
+        return None
+    sig = signature_of(items)
+    return sig if _usable(sig) else None
 
 
 @dataclass(frozen=True)
@@ -176,16 +237,8 @@ class StoryIndex:
         self.prune(now or datetime.now(UTC))
         if not self._sigs or not _usable(sig):
             return None
-        best: StoryCandidate | None = None
-        for story_id in self._lsh.query(sig):
-            sim = similarity(sig, self._sigs[story_id])
-            if sim >= self.threshold and (
-                best is None
-                or sim > best.similarity
-                or (sim == best.similarity and story_id < best.story_id)
-            ):
-                best = StoryCandidate(story_id, sim)
-        return best
+        found = ((story_id, self._sigs[story_id]) for story_id in self._lsh.query(sig))
+        return best_story(sig, found, self.threshold)
 
     def lookup(self, article: Article, now: datetime | None = None) -> Lookup:
         """The story ``article`` belongs to (with the article's signature)."""

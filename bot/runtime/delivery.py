@@ -132,10 +132,12 @@ class Claimed:
     alert: AlertView
 
 
-def _claim(factory: SessionFactory, worker: str, limit: int, now: datetime) -> list[Claimed]:
+def _claim(
+    factory: SessionFactory, worker: str, limit: int, now: datetime, lease_s: float = 60
+) -> list[Claimed]:
     out = []
     with session_scope(factory) as session:
-        for d in claim_deliveries(session, worker, limit=limit, now=now):
+        for d in claim_deliveries(session, worker, limit=limit, lease_s=lease_s, now=now):
             out.append(_describe(d, now))
     return out
 
@@ -166,6 +168,7 @@ async def drain_outbox(
     worker: str,
     *,
     limit: int = 20,
+    lease_s: float = 60,
     pacer: ChatPacer | None = None,
     serves: Callable[[str], bool] | None = None,
 ) -> int:
@@ -177,7 +180,7 @@ async def drain_outbox(
     once per chat.
     """
     now = utcnow()
-    claimed = await asyncio.to_thread(_claim, factory, worker, limit, now)
+    claimed = await asyncio.to_thread(_claim, factory, worker, limit, now, lease_s)
     pacer = pacer or ChatPacer()
     sent = 0
     for item in claimed:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine.analyse import analyse, clean_article
 from bot.engine.matcher import Matcher
-from bot.engine.stories import StoryIndex
+from bot.engine.stories import StoryRules
 from bot.models import Article
 from bot.store import add_story_outlet, assign_story, record_alert, session_scope, store_article
 from bot.store.db import SessionFactory
@@ -42,12 +42,13 @@ def ingest(
     session: Session,
     article: Article,
     matcher: Matcher,
-    stories: StoryIndex,
+    stories: StoryRules | None = None,
     source_id: int | None = None,
     now: datetime | None = None,
     relevance: Relevance | None = None,
 ) -> Ingested:
-    """Store, group and match one article. The caller commits (one article per transaction)."""
+    """Store, group and match one article. The caller commits (one article per transaction:
+    on PostgreSQL the story's band locks are held until then)."""
     article = clean_article(article)
     if not (article.title.strip() or article.text.strip()):
         return Ingested(None, False, None)
@@ -82,7 +83,7 @@ def ingest_all(
     session_factory: SessionFactory,
     articles: Iterable[Article],
     matcher: Matcher,
-    stories: StoryIndex,
+    stories: StoryRules | None = None,
     source_id: int | None = None,
 ) -> list[Ingested]:
     """``ingest`` each article in a transaction of its own."""

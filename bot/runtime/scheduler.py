@@ -30,7 +30,6 @@ SOURCE_CHECK_MAX_S = 60  # a source's job looks at least this often whether it i
 SYNC_SOURCES_S = 30
 OUTBOX_S = 2
 WATCHLISTS_S = 5
-STORIES_S = 60
 RETENTION_S = 6 * 3600
 DIGEST_SECOND = 5  # digests are looked at every minute, 5 s past it
 
@@ -124,9 +123,6 @@ def schedule_all(
     )
     scheduler.add_job(
         inflight.wrap(service.reload_watchlists), "interval", seconds=WATCHLISTS_S, id="watchlists"
-    )
-    scheduler.add_job(
-        inflight.wrap(service.refresh_stories), "interval", seconds=STORIES_S, id="stories"
     )
     scheduler.add_job(
         inflight.wrap(service.retention),

@@ -3,8 +3,9 @@
 Each method is a plain async function that the scheduler calls (and tests
 call directly). State shared between replicas lives in the database: a
 source is polled by whoever holds its lease, an outbox row is sent by
-whoever claimed it. What lives in memory — the compiled watchlists and the
-recent stories' MinHash index — is rebuilt from files and the database.
+whoever claimed it, a story is decided in the article's transaction (its
+MinHash bands are rows). What lives in memory — the compiled watchlists — is
+rebuilt from files and the database.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.engine.matcher import CompileError, Matcher
+from bot.engine.stories import StoryRules
 from bot.engine.watchlist import (
     Lexicon,
     Watchlist,
@@ -52,13 +54,12 @@ from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
 from bot.runtime.learning import Relevance
 from bot.runtime.pipeline import Ingested, ingest
 from bot.store import (
-    load_story_index,
     make_engine,
     make_session_factory,
     migrate,
+    prune_story_bands,
     record_poll_failure,
     record_poll_success,
-    refresh_story_index,
     session_scope,
     subscribe,
     upsert_chat,
@@ -157,8 +158,7 @@ class Service:
         # of a watchlist that follows its file says that the file is ignored from then on
         self.watchlist_files: dict[str, tuple[Path, str]] = {}
         self.relevance = Relevance()  # the learned second stage (bot.runtime.learning)
-        with session_scope(self.factory) as session:
-            self.stories = load_story_index(session)
+        self.stories = StoryRules()  # decided in the database: nothing to load
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
         # public addresses (DNS rebinding), unless ALLOW_PRIVATE_SOURCES says otherwise.
         self.client = httpx.AsyncClient() if settings.allow_private_sources else guarded_client()
@@ -171,9 +171,7 @@ class Service:
         # True once a scheduler polls the sources (``alertbot run``): ``alertbot chat``
         # and ``run --once`` poll nothing after their start (addsource says so)
         self.polling = False
-        self._db_lock = (
-            asyncio.Lock()
-        )  # one writer task at a time (the story index is not thread-safe)
+        self._db_lock = asyncio.Lock()  # one ingesting task at a time per process
 
     # --- set-up --------------------------------------------------------------
 
@@ -525,6 +523,7 @@ class Service:
             self.worker,
             pacer=self.pacer,
             serves=self.settings.serves,
+            lease_s=self.settings.outbox_lease_s,
         )
 
     async def reload_watchlists(self) -> bool:
@@ -536,17 +535,11 @@ class Service:
         await asyncio.to_thread(self.load_watchlists)
         return True
 
-    async def refresh_stories(self) -> int:
-        """Pick up stories other replicas created (shared PostgreSQL)."""
-        async with self._db_lock:
-            with session_scope(self.factory) as session:
-                return refresh_story_index(session, self.stories)
-
     async def retention(self) -> tuple[int, int]:
         days = self.settings.retention_days
         with session_scope(self.factory) as session:
             stories, articles = purge_older_than(session, days)
-        self.stories.prune(utcnow())
+            prune_story_bands(session, self.stories)
         if stories or articles:
             log.info(
                 "retention: forgot %d stories and %d articles older than %d days",

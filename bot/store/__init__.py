@@ -10,13 +10,13 @@ rows are written in one transaction. One article, as the pipeline does it::
             if stored.duplicate_by == "content" and stored.row.story_id is not None:
                 add_story_outlet(s, stored.row.story_id, article.source, article.url)
             return
-        story = assign_story(s, story_index, stored.row)  # a reprint joins its story
+        story = assign_story(s, StoryRules(), stored.row)  # a reprint joins its story
         for match in analyse(article, matcher):
             record_alert(s, story.story_id, match, stored.id)  # + outbox rows, once per story
 
-At start: ``engine = make_engine(url); migrate(engine)``, and
-``story_index = load_story_index(session)``; call ``refresh_story_index``
-now and then when several replicas share PostgreSQL.
+At start: ``engine = make_engine(url); migrate(engine)``. Stories are decided
+in the database (``story_bands``), so replicas sharing PostgreSQL need
+nothing more.
 """
 
 from bot.store.alerts import (
@@ -57,8 +57,7 @@ from bot.store.sources import (
 from bot.store.stories import (
     StoryAssignment,
     assign_story,
-    load_story_index,
-    refresh_story_index,
+    prune_story_bands,
 )
 from bot.store.subscriptions import (
     claim_digest,
@@ -80,6 +79,7 @@ from bot.store.tables import (
     Feedback,
     Source,
     Story,
+    StoryBand,
     Subscription,
     WatchlistRow,
 )
@@ -97,6 +97,7 @@ __all__ = [
     "Feedback",
     "Source",
     "Story",
+    "StoryBand",
     "StoryAssignment",
     "StoredArticle",
     "Subscription",
@@ -120,7 +121,6 @@ __all__ = [
     "get_watchlist",
     "list_sources",
     "list_watchlists",
-    "load_story_index",
     "make_engine",
     "make_session_factory",
     "mark_failed",
@@ -134,7 +134,7 @@ __all__ = [
     "record_feedback",
     "record_poll_failure",
     "record_poll_success",
-    "refresh_story_index",
+    "prune_story_bands",
     "remove_source",
     "save_watchlist",
     "session_scope",

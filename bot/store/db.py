@@ -22,8 +22,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.bundled import default_database_url
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
-# Any constant: replicas starting together take turns migrating PostgreSQL.
-MIGRATION_LOCK_KEY = 0x616C657274626F74  # "alertbot"
 ALEMBIC_DIR = Path(__file__).resolve().parent / "migrations"
 
 SessionFactory = sessionmaker[Session]
@@ -129,16 +127,19 @@ def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the database schema to ``revision`` (Alembic ``upgrade``), in one transaction.
 
     On PostgreSQL an advisory lock makes replicas that start together
-    migrate one after the other.
+    migrate one after the other (the second finds the schema at head). Its key
+    is the database's and schema's (``bot.store.locks``): deployments or test
+    runs in other schemas never wait for it.
     """
     from alembic import command
+
+    from bot.store.locks import lock_key, namespace
 
     config = alembic_config()
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            connection.execute(
-                text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY}
-            )
+            key = lock_key(namespace(connection), "migrations")
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

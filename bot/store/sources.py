@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.store._sql import dialect_insert, table_of
 from bot.store.tables import Source, utcnow
 
 MAX_BACKOFF = timedelta(hours=6)
@@ -77,9 +78,34 @@ def upsert_source(
     """
     source = session.scalars(select(Source).where(Source.name == name)).one_or_none()
     if source is None:
-        return add_source(
-            session, name, url_or_path, kind, interval_s, fetch_full, enabled, now, origin
-        ), True
+        # INSERT … ON CONFLICT (name) DO NOTHING: replicas seeding sources.yaml at the
+        # same moment both succeed; the one that did not insert updates the row below
+        # (PostgreSQL makes it wait for the other's commit, then sees the row).
+        stamp = now or utcnow()
+        stmt = (
+            dialect_insert(session, Source)
+            .values(
+                origin=origin,
+                name=name,
+                url_or_path=url_or_path,
+                kind=kind,
+                interval_s=interval_s,
+                fetch_full=fetch_full,
+                enabled=enabled,
+                next_poll_at=stamp,
+                created_at=stamp,
+                consecutive_failures=0,
+                seen_files={},
+            )
+            .on_conflict_do_nothing(index_elements=["name"])
+            .returning(table_of(Source).c.id)
+        )
+        new_id = session.execute(stmt).scalar_one_or_none()
+        if new_id is not None:
+            created = session.get(Source, new_id)
+            assert created is not None
+            return created, True
+        source = session.scalars(select(Source).where(Source.name == name)).one()
     if (source.url_or_path, source.kind) != (url_or_path, kind):
         source.url_or_path, source.kind = url_or_path, kind
         source.etag = source.last_modified = None

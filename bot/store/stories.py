@@ -1,21 +1,40 @@
-"""Stories in the database: load the recent ones into a ``StoryIndex``, assign articles."""
+"""Stories in the database: an article joins a recent near-duplicate's story, or starts one.
+
+The decision is made in the database, in the article's transaction, so
+replicas that see the outlets of one report in any order make one story:
+the article's LSH band keys (``bot.engine.stories.band_keys``) find the
+candidate stories in ``story_bands``; the most similar one within the
+window at or above the threshold is joined (``best_story``, the rule of the
+in-memory ``StoryIndex``); otherwise a new story is stored with its bands.
+On PostgreSQL the article's bands are locked first (advisory transaction
+locks, one per band), so two transactions whose articles could be
+candidates of each other take turns, and the second sees the first's story.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import cast
 
 from datasketch import LeanMinHash
-from sqlalchemy import event, or_, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 from sqlalchemy.orm import Session
 
-from bot.engine.stories import WINDOW, StoryIndex, signature_to_bytes
+from bot.engine.stories import (
+    NUM_PERM,
+    StoryRules,
+    article_signature,
+    band_keys,
+    best_story,
+    signature_from_bytes,
+    signature_to_bytes,
+)
 from bot.store.articles import as_article
-from bot.store.tables import ArticleRow, Story, utcnow
+from bot.store.locks import xact_lock
+from bot.store.tables import ArticleRow, Story, StoryBand, utcnow
 
-# Stories created this recently are re-read on refresh even when their id is
-# below the highest one seen: ids of concurrent transactions commit out of order.
-REFRESH_OVERLAP = timedelta(minutes=10)
+DEFAULT_RULES = StoryRules()
 
 
 @dataclass(frozen=True)
@@ -25,59 +44,44 @@ class StoryAssignment:
     similarity: float = 0.0
 
 
-def load_story_index(
-    session: Session, now: datetime | None = None, window: timedelta = WINDOW
-) -> StoryIndex:
-    """A ``StoryIndex`` of the stories created within ``window`` before ``now``."""
-    index = StoryIndex(window=window)
-    refresh_story_index(session, index, now)
-    return index
-
-
-def refresh_story_index(session: Session, index: StoryIndex, now: datetime | None = None) -> int:
-    """Add stories stored since the index last looked (by other replicas); returns how many."""
-    now = now or utcnow()
-    cutoff = now - index.window
-    recent = now - REFRESH_OVERLAP
-    rows = session.execute(
-        select(Story.id, Story.minhash, Story.created_at)
-        .where(Story.created_at >= cutoff)
-        .where(or_(Story.id > index.max_story_id, Story.created_at >= recent))
-        .order_by(Story.id)
-    )
-    return index.add_stored((story_id, data, created) for story_id, data, created in rows)
-
-
 def assign_story(
-    session: Session, index: StoryIndex, row: ArticleRow, now: datetime | None = None
+    session: Session,
+    rules: StoryRules | None,
+    row: ArticleRow,
+    now: datetime | None = None,
 ) -> StoryAssignment:
     """Put a stored article into its story: a recent near-duplicate's, or a new one.
 
-    Sets ``row.story_id``; a new story keeps the article's signature and is
-    added to ``index``. Call it in the transaction that stored the article.
+    Sets ``row.story_id``. Call it in the transaction that stored the article
+    and commit soon after: on PostgreSQL the article's band locks are held
+    until then.
     """
+    rules = rules or DEFAULT_RULES
     now = now or utcnow()
     if row.story_id is not None:
         return StoryAssignment(row.story_id, False, 1.0)
-    lookup = index.lookup(as_article(row), now)
-    if lookup.story_id is not None:
-        joined = session.execute(
-            update(Story)
-            .where(Story.id == lookup.story_id)
-            .values(article_count=Story.article_count + 1, updated_at=now)
-            .returning(Story.id)
-            .execution_options(synchronize_session=False)
-        ).scalar_one_or_none()
-        if joined is not None:
-            row.story_id = joined
-            session.flush()
-            return StoryAssignment(joined, False, lookup.similarity)
-        index.discard(lookup.story_id)  # deleted meanwhile (retention)
+    sig = article_signature(as_article(row), rules.min_shingles)
+    keys = sorted(set(band_keys(sig))) if sig is not None else []
+    if sig is not None:
+        xact_lock(session, "story-band", keys)
+        found = best_story(sig, _candidates(session, keys, now - rules.window), rules.threshold)
+        if found is not None:
+            joined = session.execute(
+                update(Story)
+                .where(Story.id == found.story_id)
+                .values(article_count=Story.article_count + 1, updated_at=now)
+                .returning(Story.id)
+                .execution_options(synchronize_session=False)
+            ).scalar_one_or_none()
+            if joined is not None:  # else deleted meanwhile (retention): start a new one
+                row.story_id = joined
+                session.flush()
+                return StoryAssignment(joined, False, found.similarity)
     story = Story(
         first_article_id=row.id,
         title=row.title,
         article_count=1,
-        minhash=signature_to_bytes(lookup.signature) if lookup.signature is not None else None,
+        minhash=signature_to_bytes(sig) if sig is not None else None,
         created_at=now,
         updated_at=now,
     )
@@ -85,38 +89,51 @@ def assign_story(
     session.flush()
     row.story_id = story.id
     session.flush()
-    if lookup.signature is not None:
-        _index_after_commit(session, index, story.id, lookup.signature, now)
+    if keys:
+        rows = [{"band_key": k, "story_id": story.id, "created_at": now} for k in keys]
+        session.execute(insert(StoryBand).values(rows))  # one statement, one round trip
     return StoryAssignment(story.id, True)
 
 
-_PENDING = "bot.store.stories.pending"
+def _candidates(
+    session: Session, keys: list[int], cutoff: datetime
+) -> list[tuple[int, LeanMinHash]]:
+    """(story id, signature) of the stories created since ``cutoff`` sharing a band key."""
+    sharing = select(StoryBand.story_id).where(
+        StoryBand.band_key.in_(keys), StoryBand.created_at >= cutoff
+    )
+    rows = session.execute(
+        select(Story.id, Story.minhash).where(
+            Story.id.in_(sharing), Story.created_at >= cutoff, Story.minhash.is_not(None)
+        )
+    )
+    out: list[tuple[int, LeanMinHash]] = []
+    for story_id, data in rows:
+        if not data:
+            continue
+        try:
+            sig = signature_from_bytes(data)
+        except ValueError:  # damaged, or written by an incompatible version
+            continue
+        if len(sig) == NUM_PERM:
+            out.append((story_id, sig))
+    return out
 
 
-def _index_after_commit(
-    session: Session, index: StoryIndex, story_id: int, sig: LeanMinHash, now: datetime
-) -> None:
-    """Add the new story to ``index`` once its transaction commits (never if it rolls back).
-
-    Until then, later articles in the same transaction do not see it: commit
-    after each article.
-    """
-    pending: list[tuple[StoryIndex, int, LeanMinHash, datetime]] | None = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = []
-        event.listen(session, "after_commit", _add_pending)
-        event.listen(session, "after_rollback", _drop_pending)
-    pending.append((index, story_id, sig, now))
-
-
-def _add_pending(session: Session) -> None:
-    for index, story_id, sig, created_at in session.info.get(_PENDING, []):
-        index.add(story_id, sig, created_at)
-    session.info[_PENDING] = []
-
-
-def _drop_pending(session: Session) -> None:
-    session.info[_PENDING] = []
+def prune_story_bands(
+    session: Session, rules: StoryRules | None = None, now: datetime | None = None
+) -> int:
+    """Forget the bands of stories too old to be joined; returns how many rows went."""
+    cutoff = (now or utcnow()) - (rules or DEFAULT_RULES).window
+    result = cast(
+        CursorResult[tuple[()]],
+        session.execute(
+            delete(StoryBand)
+            .where(StoryBand.created_at < cutoff)
+            .execution_options(synchronize_session=False)
+        ),
+    )
+    return result.rowcount or 0
 
 
 def story_articles(session: Session, story_id: int) -> list[ArticleRow]:

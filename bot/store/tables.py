@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     DateTime,
@@ -155,6 +156,24 @@ def _search_title_default(context: DefaultExecutionContext) -> str:
 
 def _search_text_default(context: DefaultExecutionContext) -> str:
     return search_text(context.get_current_parameters().get("text"))
+
+
+class StoryBand(Base):
+    """One LSH band of a story's MinHash (``bot.engine.stories.band_keys``).
+
+    A new article's candidate stories are those sharing a band key with it:
+    looked up and inserted in the article's transaction (on PostgreSQL under
+    an advisory lock per band), so replicas agree on stories without an
+    index in memory. Rows older than the story window are pruned.
+    """
+
+    __tablename__ = "story_bands"
+
+    band_key: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class ArticleRow(Base):

@@ -34,7 +34,7 @@ from alembic import op
 from bot.store.tables import search_text, search_title
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
