@@ -6,10 +6,11 @@ from sqlalchemy import func, select
 from test_relevance import FALSE_FRIENDS, RELEVANT, WL
 
 from bot.engine.matcher import Matcher
+from bot.engine.stories import StoryRules
 from bot.models import Article
 from bot.runtime.learning import Relevance, retrain
 from bot.runtime.pipeline import ingest
-from bot.store import Alert, Delivery, load_story_index, session_scope, subscribe, upsert_chat
+from bot.store import Alert, Delivery, session_scope, subscribe, upsert_chat
 from bot.store import feedback as fb
 from bot.store.db import SessionFactory
 
@@ -25,8 +26,7 @@ def _article(title: str, n: int) -> Article:
 def _ingest(db: SessionFactory, relevance: Relevance | None, titles: list[str], start: int) -> list[int]:
     matcher = Matcher([WL])
     ids = []
-    with session_scope(db) as s:
-        stories = load_story_index(s)
+    stories = StoryRules()
     for n, title in enumerate(titles, start):
         with session_scope(db) as s:
             done = ingest(s, _article(title, n), matcher, stories, relevance=relevance)
