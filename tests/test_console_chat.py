@@ -34,7 +34,7 @@ async def test_repl_answers_each_line_until_quit(service: Service) -> None:
     assert "new <wl> [description] (admins)" in out  # console commands have no prefix
     assert "more — the next page of the last alerts listing." in out
     assert "import <path> (admins) — import a watchlist file (YAML, as export writes it)" in out
-    assert "e.g. import data/exports/port-strikes.yaml" in out
+    assert "Each command's example: help <command>" in out
     assert "Wagner Group — aka Wagner, PMC Wagner" in out
     size = len(DEMO_YAML.encode("utf-8"))
     saved = service.settings.exports_folder().resolve() / "demo.yaml"

@@ -424,7 +424,15 @@ def help_reply(ctx: CommandContext, topic: str = "") -> Reply:
         spec = shown_spec(spec, ctx)
         admin = italic(" (admins)") if spec.admin_only else text("")
         reply.line(bold(p + spec.usage), admin, text(f" — {spec.description}."))
-        reply.line(text("   e.g. "), code(p + spec.example))
+    # the examples are in "help <command>": with them the overview grew past one Telegram
+    # message (4096 characters) and arrived in two
+    reply.line(
+        text("Each command's example: "),
+        code(f"{p}help <command>"),
+        text(", e.g. "),
+        code(f"{p}help alerts"),
+        text("."),
+    )
     reply.line()
     reply.line(text(QUESTIONS_HELP))
     if ctx.platform == "console":
