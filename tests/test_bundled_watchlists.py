@@ -205,6 +205,11 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "About 3,000 troops were deployed to the region last year.",
         ),
         (
+            "a demand that forces leave",
+            "Foreign troops need to leave the islands, new president says",
+            "The president-elect will ask the troops stationed on the islands to leave.",
+        ),
+        (
             "a deployment only expected",
             "Ground forces are expected to enter the city within days",
             "",
