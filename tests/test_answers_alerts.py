@@ -239,7 +239,7 @@ async def test_alerts_page_n_is_the_page_the_more_button_gives(
         ("/alerts page 99999999", "is too far"),
     ]:
         reply = await ask(belarus, DESK, bad)
-        assert_usage_error(reply, "/alerts [wl] [since] [page N]")
+        assert_usage_error(reply, "/alerts [wl] [since] [all] [page N]")
         assert fragment in reply.plain_text, reply.plain_text
 
 

@@ -55,10 +55,15 @@ _CANDIDATES = 60  # alerts read to find the top stories (several alerts may shar
 
 @dataclass(frozen=True)
 class AlertFilter:
-    """Which alerts: of one watchlist, and/or mentioning one of these entities."""
+    """Which alerts: of one watchlist, and/or mentioning one of these entities.
+
+    ``held_back``: False (the default) counts only alerts that were pushed,
+    True only those the learned stage held back, None both (``alerts … all``).
+    """
 
     watchlist: str | None = None
     entities: tuple[str, ...] = ()
+    held_back: bool | None = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ class AlertLine:
     summary: str = ""
     hit_texts: tuple[str, ...] = ()  # what matched, for bold
     text: str = ""  # the article's text (only when asked for: search snippets)
+    held_back: bool = False  # the learned stage scored it under its threshold: not pushed
+    relevance: float | None = None  # the learned stage's score (None: not scored)
 
 
 @dataclass(frozen=True)
@@ -140,6 +147,8 @@ def _where(session: Session, stmt: _S, flt: AlertFilter, period: Period | None) 
         stmt = stmt.where(Alert.created_at >= period.start, Alert.created_at < period.end)
     if flt.watchlist is not None:
         stmt = stmt.where(Alert.watchlist == flt.watchlist)
+    if flt.held_back is not None:
+        stmt = stmt.where(Alert.held_back == flt.held_back)
     if flt.entities:
         hits = _Hits(session)
         stmt = stmt.where(
@@ -170,6 +179,8 @@ def _line_select(with_text: bool = False) -> AnySelect:
         Alert.created_at,
         Alert.summary,
         Alert.hits,
+        Alert.held_back,
+        Alert.relevance,
     ]
     if with_text:
         cols.append(func.coalesce(ArticleRow.text, "").label("text"))
@@ -198,6 +209,8 @@ def _line(row: Any, with_text: bool = False) -> AlertLine:
         summary=row.summary or "",
         hit_texts=texts,
         text=row.text if with_text else "",
+        held_back=bool(row.held_back),
+        relevance=row.relevance,
     )
 
 
@@ -262,7 +275,7 @@ def entity_counts(
         .group_by(term)
         .order_by(count.desc(), term)
     )
-    stmt = _where(session, stmt, AlertFilter(flt.watchlist), period)
+    stmt = _where(session, stmt, AlertFilter(flt.watchlist, held_back=flt.held_back), period)
     if limit is not None:
         stmt = stmt.limit(limit)
     return [(str(row.term), int(row.n)) for row in session.execute(stmt) if row.term]
@@ -330,7 +343,7 @@ def trend_data(session: Session, flt: AlertFilter, period: Period) -> list[DayCo
             .where(hits.is_entity(flt.entities))
             .group_by(Alert.id, Alert.created_at)
         )
-        stmt = _where(session, stmt, AlertFilter(flt.watchlist), period)
+        stmt = _where(session, stmt, AlertFilter(flt.watchlist, held_back=flt.held_back), period)
     else:
         stmt = _where(
             session,

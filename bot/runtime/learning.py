@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,7 @@ from bot.engine.watchlist import Watchlist
 from bot.models import Article, Match
 from bot.store import feedback as store
 from bot.store.db import SessionFactory, session_scope
+from bot.store.tables import Alert
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -103,6 +105,45 @@ def _watchlist(matcher: Matcher, name: str) -> Watchlist | None:
         if wl.name == name:
             return wl
     return None
+
+
+def held_back_reasons(
+    session: Session, matcher: Matcher, alerts: Sequence[Alert]
+) -> dict[int, str]:
+    """Why each held-back alert was not pushed: its relevance against the threshold, and the
+    feature that lowered it most (as ``explain`` would show it), for the digest's list."""
+    out: dict[int, str] = {}
+    models: dict[tuple[str, int], relevance.Model | None] = {}
+    spaces: dict[str, relevance.FeatureSpace] = {}
+    for alert in alerts:
+        if alert.relevance is None or alert.model_version is None:
+            out[alert.id] = "held back"
+            continue
+        key = (alert.watchlist, alert.model_version)
+        if key not in models:
+            row = store.model_version(session, *key)
+            models[key] = relevance.Model.from_json(row.model) if row is not None else None
+        model = models[key]
+        wl = _watchlist(matcher, alert.watchlist)
+        threshold = model.threshold if model is not None else relevance.DEFAULT_THRESHOLD
+        reason = f"relevance {alert.relevance:.2f} < threshold {threshold:.2f}"
+        if model is not None:
+            art = alert.article
+            ev = relevance.evidence_of_record(
+                art.title if art else "",
+                art.text if art else alert.summary,
+                art.source_name if art else "",
+                list(alert.hits or []),
+            )
+            if alert.watchlist not in spaces:
+                spaces[alert.watchlist] = relevance.FeatureSpace(wl)
+            features = spaces[alert.watchlist].features(ev)
+            down = [p for p in model.contributions(features) if p[1] < 0]
+            if down:
+                name, weight = down[0]
+                reason += f"; lowered most by {model.label(name)} ({weight:+.2f})"
+        out[alert.id] = reason
+    return out
 
 
 def examples_for(session: Session, wl: Watchlist, matcher: Matcher) -> list[relevance.Example]:

@@ -180,6 +180,15 @@ def latest_model(session: Session, watchlist: str) -> RelevanceModelRow | None:
     ).first()
 
 
+def model_version(session: Session, watchlist: str, version: int) -> RelevanceModelRow | None:
+    """One stored version of a watchlist's model (what scored an older alert)."""
+    return session.scalars(
+        select(RelevanceModelRow).where(
+            RelevanceModelRow.watchlist == watchlist, RelevanceModelRow.version == version
+        )
+    ).first()
+
+
 def latest_models(session: Session) -> dict[str, RelevanceModelRow]:
     """The newest model of every watchlist that has one."""
     newest = (

@@ -5,10 +5,12 @@ goes through ``handle_text``, so Telegram, Slack and the console get the same
 replies. The reading is in ``bot/answers/``; this module parses arguments and
 turns what comes back into a :class:`~handlers.reply.Reply`.
 
-* ``alerts [wl] [since]`` — newest first, ten a page, a "More" button
-  (``al:<offset>:<who>:<period key>``, where ``who`` is ``-`` for every
+* ``alerts [wl] [since] [all]`` — newest first, ten a page, a "More" button
+  (``al:<offset>:<who>:<period key>[:all]``, where ``who`` is ``-`` for every
   watchlist, a watchlist's name, ``#<hash>`` for a name too long for a
-  button, or ``@<hash>[.<hash>…]`` for entities).
+  button, or ``@<hash>[.<hash>…]`` for entities). Alerts the learned stage
+  held back (not pushed) are left out unless ``all`` is said; the answer
+  says how many there were.
 * ``search <query>`` — full-text, ranked by relevance and recency.
 * ``summary [wl] [period]`` — the renderer the scheduled digests use too
   (:func:`due_digests`, :func:`send_digests`).
@@ -63,10 +65,11 @@ from bot.answers.search import (
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import NAME_RE
 from bot.runtime.delivery import DeliveryError, report_not_served
+from bot.runtime.learning import held_back_reasons
 from bot.runtime.service import Service
 from bot.store import session_scope
 from bot.store.subscriptions import claim_digest, pause_subscription
-from bot.store.tables import utcnow
+from bot.store.tables import Alert, utcnow
 from bot.store.watchlists import list_watchlists
 from handlers.commands.base import (
     Call,
@@ -127,6 +130,7 @@ MAX_TREND_DAYS = 366
 SPARK_MAX = 60  # a longer period is drawn in buckets of several days
 TITLE_MAX = 110
 SUMMARY_LINE_MAX = 200
+DIGEST_HELD_SHOWN = 10  # held-back alerts a digest lists (the rest: alerts <wl> all)
 SNIPPET_MAX = 220
 HASH_LEN = 8
 MAX_HEAD_WORDS = 8  # the longest name _extra_words looks for
@@ -135,9 +139,10 @@ _SLACK_MENTION = re.compile(r"^<@[^>\s]+>\s*")
 
 ALERTS = CommandSpec(
     "alerts",
-    "alerts [wl] [since] [page N]",
+    "alerts [wl] [since] [all] [page N]",
     "recent alerts, newest first, ten a page "
-    f"(since: 24h, 7d, today, yesterday, this week, a date; default {ALERTS_PERIOD})",
+    f"(since: 24h, 7d, today, yesterday, this week, a date; default {ALERTS_PERIOD}; "
+    "all: with those the learned stage held back)",
     "alerts troop-movements 24h page 2",
 )
 SEARCH = CommandSpec(
@@ -356,12 +361,15 @@ def _change(now: int, before: int) -> str:
 
 
 def _alert_parts(line: AlertLine, tz: str, year: int) -> list[Part]:
+    held = ""
+    if line.held_back:
+        held = " · held back" + (f" ({line.relevance:.2f})" if line.relevance is not None else "")
     return [
         text(f"{_when(line.created_at, tz, year)} · "),
         _title(line),
         text(
             f" · {line.watchlist} · {line.score:.2f} · "
-            f"{_count(line.outlets, 'outlet', 'outlets')} · #{line.id}"
+            f"{_count(line.outlets, 'outlet', 'outlets')} · #{line.id}{held}"
         ),
     ]
 
@@ -375,12 +383,24 @@ def _button(label: str, data: str) -> list[list[Button]]:
 
 def cmd_alerts(call: Call) -> Reply:
     call, page = _page(call)
+    call, show_all = _all(call)
     with session_scope(call.service.factory) as session:
         tz = chat_timezone(session, call.ctx)
         subject, period = _subject_and_period(
             call, session, tz, ALERTS_PERIOD, required=False, entities=True
         )
-        return alerts_page(session, subject, period, (page - 1) * PAGE, tz)
+        again = " ".join(["alerts", *call.args.split(), "all"])
+        return alerts_page(
+            session, subject, period, (page - 1) * PAGE, tz, show_all, f"{call.prefix}{again}"
+        )
+
+
+def _all(call: Call) -> tuple[Call, bool]:
+    """``alerts … all``: the call without its trailing ``all``, and whether it was there."""
+    words = call.args.split()
+    if not words or words[-1].lower() != "all":
+        return call, False
+    return Call(call.service, call.ctx, " ".join(words[:-1]), call.spec), True
 
 
 def _page(call: Call) -> tuple[Call, int]:
@@ -398,10 +418,33 @@ def _page(call: Call) -> tuple[Call, int]:
     return Call(call.service, call.ctx, " ".join(words[:-2]), call.spec), int(raw)
 
 
-def alerts_page(session: Session, subject: Subject, period: Period, offset: int, tz: str) -> Reply:
-    """One page of alerts, newest first, with a button for the next page."""
+def alerts_page(
+    session: Session,
+    subject: Subject,
+    period: Period,
+    offset: int,
+    tz: str,
+    show_all: bool = False,
+    all_command: str | None = None,
+) -> Reply:
+    """One page of alerts, newest first, with a button for the next page.
+
+    Held-back alerts (the learned stage scored them under the threshold, so
+    they were not pushed) are listed only with ``show_all``; without it the
+    first page says how many there were and ``all_command`` shows them.
+    """
     flt = subject.filter
+    if show_all:
+        flt = AlertFilter(flt.watchlist, flt.entities, held_back=None)
     total = count_alerts(session, flt, period)
+    held = 0
+    if not show_all and offset == 0:
+        held = count_alerts(session, AlertFilter(flt.watchlist, flt.entities, True), period)
+    how = all_command or " ".join(["alerts", *_subject_words(subject), "all"])
+    held_line = (
+        f"{_count(held, 'alert', 'alerts')} held back by the learned stage (not pushed): "
+        f"{how} lists them."
+    )
     lines = list_alerts(session, flt, period, offset, PAGE) if offset < total else []
     if not lines:
         message = f"No alerts {subject.about} {period.during}."
@@ -411,6 +454,8 @@ def alerts_page(session: Session, subject: Subject, period: Period, offset: int,
                 message += f" The latest was #{latest.id}, {format_time(latest.created_at, tz)}."
         elif total:
             message = f"No more alerts {subject.about} {period.during} ({total} in all)."
+        if held:
+            return Reply().line(text(message)).line(text(held_line))
         return Reply.plain(message)
     year = period.end.astimezone(zone(tz)).year
     shown = f"{offset + 1}–{offset + len(lines)} of {total}"
@@ -419,15 +464,27 @@ def alerts_page(session: Session, subject: Subject, period: Period, offset: int,
     )
     for line in lines:
         reply.line(*_alert_parts(line, tz, year))
+    if held:
+        reply.line(text(held_line))
     after = offset + len(lines)
     if after < total:
         label = f"More ({after + 1}–{min(total, after + PAGE)} of {total})"
-        reply.buttons = _button(label, f"al:{after}:{subject.token}:{period.key}")
+        tail = ":all" if show_all else ""
+        reply.buttons = _button(label, f"al:{after}:{subject.token}:{period.key}{tail}")
     return reply
+
+
+def _subject_words(subject: Subject) -> list[str]:
+    if subject.watchlist:
+        return [subject.watchlist]
+    return [subject.entities[0]] if subject.entities else []
 
 
 async def more_alerts_button(call: Call, fields: list[str]) -> Reply:
     """``al:<offset>:<who>:<period key>``: the next page of an alerts answer."""
+    show_all = len(fields) == 4 and fields[3] == "all"
+    if show_all:
+        fields = fields[:3]
     if (
         len(fields) != 3
         or not (fields[0].isascii() and fields[0].isdigit())
@@ -444,7 +501,7 @@ async def more_alerts_button(call: Call, fields: list[str]) -> Reply:
             except PeriodError:
                 call.fail("That button is not one of ours (or no longer works)", usage=False)
             subject = _subject_of_token(call, session, fields[1])
-            return alerts_page(session, subject, period, offset, tz)
+            return alerts_page(session, subject, period, offset, tz, show_all)
 
     return await asyncio.to_thread(page)
 
@@ -620,9 +677,49 @@ def summary_reply(
     return reply
 
 
-def digest_reply(due: DuePeriod, data: SummaryData) -> Reply:
+@dataclass(frozen=True)
+class HeldBack:
+    """The alerts of a digest's period that the learned stage held back, and why."""
+
+    total: int
+    lines: list[tuple[AlertLine, str]]  # the newest DIGEST_HELD_SHOWN, each with its reason
+
+
+def held_back_in(service: Service, session: Session, watchlist: str, period: Period) -> HeldBack:
+    flt = AlertFilter(watchlist, held_back=True)
+    total = count_alerts(session, flt, period)
+    if not total:
+        return HeldBack(0, [])
+    lines = list_alerts(session, flt, period, 0, DIGEST_HELD_SHOWN)
+    rows = [row for line in lines if (row := session.get(Alert, line.id)) is not None]
+    reasons = held_back_reasons(session, service.matcher, rows)
+    return HeldBack(total, [(line, reasons.get(line.id, "held back")) for line in lines])
+
+
+def digest_reply(due: DuePeriod, data: SummaryData, held: HeldBack | None = None) -> Reply:
+    """The period's summary of pushed alerts, then those held back (not pushed) with why."""
     heading = "Hourly digest" if due.mode == "hourly" else "Daily digest"
-    return summary_reply(data, due.period.tz, heading, show_end=False)  # the label has both ends
+    tz = due.period.tz
+    if data.empty and held is not None and held.total:
+        reply = Reply().line(
+            bold(heading), text(f" — {due.watchlist}, {due.period.label} {zone(tz).key}")
+        )
+        reply.line(text(f"No alerts pushed {due.period.during}."))
+    else:
+        reply = summary_reply(data, tz, heading, show_end=False)  # the label has both ends
+    if held is None or not held.total:
+        return reply
+    reply.line(
+        bold("Held back"),
+        text(f" ({_count(held.total, 'alert', 'alerts')} the learned stage did not push)"),
+    )
+    year = due.period.end.astimezone(zone(tz)).year
+    for line, reason in held.lines:
+        reply.line(text("• "), *_alert_parts(line, tz, year))
+        reply.line(text(f"   {reason}"))
+    if held.total > len(held.lines):
+        reply.line(text(f"… and {held.total - len(held.lines)} more: alerts {due.watchlist} all"))
+    return reply
 
 
 class DigestMessage(NamedTuple):
@@ -657,14 +754,17 @@ def _due_digests(
                 if item.muted or not served
                 else summary_data(session, AlertFilter(item.watchlist), item.period)
             )
+            held = (
+                None if data is None else held_back_in(service, session, item.watchlist, item.period)
+            )
             if not claim_digest(session, item.subscription_id, item.key, now):
                 continue  # another replica has it
         if not served:
             report_not_served(item.chat_key, "digests")  # claimed: this period is skipped
             continue
-        if data is None or data.empty:
+        if data is None or (data.empty and not (held and held.total)):
             continue  # muted, or nothing happened: claimed, so not looked at again
-        reply = digest_reply(item, data)
+        reply = digest_reply(item, data, held)
         out.append(
             DigestMessage(item.platform, item.chat_key, reply, item.subscription_id, item.key)
         )
