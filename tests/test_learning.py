@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import func, select
 from test_relevance import FALSE_FRIENDS, RELEVANT, WL
 
+from bot.engine.analyse import analyse
 from bot.engine.matcher import Matcher
 from bot.engine.stories import StoryRules
 from bot.models import Article
@@ -101,3 +104,24 @@ def test_feedback_from_two_replicas_is_counted_once(db: SessionFactory) -> None:
     with session_scope(db) as s:
         counts = fb.feedback_counts(s, WL.name)
     assert (counts.relevant, counts.not_relevant, counts.missed) == (1, 0, 1)
+
+
+def test_the_watchlists_threshold_decides_what_is_held_back(db: SessionFactory) -> None:
+    chat = _chat(db)
+    good = _ingest(db, None, RELEVANT, 0)
+    bad = _ingest(db, None, FALSE_FRIENDS, 100)
+    with session_scope(db) as s:
+        for ident in good + bad:
+            fb.give_verdict(s, ident, chat, "u1", ident in good)
+    assert retrain(db, Matcher([WL])) == [WL.name]
+    strict = dataclasses.replace(WL, relevance_threshold=0.999)
+    relevance = Relevance()
+    with session_scope(db) as s:
+        relevance.refresh(s)
+    title = "Troops deployed to the border after the clashes"
+    [match] = analyse(_article(title, 300), Matcher([strict]))
+    scored = relevance.score(match, Matcher([strict]))
+    assert scored is not None and scored.threshold == 0.999 and scored.held_back
+    [match] = analyse(_article(title, 300), Matcher([WL]))
+    scored = relevance.score(match, Matcher([WL]))
+    assert scored is not None and scored.threshold == 0.5 and not scored.held_back

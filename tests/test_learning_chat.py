@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from test_commands_support import ADMIN, make_alert, say, service
+from pathlib import Path
+
+from test_commands_support import ADMIN, make_alert, make_service, say, service
 
 from bot.runtime.service import Service
 
@@ -36,3 +38,19 @@ async def test_missed_is_counted_once_and_shown_by_stats(service: Service) -> No
     stats = await say(service, ADMIN, "stats demo")
     assert "0 relevant, 0 not relevant, 1 missed" in stats.plain_text
     assert "No learned model yet" in stats.plain_text
+
+
+async def test_stats_shows_the_watchlists_relevance_threshold(tmp_path: Path) -> None:
+    folder = tmp_path / "watchlists"
+    folder.mkdir()
+    (folder / "strict.yaml").write_text(
+        "name: strict\nkeywords: [troops]\nrelevance_threshold: 0.7\n", encoding="utf-8"
+    )
+    svc = make_service(tmp_path, folder)
+    try:
+        stats = await say(svc, ADMIN, "stats strict")
+    finally:
+        await svc.close()
+    assert "Relevance threshold 0.70 (relevance_threshold in the watchlist; default 0.5)" in (
+        stats.plain_text
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.engine import relevance
 from bot.engine.analyse import analyse
 from bot.engine.matcher import Matcher
-from bot.engine.watchlist import from_mapping
+from bot.engine.watchlist import WatchlistError, dump, from_mapping
 from bot.models import Article
 
 WL = from_mapping(
@@ -78,3 +80,18 @@ def test_hedge_nearby_is_a_feature() -> None:
     )
     assert "near:hedge" in space.features(ev)
     assert "group:forces" in space.features(ev)
+
+
+def test_a_watchlist_may_set_its_relevance_threshold_and_a_bad_one_is_one_line() -> None:
+    doc = {"name": "moves", "keywords": ["troops"]}
+    assert from_mapping(doc, "moves.yaml").relevance_threshold == 0.5
+    strict = from_mapping({**doc, "relevance_threshold": 0.8}, "moves.yaml")
+    assert strict.relevance_threshold == 0.8
+    assert "relevance_threshold: 0.8" in dump(strict)
+    assert "relevance_threshold" not in dump(from_mapping(doc, "moves.yaml"))
+    for bad, said in (("high", "expected a number from 0 to 1"), (1.5, "out of range")):
+        with pytest.raises(WatchlistError) as err:
+            from_mapping({**doc, "relevance_threshold": bad}, "moves.yaml")
+        line = str(err.value)
+        assert "\n" not in line and "moves.yaml" in line and "relevance_threshold" in line
+        assert said in line

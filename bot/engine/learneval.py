@@ -79,6 +79,7 @@ class WatchlistModels:
 
     def __init__(self, watchlists: Sequence[Watchlist]) -> None:
         self.spaces = {wl.name: relevance.FeatureSpace(wl) for wl in watchlists}
+        self.thresholds = {wl.name: wl.relevance_threshold for wl in watchlists}
         self.models: dict[str, relevance.Model] = {}
 
     def keep(self, match: Match) -> bool:
@@ -86,7 +87,7 @@ class WatchlistModels:
         if model is None:
             return True
         features = self.spaces[match.watchlist].features(relevance.evidence_of_match(match))
-        return model.probability(features) >= model.threshold
+        return model.probability(features) >= self.thresholds[match.watchlist]
 
 
 def missed_evidence(matcher: Matcher, article: Article, watchlist: str) -> relevance.Evidence:
@@ -148,7 +149,7 @@ def learn_and_evaluate(
     if not rest:
         raise EvalError(f"--learn-first {learn_first}: the file has no items left to evaluate")
     for wl, exs in examples.items():
-        model = relevance.train(exs)
+        model = relevance.train(exs, models.thresholds[wl])
         if model is not None:
             models.models[wl] = model
             feedback[wl].model = model

@@ -36,11 +36,11 @@ from typing import Any
 from bot.engine import rules
 from bot.engine.matcher import positive_terms
 from bot.engine.text import lead_end, normalise_str, split_tokens
-from bot.engine.watchlist import Watchlist
+from bot.engine.watchlist import DEFAULT_RELEVANCE_THRESHOLD, Watchlist
 from bot.models import Match
 
 HASH_BUCKETS = 1 << 18  # hashed headline/lead words
-DEFAULT_THRESHOLD = 0.5  # calibrated relevance below this: held back, not pushed
+DEFAULT_THRESHOLD = DEFAULT_RELEVANCE_THRESHOLD  # a watchlist's relevance_threshold: 0.5
 MIN_PER_CLASS = 2  # feedback items of each kind (relevant, not) before a model is trained
 L2_C = 1.0  # inverse regularisation strength of the logistic regression (sklearn's default)
 MAX_CV_FOLDS = 5

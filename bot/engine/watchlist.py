@@ -73,12 +73,15 @@ TOP_FIELDS = (
     "min_score",
     "title_weight",
     "languages",
+    "relevance_threshold",
 )
 LEXICON_FIELDS = ("lexicon", "description", "groups")
 MAX_KNOWN_SHOWN = 12  # names listed after "known:" in an error
 ENTITY_FIELDS = ("name", "aliases", "fuzzy", "weight")
 KEYWORD_FIELDS = ("term", "weight")
 DEFAULT_MIN_SCORE = 0.3
+# the learned stage's calibrated relevance under which an alert is held back (not pushed)
+DEFAULT_RELEVANCE_THRESHOLD = 0.5
 
 
 class WatchlistError(ConfigError):
@@ -157,6 +160,8 @@ class Watchlist:
     title_weight: float = 1.0  # multiplies the extra weight a title hit gets
     # the languages an article may be in to match (bot.engine.language); [] means any
     languages: list[str] = field(default_factory=list)
+    # held back (listed in the digest, not pushed) under this relevance, once a model is trained
+    relevance_threshold: float = DEFAULT_RELEVANCE_THRESHOLD
     rule_ast: rules.Node | None = None
     path: Path | None = None
     # the lexicons named by ``use``, resolved at load; never written back (see dump)
@@ -436,6 +441,13 @@ def from_mapping(
         min_score=_number(source, "min_score", data.get("min_score", DEFAULT_MIN_SCORE), 0, 1),
         title_weight=_number(source, "title_weight", data.get("title_weight", 1.0), 0, 10),
         languages=_parse_languages(source, data.get("languages")),
+        relevance_threshold=_number(
+            source,
+            "relevance_threshold",
+            data.get("relevance_threshold", DEFAULT_RELEVANCE_THRESHOLD),
+            0,
+            1,
+        ),
         path=Path(source) if source and not source.startswith("<") else None,
         lexicons=_resolve_use(source, use, lexicons or {}),
     )
@@ -722,6 +734,8 @@ def to_document(wl: Watchlist, base: CommentedMap | None = None) -> CommentedMap
         doc["languages"] = _merge_seq(doc.get("languages"), list(wl.languages))
     elif "languages" in doc:
         del doc["languages"]
+    if wl.relevance_threshold != DEFAULT_RELEVANCE_THRESHOLD or "relevance_threshold" in doc:
+        doc["relevance_threshold"] = wl.relevance_threshold
     return doc
 
 

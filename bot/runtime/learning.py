@@ -97,7 +97,8 @@ class Relevance:
         if wl is None:
             return None
         p = loaded.model.probability(self.space(wl).features(relevance.evidence_of_match(match)))
-        return Scored(p, loaded.version, p < loaded.model.threshold, loaded.model.threshold)
+        threshold = wl.relevance_threshold  # the watchlist's, so editing it needs no retraining
+        return Scored(p, loaded.version, p < threshold, threshold)
 
 
 def _watchlist(matcher: Matcher, name: str) -> Watchlist | None:
@@ -125,7 +126,7 @@ def held_back_reasons(
             models[key] = relevance.Model.from_json(row.model) if row is not None else None
         model = models[key]
         wl = _watchlist(matcher, alert.watchlist)
-        threshold = model.threshold if model is not None else relevance.DEFAULT_THRESHOLD
+        threshold = wl.relevance_threshold if wl is not None else relevance.DEFAULT_THRESHOLD
         reason = f"relevance {alert.relevance:.2f} < threshold {threshold:.2f}"
         if model is not None:
             art = alert.article
@@ -175,7 +176,7 @@ def retrain(factory: SessionFactory, matcher: Matcher) -> list[str]:
             if latest is not None and latest.feedback_mark == mark:
                 continue
             examples = examples_for(session, wl, matcher)
-        model = relevance.train(examples)
+        model = relevance.train(examples, wl.relevance_threshold)
         if model is None:
             continue  # too little feedback of one kind: the model stays as it was (or off)
         with session_scope(factory) as session:

@@ -70,13 +70,17 @@ def cmd_stats(call: Call) -> Reply:
     """``stats <wl>``: feedback counts, the model's held-out figures, when it was trained."""
     name = watchlist_name(call, call.args.strip())
     with session_scope(call.service.factory) as session:
-        if get_watchlist(session, name) is None:
+        stored = get_watchlist(session, name)
+        if stored is None:
             call.fail(f"No watchlist {name!r}")
+        threshold = _threshold(call, stored.yaml, name)
         counts = fb.feedback_counts(session, name)
         row = fb.latest_model(session, name)
         lines = [
             f"{name}: feedback {counts.relevant} relevant, {counts.not_relevant} not relevant, "
-            f"{counts.missed} missed"
+            f"{counts.missed} missed",
+            f"Relevance threshold {threshold:.2f} (relevance_threshold in the watchlist; "
+            f"default {relevance.DEFAULT_THRESHOLD:.1f})",
         ]
         if row is None:
             lines.append(
@@ -89,9 +93,16 @@ def cmd_stats(call: Call) -> Reply:
             lines.append(
                 f"Model v{row.version}, trained {row.trained_at:%Y-%m-%d %H:%M} UTC on "
                 f"{model.examples} feedback items; held-out precision {m.precision:.2f}, "
-                f"recall {m.recall:.2f}; alerts under {model.threshold:.2f} are held back."
+                f"recall {m.recall:.2f}; alerts under {threshold:.2f} are held back."
             )
     return Reply.plain("\n".join(lines))
+
+
+def _threshold(call: Call, text: str, name: str) -> float:
+    try:
+        return load_watchlist(text, name, call.service.lexicons).relevance_threshold
+    except WatchlistError:
+        return relevance.DEFAULT_THRESHOLD
 
 
 def learned_lines(call: Call, session: Session, alert: Alert) -> list[str]:
