@@ -19,6 +19,7 @@ from bot.engine.matcher import Matcher
 from bot.engine.watchlist import Watchlist, load_dir
 
 EXIT_INPUT_ERROR = 2
+MAX_BAD_LINES_SHOWN = 20  # alertbot learn: bad lines named one by one, then a count
 EXIT_ALL_SOURCES_FAILED = 1  # run --once: every source polled failed (cron and CI notice)
 HELP_OPTIONS = {"help_option_names": ["-h", "--help"]}
 
@@ -351,6 +352,57 @@ def eval_command(
         typer.echo(evaluation.render_json(report))
     else:
         typer.echo(evaluation.render_text(report, show_errors=errors))
+
+
+@app.command("learn", cls=ReadableCommand)
+def learn_command(
+    labelled: Annotated[
+        Path, typer.Argument(metavar="FILE", help="JSON lines with title, text, label (as for eval).")
+    ],
+    watchlist: Annotated[
+        str, typer.Option("--watchlist", metavar="WL", help="The watchlist whose model learns.")
+    ],
+    label_map: Annotated[
+        list[str] | None,
+        typer.Option("--map", metavar="LABEL=WL", help="LABEL=WL[,WL...]: watchlists that catch a label (repeatable)."),
+    ] = None,
+) -> None:
+    """Learn a watchlist's relevance model from a labelled file: stored, used by alertbot run."""
+    from bot.engine import evaluation, learneval
+    from bot.runtime.learning import learn_file
+    from bot.runtime.service import Service
+
+    settings = settings_or_exit()
+    announce_where(settings)
+    try:
+        items, problems = evaluation.load_labelled_lenient(labelled)
+        label_map_parsed = evaluation.parse_map(label_map or [])
+    except evaluation.EvalError as err:
+        error(str(err))
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    for line in problems[:MAX_BAD_LINES_SHOWN]:
+        error(f"{line} (skipped)")
+    if len(problems) > MAX_BAD_LINES_SHOWN:
+        error(f"… and {len(problems) - MAX_BAD_LINES_SHOWN} more bad lines (skipped)")
+    if not items:
+        error(f"{labelled}: no labelled items to learn from")
+        raise typer.Exit(EXIT_INPUT_ERROR)
+    try:
+        service = Service(settings, {})
+    except Exception as exc:  # the database is the one thing we cannot run without
+        error(f"cannot open the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    try:
+        service.load_watchlists()
+        learned = learn_file(service.factory, service.matcher, items, watchlist, label_map_parsed)
+    except evaluation.EvalError as err:
+        error(str(err))
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    finally:
+        import asyncio
+
+        asyncio.run(service.close())
+    typer.echo(learneval.render_file_learning(watchlist, len(items), len(problems), learned))
 
 
 @app.command(cls=ReadableCommand)

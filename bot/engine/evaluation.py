@@ -154,6 +154,25 @@ def load_labelled(path: Path) -> list[LabelledItem]:
     return items
 
 
+def load_labelled_lenient(path: Path) -> tuple[list[LabelledItem], list[str]]:
+    """Like :func:`load_labelled`, but a bad line is one problem (its line) and is skipped:
+    ``alertbot learn`` learns from the good lines and names each bad one."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as err:
+        raise EvalError(f"{path}: cannot read: {err}") from None
+    items: list[LabelledItem] = []
+    problems: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
+            continue
+        try:
+            items.append(_parse_line(path, number, raw))
+        except EvalError as err:
+            problems.append(str(err))
+    return items, problems
+
+
 def _parse_line(path: Path, number: int, raw: str) -> LabelledItem:
     where = f"{path}: line {number}"
     try:

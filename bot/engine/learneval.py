@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.engine import relevance
 from bot.engine.analyse import analyse
@@ -99,6 +100,57 @@ def missed_evidence(matcher: Matcher, article: Article, watchlist: str) -> relev
     )
     base = relevance.evidence_of_record(article.title, article.text, article.source, [])
     return relevance.Evidence(base.title, base.lead, base.source, hits)
+
+
+@dataclass
+class FileLearning:
+    """What a labelled file gave one watchlist (``alertbot learn``)."""
+
+    examples: list[relevance.Example] = field(default_factory=list)
+    relevant: int = 0  # alerts of the watchlist the file says are relevant
+    not_relevant: int = 0  # … are not
+    missed: int = 0  # relevant items that raised no alert of it
+    ignored: int = 0  # not relevant and no alert: nothing for the second stage to learn
+    missed_articles: list[Article] = field(default_factory=list)  # for the suggestions
+    other_articles: list[Article] = field(default_factory=list)
+
+
+def labelled_example(
+    matcher: Matcher, space: relevance.FeatureSpace, article: Article, watchlist: str, relevant: bool
+) -> tuple[str, relevance.Example | None]:
+    """One labelled item as a training example, as if the desk had seen it: an alert of the
+    watchlist with its verdict, a relevant item it did not alert on as ``missed``, and a not
+    relevant item without an alert as nothing (the model only ever scores alerts)."""
+    fired = [m for m in analyse(article, matcher) if m.watchlist == watchlist]
+    if fired:
+        ev = relevance.evidence_of_match(fired[0])
+        kind = "relevant" if relevant else "not_relevant"
+    elif relevant:
+        ev = missed_evidence(matcher, article, watchlist)
+        kind = "missed"
+    else:
+        return "ignored", None
+    return kind, relevance.Example(space.features(ev), relevant, relevance.example_words(ev))
+
+
+def learn_from_file(
+    items: Sequence[LabelledItem], matcher: Matcher, watchlist: str, accepted: dict[str, list[str]]
+) -> FileLearning:
+    """The training examples a labelled file gives ``watchlist`` (labels read through
+    ``accepted``: an item is relevant when its label's watchlists include it)."""
+    wl = next((w for w in matcher.watchlists if w.name == watchlist), None)
+    if wl is None:
+        raise EvalError(f"--watchlist {watchlist}: no such watchlist")
+    space = relevance.FeatureSpace(wl)
+    out = FileLearning()
+    for item in items:
+        relevant = watchlist in accepted.get(item.label, [])
+        kind, example = labelled_example(matcher, space, item.article, watchlist, relevant)
+        setattr(out, kind, getattr(out, kind) + 1)
+        if example is not None:
+            out.examples.append(example)
+        (out.missed_articles if kind == "missed" else out.other_articles).append(item.article)
+    return out
 
 
 def learn_and_evaluate(
@@ -202,4 +254,32 @@ def render_text(report: LearnReport) -> str:
             f"{after.precision - before.precision:>+8.3f}{after.recall - before.recall:>+8.3f}"
         )
     lines += ["", f"held back by the learned stage: {report.held_back} alert(s) of the rest"]
+    return "\n".join(lines)
+
+
+def render_file_learning(watchlist: str, items: int, bad: int, learned: Any) -> str:
+    """``alertbot learn``'s report: counts, the model version and its held-out figures."""
+    c: FileLearning = learned.counts
+    lines = [
+        f"{watchlist}: learned from {items} labelled items"
+        + (f" ({bad} bad lines skipped)" if bad else "")
+        + f"; {learned.new} new, {learned.changed} relabelled, the rest already known",
+        f"  alerts of {watchlist}: {c.relevant} relevant, {c.not_relevant} not relevant; "
+        f"{c.missed} relevant items it did not alert on (missed); "
+        f"{c.ignored} not relevant without an alert (nothing to learn)",
+    ]
+    model = learned.model
+    if model is None:
+        lines.append(
+            f"  no model trained: it needs {relevance.MIN_PER_CLASS} relevant and "
+            f"{relevance.MIN_PER_CLASS} not relevant items (with the chat's feedback); "
+            "alerts are pushed as the rules say"
+        )
+    else:
+        m = model.metrics
+        lines.append(
+            f"  model v{learned.version} trained on {model.examples} items "
+            f"(with the chat's feedback): held-out precision {m.precision:.3f}, "
+            f"recall {m.recall:.3f} at threshold {model.threshold:.2f}"
+        )
     return "\n".join(lines)

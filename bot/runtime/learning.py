@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from bot.engine import relevance
-from bot.engine.learneval import missed_evidence
+from bot.engine.evaluation import EvalError, LabelledItem, accepted_watchlists
+from bot.engine.learneval import FileLearning, labelled_example, learn_from_file, missed_evidence
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import Watchlist
 from bot.models import Article, Match
@@ -148,12 +149,18 @@ def held_back_reasons(
 
 
 def examples_for(session: Session, wl: Watchlist, matcher: Matcher) -> list[relevance.Example]:
-    """The watchlist's feedback as training examples (alerts with a verdict, missed stories)."""
+    """The watchlist's feedback as training examples: alerts with a verdict, the items of
+    labelled files (``alertbot learn``), missed stories."""
     space = relevance.FeatureSpace(wl)
     out = []
     for item in store.labelled_alerts(session, wl.name):
         ev = relevance.evidence_of_record(item.title, item.text, item.source, item.hits)
         out.append(relevance.Example(space.features(ev), item.relevant, relevance.example_words(ev)))
+    for row in store.labelled_items(session, wl.name):
+        article = Article(row.title, row.text, row.url, row.source)
+        _, example = labelled_example(matcher, space, article, wl.name, row.relevant)
+        if example is not None:
+            out.append(example)
     for missed in store.missed_items(session, wl.name):
         article = Article(missed.title, missed.text, missed.url, missed.source)
         ev = missed_evidence(matcher, article, wl.name)
@@ -168,23 +175,68 @@ def retrain(factory: SessionFactory, matcher: Matcher) -> list[str]:
         names = store.watchlists_with_feedback(session)
     for name in names:
         wl = _watchlist(matcher, name)
-        if wl is None:
-            continue
-        with session_scope(factory) as session:
-            mark = store.feedback_mark(session, name)
-            latest = store.latest_model(session, name)
-            if latest is not None and latest.feedback_mark == mark:
-                continue
-            examples = examples_for(session, wl, matcher)
-        model = relevance.train(examples, wl.relevance_threshold)
-        if model is None:
-            continue  # too little feedback of one kind: the model stays as it was (or off)
-        with session_scope(factory) as session:
-            version = store.save_model(session, name, model.to_json(), mark, model.examples)
-        if version is not None:
-            log.info("relevance model %s v%d trained on %d feedback items", name, version, model.examples)
+        if wl is not None and retrain_one(factory, matcher, wl) is not None:
             trained.append(name)
     return trained
+
+
+def retrain_one(
+    factory: SessionFactory, matcher: Matcher, wl: Watchlist, *, force: bool = False
+) -> tuple[int, relevance.Model] | None:
+    """Train ``wl`` on all its feedback (chat and labelled files) unless its newest model
+    already saw exactly that (``force``: train anyway); the new version and model, or None
+    (nothing new, too little of one kind, or another replica saved that version first)."""
+    with session_scope(factory) as session:
+        mark = store.feedback_mark(session, wl.name)
+        latest = store.latest_model(session, wl.name)
+        if not force and latest is not None and latest.feedback_mark == mark:
+            return None
+        examples = examples_for(session, wl, matcher)
+    model = relevance.train(examples, wl.relevance_threshold)
+    if model is None:
+        return None  # too little feedback of one kind: the model stays as it was (or off)
+    with session_scope(factory) as session:
+        version = store.save_model(session, wl.name, model.to_json(), mark, model.examples)
+    if version is None:
+        return None
+    log.info("relevance model %s v%d trained on %d feedback items", wl.name, version, model.examples)
+    return version, model
+
+
+@dataclass
+class FileLearned:
+    """``alertbot learn``: what the file gave, what was kept, and the model trained."""
+
+    counts: FileLearning
+    new: int  # items kept for the first time (the rest were kept already, or relabelled)
+    changed: int
+    version: int | None
+    model: relevance.Model | None
+
+
+def learn_file(
+    factory: SessionFactory,
+    matcher: Matcher,
+    items: Sequence[LabelledItem],
+    watchlist: str,
+    label_map: dict[str, list[str]],
+) -> FileLearned:
+    """Keep a labelled file's items for ``watchlist`` beside the chat's feedback, then train
+    and store a new model version on all of it (now, not at the next scheduled run)."""
+    names = {wl.name for wl in matcher.watchlists}
+    wl = _watchlist(matcher, watchlist)
+    if wl is None:
+        raise EvalError(f"--watchlist {watchlist}: no such watchlist (known: {', '.join(sorted(names))})")
+    accepted = accepted_watchlists(items, names, label_map)
+    counts = learn_from_file(items, matcher, watchlist, accepted)
+    said = {"new": 0, "changed": 0, "same": 0}
+    with session_scope(factory) as session:
+        for item in items:
+            relevant = watchlist in accepted.get(item.label, [])
+            said[store.record_labelled(session, watchlist, item.article, relevant)] += 1
+    done = retrain_one(factory, matcher, wl, force=True)
+    version, model = done if done is not None else (None, None)
+    return FileLearned(counts, said["new"], said["changed"], version, model)
 
 
 async def learn(service: Service) -> list[str]:

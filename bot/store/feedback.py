@@ -21,7 +21,15 @@ from sqlalchemy.orm import Session
 from bot.models import Article
 from bot.store._sql import insert_ignore
 from bot.store.alerts import record_feedback
-from bot.store.tables import Alert, ArticleRow, Feedback, MissedItem, RelevanceModelRow, utcnow
+from bot.store.tables import (
+    Alert,
+    ArticleRow,
+    Feedback,
+    LabelledRow,
+    MissedItem,
+    RelevanceModelRow,
+    utcnow,
+)
 
 MAX_TRAINING_ITEMS = 5_000  # the newest feedback items a model is trained on
 
@@ -73,6 +81,50 @@ def record_missed(
         },
     )
     return new_id is not None
+
+
+def record_labelled(
+    session: Session, watchlist: str, article: Article, relevant: bool, now: datetime | None = None
+) -> Verdict:
+    """Keep one item of a labelled file; ``same`` when it is already kept with that label."""
+    digest = missed_hash(article.title, article.text)
+    row = session.scalars(
+        select(LabelledRow).where(
+            LabelledRow.watchlist == watchlist, LabelledRow.content_hash == digest
+        )
+    ).first()
+    if row is not None:
+        if row.relevant == relevant:
+            return "same"
+        row.relevant = relevant
+        row.created_at = now or utcnow()  # a new mark: the next retraining sees the change
+        return "changed"
+    new_id = insert_ignore(
+        session,
+        LabelledRow,
+        {
+            "watchlist": watchlist,
+            "title": article.title,
+            "text": article.text,
+            "url": article.url,
+            "source": article.source[:200],
+            "relevant": relevant,
+            "content_hash": digest,
+            "created_at": now or utcnow(),
+        },
+    )
+    return "new" if new_id is not None else "same"
+
+
+def labelled_items(session: Session, watchlist: str) -> list[LabelledRow]:
+    return list(
+        session.scalars(
+            select(LabelledRow)
+            .where(LabelledRow.watchlist == watchlist)
+            .order_by(LabelledRow.id.desc())
+            .limit(MAX_TRAINING_ITEMS)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -134,10 +186,11 @@ class FeedbackCounts:
     relevant: int
     not_relevant: int
     missed: int
+    labelled: int = 0  # items of labelled files (alertbot learn)
 
     @property
     def total(self) -> int:
-        return self.relevant + self.not_relevant + self.missed
+        return self.relevant + self.not_relevant + self.missed + self.labelled
 
 
 def feedback_counts(session: Session, watchlist: str) -> FeedbackCounts:
@@ -146,7 +199,10 @@ def feedback_counts(session: Session, watchlist: str) -> FeedbackCounts:
     missed = session.scalar(
         select(func.count()).select_from(MissedItem).where(MissedItem.watchlist == watchlist)
     )
-    return FeedbackCounts(yes, len(labelled) - yes, int(missed or 0))
+    filed = session.scalar(
+        select(func.count()).select_from(LabelledRow).where(LabelledRow.watchlist == watchlist)
+    )
+    return FeedbackCounts(yes, len(labelled) - yes, int(missed or 0), int(filed or 0))
 
 
 def feedback_mark(session: Session, watchlist: str) -> str:
@@ -159,8 +215,16 @@ def feedback_mark(session: Session, watchlist: str) -> str:
     missed = session.execute(
         select(func.count(), func.max(MissedItem.id)).where(MissedItem.watchlist == watchlist)
     ).one()
+    filed = session.execute(
+        select(func.count(), func.max(LabelledRow.created_at)).where(
+            LabelledRow.watchlist == watchlist
+        )
+    ).one()
     stamp = fb[1].isoformat() if fb[1] is not None else "-"
-    return f"f{fb[0]}@{stamp};m{missed[0]}@{missed[1] or 0}"
+    mark = f"f{fb[0]}@{stamp};m{missed[0]}@{missed[1] or 0}"
+    if filed[0]:
+        mark += f";l{filed[0]}@{filed[1].isoformat()}"
+    return mark
 
 
 def watchlists_with_feedback(session: Session) -> list[str]:
@@ -168,7 +232,8 @@ def watchlists_with_feedback(session: Session) -> list[str]:
         select(Alert.watchlist).join(Feedback, Feedback.alert_id == Alert.id).distinct()
     ).all()
     missed = session.scalars(select(MissedItem.watchlist).distinct()).all()
-    return sorted(set(fed) | set(missed))
+    filed = session.scalars(select(LabelledRow.watchlist).distinct()).all()
+    return sorted(set(fed) | set(missed) | set(filed))
 
 
 def latest_model(session: Session, watchlist: str) -> RelevanceModelRow | None:

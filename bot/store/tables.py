@@ -429,6 +429,24 @@ class MissedItem(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class LabelledRow(Base):
+    """An item of a labelled file (``alertbot learn``): training data kept beside the chat's
+    feedback, so the scheduled retraining learns from both; once per watchlist and content."""
+
+    __tablename__ = "labelled_items"
+    __table_args__ = (UniqueConstraint("watchlist", "content_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    watchlist: Mapped[str] = mapped_column(String(100), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(200), default="")
+    relevant: Mapped[bool] = mapped_column(Boolean, default=False)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DigestSent(Base):
     """A digest period already sent to a subscription: the key that makes it once-only."""
 
