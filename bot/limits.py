@@ -31,3 +31,9 @@ MAX_HITS_KEPT_PER_TERM = 50  # evidence kept per term; every occurrence still co
 MAX_URL_CHARS = 2_048  # a URL typed in chat, given to `scan` or declared as a source
 MAX_INGEST_BODY = 5_000_000  # bytes of one POST /ingest body
 MAX_INGEST_ARTICLES = 1_000  # articles in one POST /ingest body
+
+# --- learning ----------------------------------------------------------------
+
+SUGGEST_TEXT_CHARS = 3_000  # characters of each item (headline and text) suggestions read
+SUGGEST_MAX_ITEMS = 2_000  # missed items, and items of "the rest", suggestions compare
+SUGGEST_SHOWN = 5  # keyword suggestions offered at once

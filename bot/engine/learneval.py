@@ -282,4 +282,14 @@ def render_file_learning(watchlist: str, items: int, bad: int, learned: Any) -> 
             f"(with the chat's feedback): held-out precision {m.precision:.3f}, "
             f"recall {m.recall:.3f} at threshold {model.threshold:.2f}"
         )
+    if learned.suggestions:
+        lines.append(
+            f"suggestions for the {c.missed} missed (common in them, rare in the other "
+            f"{items - c.missed}; run one in chat as an admin):"
+        )
+        for s in learned.suggestions:
+            lines.append(
+                f"  add {watchlist} keyword {s.term}    "
+                f"# in {s.missed} of {s.of_missed} missed, {s.rest} of {s.of_rest} others"
+            )
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
@@ -23,6 +23,7 @@ from bot.engine import relevance
 from bot.engine.evaluation import EvalError, LabelledItem, accepted_watchlists
 from bot.engine.learneval import FileLearning, labelled_example, learn_from_file, missed_evidence
 from bot.engine.matcher import Matcher
+from bot.engine.suggest import Suggestion, suggest
 from bot.engine.watchlist import Watchlist
 from bot.models import Article, Match
 from bot.store import feedback as store
@@ -212,6 +213,7 @@ class FileLearned:
     changed: int
     version: int | None
     model: relevance.Model | None
+    suggestions: list[Suggestion] = field(default_factory=list)  # for the file's misses
 
 
 def learn_file(
@@ -236,7 +238,12 @@ def learn_file(
             said[store.record_labelled(session, watchlist, item.article, relevant)] += 1
     done = retrain_one(factory, matcher, wl, force=True)
     version, model = done if done is not None else (None, None)
-    return FileLearned(counts, said["new"], said["changed"], version, model)
+    found = suggest(
+        [f"{a.title}\n{a.text}" for a in counts.missed_articles],
+        [f"{a.title}\n{a.text}" for a in counts.other_articles],
+        wl,
+    )
+    return FileLearned(counts, said["new"], said["changed"], version, model, found)
 
 
 async def learn(service: Service) -> list[str]:

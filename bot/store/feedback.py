@@ -297,3 +297,13 @@ def save_model(
         },
     )
     return version if new_id is not None else None
+
+
+def recent_article_texts(session: Session, limit: int, chars: int = 3_000) -> list[str]:
+    """Headline and the start of the text of the newest stored articles (for suggestions)."""
+    rows = session.execute(
+        select(ArticleRow.title, func.substr(ArticleRow.text, 1, chars))
+        .order_by(ArticleRow.id.desc())
+        .limit(limit)
+    )
+    return [f"{title}\n{body or ''}" for title, body in rows]

@@ -142,7 +142,7 @@ ALERTS = CommandSpec(
     "alerts [wl] [since] [all] [page N]",
     "recent alerts, newest first, ten a page "
     f"(since: 24h, 7d, today, yesterday, this week, a date; default {ALERTS_PERIOD}; "
-    "all: with those the learned stage held back)",
+    "all: also held back)",
     "alerts troop-movements 24h page 2",
 )
 SEARCH = CommandSpec(

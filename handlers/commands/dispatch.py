@@ -73,7 +73,7 @@ from handlers.commands.chat import (
     cmd_unsubscribe,
     give_feedback,
 )
-from handlers.commands.learning import cmd_missed, cmd_stats
+from handlers.commands.learning import cmd_missed, cmd_stats, cmd_suggest
 from handlers.commands.sources import cmd_addsource, cmd_removesource, cmd_sources
 from handlers.commands.watchlists import (
     cmd_add,
@@ -265,6 +265,14 @@ COMMANDS: list[Command] = [
             "stats troop-movements",
         ),
         in_thread(cmd_stats), takes=ONE_WATCHLIST,
+    ),
+    Command(
+        _spec(
+            "suggest", "suggest <wl>",
+            "keywords for its missed stories",
+            "suggest troop-movements",
+        ),
+        in_thread(cmd_suggest), takes=ONE_WATCHLIST,
     ),
     Command(TREND, in_thread(cmd_trend)),
     Command(
@@ -523,6 +531,14 @@ async def _feedback_button(call: Call, fields: list[str]) -> Reply:
     return await asyncio.to_thread(give_feedback, call, ident, fields[1] == "1")
 
 
+async def _suggestion_button(call: Call, fields: list[str]) -> Reply:
+    """``sg:<wl>:<term>``: run ``add <wl> keyword <term>`` (editors only, as typing it)."""
+    if len(fields) != 2 or not fields[1].strip():
+        _bad(call)
+    name = watchlist_name(call, fields[0])
+    return await asyncio.to_thread(cmd_add, _with_args(call, f"{name} keyword {fields[1]}"))
+
+
 def _bad(call: Call) -> NoReturn:
     call.fail("That button is not one of ours (or no longer works)", usage=False)
 
@@ -547,6 +563,7 @@ BUTTONS: dict[str, ButtonRoute] = {
     "ux": ButtonRoute(_unsubscribe_by_alert, "subscriber", SUBSCRIPTIONS),
     "fb": ButtonRoute(_feedback_button),  # anyone may say whether an alert was relevant
     "al": ButtonRoute(more_alerts_button),  # the next page of an alerts answer
+    "sg": ButtonRoute(_suggestion_button, "editor", WATCHLIST_EDIT),  # suggest's add
 }
 
 

@@ -7,22 +7,32 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from bot.engine import relevance
-from bot.engine.watchlist import WatchlistError
+from bot.engine import relevance, suggest
+from bot.engine.analyse import analyse
+from bot.engine.matcher import Matcher
+from bot.engine.watchlist import Watchlist, WatchlistError
+from bot.limits import SUGGEST_MAX_ITEMS
 from bot.models import Article
 from bot.store import feedback as fb
 from bot.store.db import session_scope
 from bot.store.subscriptions import chat_subscriptions
 from bot.store.tables import Alert
 from bot.store.watchlists import get_watchlist
-from handlers.commands.base import Call, split_first, this_chat, unwrap_url, watchlist_name
+from handlers.commands.base import (
+    Call,
+    is_editor,
+    split_first,
+    this_chat,
+    unwrap_url,
+    watchlist_name,
+)
 from handlers.commands.watchlists import (
     _URL,
     _article_from_text,
     _fetch_articles,
     load_watchlist,
 )
-from handlers.reply import Reply
+from handlers.reply import Button, Reply, bold, code, text
 
 TOP_FEATURES = 5
 
@@ -161,6 +171,71 @@ def _features(
         except WatchlistError:
             wl = None
     return relevance.FeatureSpace(wl).features(ev)
+
+
+def cmd_suggest(call: Call) -> Reply:
+    """``suggest <wl>``: keywords for what it missed; admins on Telegram/Slack get one button
+    per suggestion that runs its ``add`` (nothing changes until an admin presses one)."""
+    name = watchlist_name(call, call.args.strip())
+    with session_scope(call.service.factory) as session:
+        stored = get_watchlist(session, name)
+        if stored is None:
+            call.fail(f"No watchlist {name!r}")
+        wl = _loaded(call, stored.yaml, name)
+        missed, rest = suggestion_texts(session, call.service.matcher, name)
+    found = suggest.suggest(missed, rest, wl)
+    if not found:
+        if len(missed) < suggest.MIN_MISSED_ITEMS:
+            return Reply.plain(
+                f"{name}: {len(missed)} missed stor{'y' if len(missed) == 1 else 'ies'} so far; "
+                f"suggestions need {suggest.MIN_MISSED_ITEMS} (send missed {name} <url or text>)."
+            )
+        return Reply.plain(
+            f"{name}: no word or phrase is common in its {len(missed)} missed stories and rare "
+            "in the rest."
+        )
+    reply = Reply().line(
+        bold(f"Suggestions for {name}"),
+        text(f" (from {len(missed)} missed stories, against {len(rest)} others)"),
+    )
+    buttons: list[list[Button]] = []
+    for s in found:
+        command = suggest.add_command(name, s)
+        reply.line(
+            code(f"{call.prefix}{command}"),
+            text(f" — in {s.missed} of {s.of_missed} missed, {s.rest} of {s.of_rest} others"),
+        )
+        data = f"sg:{name}:{s.term}"
+        if len(data.encode("utf-8")) <= 64:
+            buttons.append([Button(f"Add '{s.term}'", data)])
+    if call.ctx.platform in ("telegram", "slack") and is_editor(call.service, call.ctx):
+        reply.buttons = buttons
+    else:
+        reply.line(text("Nothing changes until a chat admin adds one."))
+    return reply
+
+
+def suggestion_texts(session: Session, matcher: Matcher, watchlist: str) -> tuple[list[str], list[str]]:
+    """The missed stories (``missed``, and labelled items it still does not alert on) and the
+    rest (the newest stored articles, the other labelled items) as texts to compare."""
+    missed = [f"{m.title}\n{m.text}" for m in fb.missed_items(session, watchlist)]
+    rest: list[str] = []
+    for row in fb.labelled_items(session, watchlist):
+        body = f"{row.title}\n{row.text}"
+        fired = any(
+            m.watchlist == watchlist
+            for m in analyse(Article(row.title, row.text, row.url, row.source), matcher)
+        )
+        (missed if row.relevant and not fired else rest).append(body)
+    rest += fb.recent_article_texts(session, SUGGEST_MAX_ITEMS)
+    return missed[:SUGGEST_MAX_ITEMS], rest[:SUGGEST_MAX_ITEMS]
+
+
+def _loaded(call: Call, text_: str, name: str) -> Watchlist | None:
+    try:
+        return load_watchlist(text_, name, call.service.lexicons)
+    except WatchlistError:
+        return None
 
 
 def feedback_reply(said: fb.Verdict, relevant: bool) -> Reply:
