@@ -339,7 +339,10 @@ def eval_command(
             learned = learneval.learn_and_evaluate(
                 items, matcher, learn_first, evaluation.parse_map(label_map or [])
             )
-            typer.echo(learneval.render_text(learned))
+            if output is OutputFormat.json:
+                typer.echo(learneval.render_json(learned))
+            else:
+                typer.echo(learneval.render_text(learned))
             return
         report = evaluation.evaluate(
             items, matcher, evaluation.parse_map(label_map or []), baseline or []

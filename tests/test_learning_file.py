@@ -79,3 +79,27 @@ def test_learn_refuses_an_unknown_watchlist_or_label_in_one_line(env: Path) -> N
     other.write_text(json.dumps({"title": "x", "text": "", "label": "troop"}) + "\n", "utf-8")
     result = runner.invoke(app, ["learn", str(other), "--watchlist", "moves"])
     assert result.exit_code == 2 and "unknown label 'troop'" in result.stderr
+
+
+def test_eval_learn_first_json_has_before_and_after_per_watchlist(env: Path) -> None:
+    later = ["Soldiers deployed to the border crossing at dawn", "Scout troops sent to the jamboree"]
+    rows = [{"title": t, "text": "", "label": "moves"} for t in RELEVANT]
+    rows += [{"title": t, "text": "", "label": "none"} for t in FALSE_FRIENDS]
+    rows += [{"title": later[0], "text": "", "label": "moves"}]
+    rows += [{"title": later[1], "text": "", "label": "none"}]
+    labelled = env / "stream.jsonl"
+    labelled.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = runner.invoke(
+        app,
+        ["eval", str(labelled), "-w", str(env / "watchlists"), "--learn-first", "10", "-f", "json"],
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert (data["learn_alerts"], data["evaluated_items"]) == (10, 2)
+    moves = data["per_watchlist"]["moves"]
+    assert moves["feedback"] == {"relevant": 5, "not_relevant": 5, "missed": 0}
+    assert moves["model"]["examples"] == 10
+    assert moves["before"]["fp"] == 1 and moves["before"]["precision"] == 0.5
+    assert moves["after"]["fp"] == 0 and moves["after"]["tp"] == 1
+    assert moves["change"] == {"precision": 0.5, "recall": 0.0}
+    assert data["overall"]["after"]["precision"] == 1.0 and data["held_back"] == 1

@@ -16,6 +16,7 @@ the model holding back what it scores below its threshold.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -293,3 +294,57 @@ def render_file_learning(watchlist: str, items: int, bad: int, learned: Any) -> 
                 f"# in {s.missed} of {s.of_missed} missed, {s.rest} of {s.of_rest} others"
             )
     return "\n".join(lines)
+
+
+def render_json(report: LearnReport) -> str:
+    """``eval --learn-first N --format json``: the feedback per watchlist, and the rest of the
+    stream before (rules alone) and after (rules + learned), overall and per watchlist."""
+
+    def model_of(fb: Feedback) -> dict[str, Any] | None:
+        if fb.model is None:
+            return None
+        m = fb.model.metrics
+        return {
+            "examples": fb.model.examples,
+            "threshold": fb.model.threshold,
+            "held_out_precision": m.precision,
+            "held_out_recall": m.recall,
+        }
+
+    def change(before: Counts, after: Counts) -> dict[str, float]:
+        return {
+            "precision": round(after.precision - before.precision, 3),
+            "recall": round(after.recall - before.recall, 3),
+        }
+
+    return json.dumps(
+        {
+            "learn_items": report.learn_items,
+            "learn_alerts": report.learn_alerts,
+            "evaluated_items": report.rules.items,
+            "held_back": report.held_back,
+            "overall": {
+                "before": report.rules.overall.as_dict(),
+                "after": report.learned.overall.as_dict(),
+                "change": change(report.rules.overall, report.learned.overall),
+            },
+            "per_watchlist": {
+                wl: {
+                    "feedback": {
+                        "relevant": report.feedback[wl].relevant if wl in report.feedback else 0,
+                        "not_relevant": (
+                            report.feedback[wl].not_relevant if wl in report.feedback else 0
+                        ),
+                        "missed": report.feedback[wl].missed if wl in report.feedback else 0,
+                    },
+                    "model": model_of(report.feedback[wl]) if wl in report.feedback else None,
+                    "before": before.as_dict(),
+                    "after": report.learned.per_watchlist[wl].as_dict(),
+                    "change": change(before, report.learned.per_watchlist[wl]),
+                }
+                for wl, before in report.rules.per_watchlist.items()
+            },
+        },
+        ensure_ascii=False,
+        indent=2,
+    )
