@@ -50,6 +50,8 @@ from machine import say
 from bot.engine.watchlist import Entity, Keyword, Watchlist, to_document
 
 TERMS_PER_WATCHLIST = 1_000
+COMMON_WORDS = 1_000  # the most frequent words of the items are not drawn as single-word terms
+COMMON_NAMES = 30  # nor the most frequent names as entities
 FUZZY_SHARE = 0.1
 WORD = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]")
 STOP = frozenset(
@@ -90,7 +92,11 @@ def draw_terms(items: Items, size: int, seed: int) -> list[Watchlist]:
     for doc in docs[:5000]:
         for m in re.finditer(r"\b([A-Z][a-z]{2,}) ([A-Z][a-z]{3,})\b", doc):
             names[m.group(0)] += 1
-    people = [n for n, _ in names.most_common(size)]
+    counts: Counter[str] = Counter(w.lower() for doc in docs[:5000] for w in WORD.findall(doc))
+    common = {w for w, _ in counts.most_common(COMMON_WORDS)}
+    people = [  # "The Year", "Couples That" (title case) are not names
+        n for n, _ in names.most_common() if not any(w.lower() in common for w in n.split())
+    ][COMMON_NAMES : COMMON_NAMES + size]
     n_entities = round(size * FUZZY_SHARE)
     seen: set[str] = set()
     keywords: list[str] = []
@@ -104,6 +110,8 @@ def draw_terms(items: Items, size: int, seed: int) -> list[Watchlist]:
         at = rng.randrange(len(toks))
         gram = [t.lower() for t in toks[at : at + n]]
         if len(gram) < n or gram[0] in STOP or gram[-1] in STOP or len(gram[0]) < 3:
+            continue
+        if n == 1 and gram[0] in common:  # "said", "new": every item would alert
             continue
         term = " ".join(gram)
         if rng.random() < 0.08 and n == 1 and len(term) >= 6 and term.isalpha():

@@ -7,7 +7,9 @@ The repository keeps each day's entries as `YYYY/MM/YYYY-MM-DD/*_entries.json` i
 item per link.
 """
 
+import html
 import json
+import re
 import subprocess
 import sys
 
@@ -31,11 +33,13 @@ for name in names:
         if link in seen or not (r.get("title") or r.get("description")):
             continue
         seen.add(link)
+        text = html.unescape(re.sub(r"<[^>]*>", " ", r.get("description") or ""))
+        text = " ".join(text.split())
         print(
             json.dumps(
                 {
                     "title": r.get("title") or "",
-                    "text": r.get("description") or "",
+                    "text": text,
                     "url": link,
                     "source": r.get("source") or "",
                     "published": r.get("date_published") or "",
