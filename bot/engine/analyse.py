@@ -23,15 +23,20 @@ def clean_article(article: Article) -> Article:
     return replace(article, text=cleaned)
 
 
-def analyse(article: Article, matcher: Matcher, budget: int = PUSH_BUDGET) -> list[Match]:
+def analyse(
+    article: Article, matcher: Matcher, budget: int = PUSH_BUDGET, clean: bool = True
+) -> list[Match]:
     """Every alert ``article`` raises, each with its summary.
 
     Only the first ``matcher.max_chars`` characters are read (cleaned, matched
     and summarised); the alerts of a longer article say so, in
-    ``Match.truncated`` and at the end of the summary.
+    ``Match.truncated`` and at the end of the summary. ``clean=False``: the
+    caller has seen :func:`clean_article` leave this very article as it is, so
+    cleaning it again would change nothing (a cut one is still cleaned: its
+    last line may read differently).
     """
     read, truncated = matcher.bounded(article, log_cut=True)
-    article = clean_article(read)
+    article = clean_article(read) if clean or truncated else read
     matches = language_filter(article, matcher.match(article), matcher)
     for m in matches:
         m.summary = summarize(article, m.hits, budget)

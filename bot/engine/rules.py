@@ -915,6 +915,9 @@ class _Lazy:
         self.full: dict[int, Result] = {}  # by node id: matched and every span
         self.known: dict[int, bool] = {}  # by node id: whether it matched (spans not made)
         self.term_spans: dict[Term, tuple[Span, ...]] = {}
+        # one evaluator per zone, shared by every ``zone:`` of the rule: a part such as
+        # ``top:(@forces)`` written in several places is evaluated once per article
+        self.zoned: dict[Zone, _Lazy] = {}
 
     def spans(self, term: Term) -> tuple[Span, ...]:
         found = self.term_spans.get(term)
@@ -948,7 +951,11 @@ class _Lazy:
             return self.matched(node.left) or self.matched(node.right)
         if isinstance(node, And):
             return self.matched(node.left) and self.matched(node.right)
-        return self.result(node).matched  # zones, NEAR and SENT need the spans
+        if isinstance(node, InZone):
+            if self.layout.title_end is None:
+                return self.matched(node.child)
+            return self._zone(node.zone).matched(node.child)
+        return self.result(node).matched  # NEAR and SENT need the spans
 
     def _result(self, node: Node) -> Result:
         if isinstance(node, Term):
@@ -972,15 +979,21 @@ class _Lazy:
         return self.sent(node)
 
     def in_zone(self, node: InZone) -> Result:
-        layout = self.layout
-        if layout.title_end is None:
+        if self.layout.title_end is None:
             return self.result(node.child)
-        zone = node.zone
+        return self._zone(node.zone).result(node.child)
 
-        def zone_lookup(term: Term) -> list[Span]:
-            return [span for span in self.spans(term) if layout.in_zone(zone, span[0])]
+    def _zone(self, zone: Zone) -> _Lazy:
+        """The evaluator of ``zone``: this one's spans, only those that lie in the zone."""
+        found = self.zoned.get(zone)
+        if found is None:
+            layout = self.layout
 
-        return _Lazy(zone_lookup, layout).result(node.child)
+            def zone_lookup(term: Term) -> list[Span]:
+                return [span for span in self.spans(term) if layout.in_zone(zone, span[0])]
+
+            found = self.zoned[zone] = _Lazy(zone_lookup, layout)
+        return found
 
     def _pair_sides(self, node: Near | Sent) -> tuple[Result, Result] | None:
         """Both sides' results, or None when the side looked at first has no span."""
