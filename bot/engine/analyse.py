@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.engine.language import Language, detect_language, language_refusal
 from bot.engine.matcher import Matcher
-from bot.engine.summarize import PUSH_BUDGET, clean_text, summarize
+from bot.engine.summarize import PUSH_BUDGET, clean_text, summarize, summary_sentences
 from bot.models import Article, Match
 
 
@@ -38,8 +38,9 @@ def analyse(
     read, truncated = matcher.bounded(article, log_cut=True)
     article = clean_article(read) if clean or truncated else read
     matches = language_filter(article, matcher.match(article), matcher)
+    sentences = summary_sentences(article) if matches else []  # once for all its alerts
     for m in matches:
-        m.summary = summarize(article, m.hits, budget)
+        m.summary = summarize(article, m.hits, budget, sentences)
         if truncated:
             m.truncated = True
             m.summary += " " + truncation_note(matcher.max_chars)

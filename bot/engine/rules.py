@@ -915,9 +915,9 @@ class _Lazy:
         self.full: dict[int, Result] = {}  # by node id: matched and every span
         self.known: dict[int, bool] = {}  # by node id: whether it matched (spans not made)
         self.term_spans: dict[Term, tuple[Span, ...]] = {}
-        # one evaluator per zone, shared by every ``zone:`` of the rule: a part such as
-        # ``top:(@forces)`` written in several places is evaluated once per article
-        self.zoned: dict[Zone, _Lazy] = {}
+        # each zone's spans of each term, shared by every ``zone:`` part of the rule (a
+        # rule says ``top:(@forces)`` in several places: the spans are filtered once)
+        self.zoned: dict[Zone, dict[Term, tuple[Span, ...]]] = {}
 
     def spans(self, term: Term) -> tuple[Span, ...]:
         found = self.term_spans.get(term)
@@ -984,16 +984,19 @@ class _Lazy:
         return self._zone(node.zone).result(node.child)
 
     def _zone(self, zone: Zone) -> _Lazy:
-        """The evaluator of ``zone``: this one's spans, only those that lie in the zone."""
-        found = self.zoned.get(zone)
-        if found is None:
-            layout = self.layout
+        """An evaluator of ``zone``: this one's spans, only those that lie in the zone.
 
-            def zone_lookup(term: Term) -> list[Span]:
-                return [span for span in self.spans(term) if layout.in_zone(zone, span[0])]
+        A new one per ``zone:`` part (its results are dropped with it: keeping them
+        all for the whole rule raised the peak memory of a dense page), sharing the
+        zone's filtered spans."""
+        layout = self.layout
 
-            found = self.zoned[zone] = _Lazy(zone_lookup, layout)
-        return found
+        def zone_lookup(term: Term) -> list[Span]:
+            return [span for span in self.spans(term) if layout.in_zone(zone, span[0])]
+
+        child = _Lazy(zone_lookup, layout)
+        child.term_spans = self.zoned.setdefault(zone, {})
+        return child
 
     def _pair_sides(self, node: Near | Sent) -> tuple[Result, Result] | None:
         """Both sides' results, or None when the side looked at first has no span."""

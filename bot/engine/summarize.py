@@ -180,14 +180,34 @@ class RepeatedLines:
         ).strip()
 
 
-def summarize(article: Article, hits: Sequence[Hit] = (), budget: int = PUSH_BUDGET) -> str:
-    """Lead sentence plus hit-bearing sentences, in article order, within ``budget`` chars."""
+def summary_sentences(article: Article) -> list[tuple[int, int]]:
+    """The sentences a summary of ``article`` is made of (not one that repeats the title).
+
+    The same for every alert of the article: :func:`bot.engine.analyse.analyse` finds
+    them once and passes them to each :func:`summarize`.
+    """
     text = article.text
     spans = split_sentences(text)
     if not spans:
-        return _shorten(article.title, budget)
+        return []
     title_key = _key(article.title)
-    spans = [s for s in spans if _key(text[s[0] : s[1]]) != title_key] or spans
+    return [s for s in spans if _key(text[s[0] : s[1]]) != title_key] or spans
+
+
+def summarize(
+    article: Article,
+    hits: Sequence[Hit] = (),
+    budget: int = PUSH_BUDGET,
+    sentences: list[tuple[int, int]] | None = None,
+) -> str:
+    """Lead sentence plus hit-bearing sentences, in article order, within ``budget`` chars.
+
+    ``sentences``: :func:`summary_sentences` of ``article``, when the caller has them.
+    """
+    text = article.text
+    spans = summary_sentences(article) if sentences is None else sentences
+    if not spans:
+        return _shorten(article.title, budget)
     weight: Counter[int] = Counter()
     starts = [start for start, _ in spans]  # sorted and disjoint: one bisection per hit
     for hit in hits:
