@@ -1042,7 +1042,10 @@ def evaluate(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> 
     Without it, ``title:x`` is ``x``. Evaluated lazily (:class:`_Lazy`): the
     same answer as every node computed (:func:`evaluate_all`), with less work.
     """
-    return _Lazy(lookup, _layout(layout)).result(node)
+    lazy = _Lazy(lookup, _layout(layout))
+    if not lazy.matched(node):  # most rules asked do not match: no span is merged for them
+        return _NO_MATCH  # (a part that does not match has no spans: the same result)
+    return lazy.result(node)
 
 
 def evaluate_all(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> Result:
