@@ -799,6 +799,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="a small smoke run (1k terms, 0.3 MB)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--real", metavar="ITEMS.jsonl", type=Path,
+        help="real-news mode: alertbot scan end to end over these items (bench/realnews.py)",
+    )
+    parser.add_argument("--limit", type=int, default=20_000, help="real-news mode: items read")
+    parser.add_argument(
+        "--baseline", metavar="CHECKOUT", type=Path, action="append", default=[],
+        help="real-news mode: also run the scan of this checkout (e.g. a worktree of main)",
+    )
+    parser.add_argument(
         "--budget", type=float, help="seconds each baseline runs per size (default 5; quick 0.5)"
     )
     parser.add_argument(
@@ -826,6 +835,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.real is not None:
+        from realnews import run as run_real
+
+        sizes = args.sizes if "--sizes" in (argv or sys.argv) else [10_000]
+        print("\n".join(machine_info()) + "\n")
+        print(run_real(args.real, sizes, args.limit, args.seed, args.baseline))
+        return
     rng = random.Random(args.seed)
     say(f"generating the corpus ({args.mb:g} MB, seed {args.seed})")
     vocab = build_vocabulary(rng)

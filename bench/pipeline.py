@@ -12,12 +12,20 @@ ITEMS is JSON lines (or a JSON list) of objects with ``title``, ``text`` (or
 
 and reports articles/s for both, their ratio, alerts and stories, and the
 process's peak memory. Nothing here runs in the unit tests.
+
+Growth mode (``--fill 1000,20000,100000``): on a fresh SQLite file and a fresh
+PostgreSQL schema (``--pg URL``, default the local ``test`` database), the articles
+table is filled to each size with other articles (bulk inserts: the texts of the
+items, each made unique, fetched a year ago so no story window holds them), then
+``--measure`` new items go through ``ingest`` one transaction each: articles/s stored
+at each size, and the ratio of the first to the last.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import sys
@@ -29,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from machine import cpu_model  # noqa: E402
+from machine import cpu_model, say  # noqa: E402
 
 from bot.engine.analyse import analyse  # noqa: E402
 from bot.engine.matcher import Matcher  # noqa: E402
@@ -42,9 +50,11 @@ from bot.store import make_engine, make_session_factory, migrate, session_scope 
 
 def load_items(path: Path, limit: int) -> list[Article]:
     raw = path.read_text(encoding="utf-8")
-    rows = json.loads(raw) if raw.lstrip().startswith("[") else [
-        json.loads(line) for line in raw.splitlines() if line.strip()
-    ]
+    rows = (
+        json.loads(raw)
+        if raw.lstrip().startswith("[")
+        else [json.loads(line) for line in raw.splitlines() if line.strip()]
+    )
     out = []
     for row in rows[:limit]:
         text = row.get("text") or row.get("content") or row.get("description") or ""
@@ -60,12 +70,123 @@ def load_items(path: Path, limit: int) -> list[Article]:
     return out
 
 
+def fill(factory: object, articles: list[Article], upto: int, have: int) -> int:
+    """Bulk-insert other articles until the table holds ``upto``; returns ``upto``."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import insert
+
+    from bot.store.articles import content_hash, url_hash
+    from bot.store.tables import ArticleRow
+
+    old = datetime.now(UTC) - timedelta(days=365)
+    batch: list[dict[str, object]] = []
+    for i in range(have, upto):
+        base = articles[i % len(articles)]
+        text = f"{base.text} [filler {i}]"
+        url = f"https://filler.example/{i}"
+        batch.append(
+            {
+                "canonical_url": url,
+                "url_hash": url_hash(url),
+                "content_hash": content_hash(Article(title=base.title, text=text)),
+                "url": url,
+                "title": base.title,
+                "text": text,
+                "source_name": "filler",
+                "fetched_at": old,
+            }
+        )
+        if len(batch) == 5000 or i == upto - 1:
+            with session_scope(factory) as s:  # type: ignore[arg-type]
+                s.execute(insert(ArticleRow), batch)
+            batch = []
+    return upto
+
+
+def growth(args: argparse.Namespace, articles: list[Article], matcher: Matcher) -> None:
+    import uuid
+
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    sizes = [int(x) for x in args.fill.split(",")]
+    measured = articles[: args.measure * len(sizes)]
+    fillers = articles[len(measured) :] or articles
+    print(f"machine: {cpu_model()}, {platform.python_implementation()} {platform.python_version()}")
+    print(
+        f"date: {date.today().isoformat()}; measured items: {args.measure} per size, from {args.items.name}"
+    )
+    print()
+    print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
+    print()
+    print("| backend | stored articles | articles/s | ms/article | bot CPU ms/article | alerts |")
+    print("|---|---:|---:|---:|---:|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        schema = f"bench_{uuid.uuid4().hex[:10]}"
+        backends = [("sqlite", f"sqlite:///{tmp}/grow.db")]
+        if args.pg:
+            pg = make_url(args.pg).update_query_dict({"options": f"-csearch_path={schema}"})
+            admin = make_engine(args.pg)
+            with admin.begin() as conn:
+                conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+            backends.append(("postgresql", pg.render_as_string(hide_password=False)))
+        try:
+            for name, url in backends:
+                engine = make_engine(url)
+                migrate(engine)
+                factory = make_session_factory(engine)
+                stories = StoryRules()
+                have, rates = 0, []
+                for k, size in enumerate(sizes):
+                    say(f"{name}: filling to {size:,} articles")
+                    have = fill(factory, fillers, size, have)
+                    batch = measured[k * args.measure : (k + 1) * args.measure]
+                    alerts = 0
+                    t0, c0 = time.perf_counter(), time.process_time()
+                    for article in batch:
+                        with session_scope(factory) as s:
+                            result = ingest(s, article, matcher, stories)
+                        alerts += len(result.alerts_created)
+                        have += result.stored
+                    took, cpu = time.perf_counter() - t0, time.process_time() - c0
+                    rates.append(len(batch) / took)
+                    print(
+                        f"| {name} | {size:,} | {rates[-1]:,.0f} | {took * 1000 / len(batch):.2f} | {cpu * 1000 / len(batch):.2f} | {alerts} |"
+                    )
+                say(f"{name}: first / last size: {rates[0] / rates[-1]:.2f}×")
+                print(
+                    f"| {name} | slowdown {sizes[0]:,} → {sizes[-1]:,} | {rates[0] / rates[-1]:.2f}× | | | |"
+                )
+                engine.dispose()
+        finally:
+            if args.pg:
+                with admin.begin() as conn:
+                    conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+                admin.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("items", type=Path)
     parser.add_argument("--limit", type=int, default=5000)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--fill", help="growth mode: stored-article counts, e.g. 1000,20000,100000")
+    parser.add_argument(
+        "--measure", type=int, default=500, help="growth mode: items ingested per size"
+    )
+    parser.add_argument(
+        "--pg",
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
+        help="growth mode: PostgreSQL database (a schema of its own is made and dropped; '' skips)",
+    )
     args = parser.parse_args()
+    if args.fill:
+        articles = load_items(args.items, 10**9)
+        watchlists, errors = load_dir(ROOT / "watchlists")
+        assert not errors, errors
+        growth(args, articles, Matcher(watchlists))
+        return
 
     articles = load_items(args.items, args.limit)
     watchlists, errors = load_dir(ROOT / "watchlists")
@@ -98,11 +219,15 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n = len(articles)
     print(f"machine: {cpu_model()}, {platform.python_implementation()} {platform.python_version()}")
-    print(f"date: {date.today().isoformat()}; items: {n} ({mb:.1f} MB of text) from {args.items.name}")
+    print(
+        f"date: {date.today().isoformat()}; items: {n} ({mb:.1f} MB of text) from {args.items.name}"
+    )
     print()
     print("| stage | articles/s | total s | result |")
     print("|---|---|---|---|")
-    print(f"| match only (baseline) | {n / match_s:,.0f} | {match_s:.1f} | {matched} articles alerted |")
+    print(
+        f"| match only (baseline) | {n / match_s:,.0f} | {match_s:.1f} | {matched} articles alerted |"
+    )
     print(
         f"| stored pipeline ({backend}) | {n / ingest_s:,.0f} | {ingest_s:.1f} | "
         f"{stored} stored, {new_stories} stories, {alerts} alerts |"

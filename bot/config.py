@@ -13,8 +13,6 @@ from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from bot.bundled import default_data_dir, default_database_url, default_dir
 from bot.limits import MAX_MATCH_CHARS
@@ -109,6 +107,9 @@ class Settings(BaseSettings):
         of the working directory)."""
         if self.export_dir is not None:
             return self.export_dir.expanduser()
+        from sqlalchemy.engine import make_url  # here: SQLAlchemy is not loaded for a scan
+        from sqlalchemy.exc import ArgumentError
+
         try:
             url = make_url(self.database_url)
         except ArgumentError:

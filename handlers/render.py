@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.models import Match
-from bot.runtime.delivery import AlertView
 from handlers.reply import Button, Part, Reply, bold, italic, link, text
+
+if TYPE_CHECKING:  # the store (and numpy/scipy behind it) is not needed to render a match
+    from bot.runtime.delivery import AlertView
 
 Segment = tuple[str, bool]  # (text, is a matched term)
 

@@ -79,3 +79,11 @@ async def test_test_says_the_language_is_why(tmp_path: Path) -> None:
         assert "Without that, the rule would fire." in reply
     finally:
         await service.close()
+
+
+def test_the_known_codes_are_those_the_loaded_detector_lists() -> None:
+    """Checking ``languages:`` reads the profile names; detection loads the profiles."""
+    from bot.engine.language import _factory, known_languages
+
+    assert known_languages() == sorted(_factory().get_lang_list())  # type: ignore[attr-defined]
+    assert {"en", "ru", "uk", "de"} <= set(known_languages())

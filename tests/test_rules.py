@@ -720,3 +720,43 @@ def test_title_judges_only_headline_spans() -> None:
 def test_title_without_field_information_is_the_plain_rule() -> None:
     node = parse("title:troops")
     assert evaluate(node, _fielded({"troops": [(500, 501)]})).matched
+
+
+def test_lazy_evaluation_gives_what_every_node_computed_gives() -> None:
+    """evaluate stops early (AND, NEAR, SENT with one side empty; NOT asks only whether);
+    on thousands of random rules and articles it answers as the full bottom-up pass does."""
+    import random
+
+    from bot.engine import rules as r
+
+    rng = random.Random(17)
+    leaves = [r.Term("keyword", w) for w in ("a", "b", "c", "d")]
+
+    def node(depth: int) -> r.Node:
+        if depth == 0 or rng.random() < 0.25:
+            return rng.choice(leaves)
+        kind = rng.randrange(7)
+        if kind == 0:
+            return r.Not(node(depth - 1))
+        if kind == 1:
+            return r.InZone(node(depth - 1), rng.choice(r.ZONES))
+        left, right = node(depth - 1), node(depth - 1)
+        if kind == 2:
+            return r.And(left, right)
+        if kind == 3:
+            return r.Or(left, right)
+        if kind == 4:
+            return r.Near(rng.choice([left, r.Not(left)]), right, rng.randint(1, 4))
+        return r.Sent(left, rng.choice([right, r.Not(right)]))
+
+    for _ in range(3000):
+        rule = node(4)
+        spans = {
+            t: [(s, s + rng.randint(1, 2)) for s in rng.sample(range(30), rng.randint(0, 3))]
+            for t in leaves
+        }
+        layout = r.Layout(10, 14, lambda p: p // 5)
+        for where in (None, layout):
+            lazy = r.evaluate(rule, spans.__getitem__, where)
+            full = r.evaluate_all(rule, spans.__getitem__, where)
+            assert (lazy.matched, lazy.spans) == (full.matched, full.spans), r.render(rule)

@@ -80,3 +80,37 @@ def test_repeated_lines_across_a_source_are_dropped() -> None:
     assert footer not in cleaned
     assert "troops on the move" in cleaned
     assert rl.clean("other-source", footer) == footer
+
+
+def test_boilerplate_prefilter_agrees_with_the_whole_pattern() -> None:
+    """The words that gate each notice pattern never hide a notice the patterns find."""
+    from bot.engine import summarize as s
+
+    lines = [
+        "Remind me later", "DEAR READERS,", "Please support our journalism today", "Tweet",
+        "Support independent journalism", "make a one-off contribution", "Become a member",
+        "Sign up to our free daily newsletter", "Subscribe now!", "We use cookies",
+        "By continuing to browse you agree", "Advertisement", "Share this article on X:",
+        "Follow us on Mastodon", "Read more: the war", "Related »", "© 2024 Reuters",
+        "Copyright 2020", "Skip to main content", "This article is available to subscribers",
+        "Please turn off your ad blocker", "If you value our work, please support us",
+        "ſign up", "SUBSCRİBE", "Share on Twitter", "Troops arrived in Belarus on Monday.",
+        "ıf you can, support us", "İf you value us, support us", "Kelvin: \u212aeep reading. Share", "email", "PRINT",
+        "Dear friends", "the story is only available for members", "disable adblock now",
+    ]
+    for line in lines:
+        assert s.is_boilerplate_line(line) == bool(s._LINE_RE.search(line.strip())), line
+
+
+def test_boilerplate_fold_covers_every_letter_ignorecase_equates_with_ascii() -> None:
+    import re
+    import sys
+
+    from bot.engine import summarize as s
+
+    letter = re.compile("[a-z]", re.IGNORECASE)
+    for cp in range(0x80, sys.maxunicode + 1):
+        char = chr(cp)
+        if letter.match(char):
+            assert s._folded(char + "x")[0].isascii(), hex(cp)
+            assert re.match(s._folded(char + "x")[0], char, re.IGNORECASE), hex(cp)

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from bot.engine.language import Language, detect_language, language_refusal
 from bot.engine.matcher import Matcher
-from bot.engine.summarize import PUSH_BUDGET, clean_text, summarize
+from bot.engine.summarize import PUSH_BUDGET, clean_text, summarize, summary_sentences
 from bot.models import Article, Match
 
 
@@ -23,18 +23,24 @@ def clean_article(article: Article) -> Article:
     return replace(article, text=cleaned)
 
 
-def analyse(article: Article, matcher: Matcher, budget: int = PUSH_BUDGET) -> list[Match]:
+def analyse(
+    article: Article, matcher: Matcher, budget: int = PUSH_BUDGET, clean: bool = True
+) -> list[Match]:
     """Every alert ``article`` raises, each with its summary.
 
     Only the first ``matcher.max_chars`` characters are read (cleaned, matched
     and summarised); the alerts of a longer article say so, in
-    ``Match.truncated`` and at the end of the summary.
+    ``Match.truncated`` and at the end of the summary. ``clean=False``: the
+    caller has seen :func:`clean_article` leave this very article as it is, so
+    cleaning it again would change nothing (a cut one is still cleaned: its
+    last line may read differently).
     """
     read, truncated = matcher.bounded(article, log_cut=True)
-    article = clean_article(read)
+    article = clean_article(read) if clean or truncated else read
     matches = language_filter(article, matcher.match(article), matcher)
+    sentences = summary_sentences(article) if matches else []  # once for all its alerts
     for m in matches:
-        m.summary = summarize(article, m.hits, budget)
+        m.summary = summarize(article, m.hits, budget, sentences)
         if truncated:
             m.truncated = True
             m.summary += " " + truncation_note(matcher.max_chars)

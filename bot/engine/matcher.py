@@ -139,6 +139,8 @@ class CompiledWatchlist:
     watchlist: Watchlist
     terms: dict[str, TermInfo] = field(default_factory=dict)
     keys_by_rule_term: dict[rules.Term, frozenset[str]] = field(default_factory=dict)
+    # the inverse: the rule terms each key serves (a rule's spans in one pass over the hits)
+    rule_terms_by_key: dict[str, tuple[rules.Term, ...]] = field(default_factory=dict)
     entity_keys: list[str] = field(default_factory=list)
     keyword_keys: list[str] = field(default_factory=list)
     evidence_keys: set[str] = field(default_factory=set)  # terms whose hits are evidence
@@ -433,8 +435,12 @@ class Matcher:
             cwl.evidence_keys = set(cwl.terms)
             return
         cwl.uses_lead = rules.uses_zone(wl.rule_ast, ("lead", "top"))
+        by_key: dict[str, list[rules.Term]] = defaultdict(list)
         for term in rules.terms(wl.rule_ast):
-            cwl.keys_by_rule_term[term] = frozenset(self._rule_term_keys(index, cwl, term))
+            keys = cwl.keys_by_rule_term[term] = frozenset(self._rule_term_keys(index, cwl, term))
+            for key in keys:
+                by_key[key].append(term)
+        cwl.rule_terms_by_key = {key: tuple(ts) for key, ts in by_key.items()}
         plain_keywords = {Pattern.from_text(kw.term).key for kw in wl.keywords}
         cwl.evidence_keys = set(cwl.entity_keys) | plain_keywords
         for term in positive_terms(wl.rule_ast):
@@ -754,15 +760,20 @@ class Matcher:
     def _lookup(
         cwl: CompiledWatchlist, occ_by_key: dict[str, list[Occurrence]]
     ) -> Callable[[rules.Term], list[tuple[int, int]]]:
+        """Spans of each rule term, from one pass over the keys found (made at the first
+        question): linear in the hits, not terms × keys found, and a group's every word
+        is never walked."""
+        spans: dict[rules.Term, list[tuple[int, int]]] | None = None
+
         def lookup(term: rules.Term) -> list[tuple[int, int]]:
-            """Spans of ``term``: walk the few keys found, not a group's every word."""
-            wanted = cwl.keys_by_rule_term.get(term, frozenset())
-            return [
-                (o.tok_start, o.tok_end)
-                for key, occs in occ_by_key.items()
-                if key in wanted
-                for o in occs
-            ]
+            nonlocal spans
+            if spans is None:
+                spans = defaultdict(list)
+                serves = cwl.rule_terms_by_key
+                for key, occs in occ_by_key.items():
+                    for served in serves.get(key, ()):
+                        spans[served].extend((o.tok_start, o.tok_end) for o in occs)
+            return spans.get(term, [])
 
         return lookup
 

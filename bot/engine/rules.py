@@ -898,13 +898,158 @@ class _Evaluator:
         return _sentence_pairs(left, right, self.layout)
 
 
+class _Lazy:
+    """One rule for one article, evaluated top-down, only as far as the answer needs.
+
+    The same results as :class:`_Evaluator` (which computes every node: :func:`trace`
+    and :func:`nearest_miss` show them all), but an AND whose one side fails, a NEAR or
+    SENT whose one side has no span, never looks at the other side, and under NOT only
+    whether a part matches is asked (an OR stops at its first matching side). Most
+    watchlists whose term occurs in an article do not fire on it, so most rules stop at
+    their first condition. Recursion is bounded by the parser's ``MAX_DEPTH``.
+    """
+
+    def __init__(self, lookup: Lookup, layout: Layout) -> None:
+        self.lookup = lookup
+        self.layout = layout
+        self.full: dict[int, Result] = {}  # by node id: matched and every span
+        self.known: dict[int, bool] = {}  # by node id: whether it matched (spans not made)
+        self.term_spans: dict[Term, tuple[Span, ...]] = {}
+        # each zone's spans of each term, shared by every ``zone:`` part of the rule (a
+        # rule says ``top:(@forces)`` in several places: the spans are filtered once)
+        self.zoned: dict[Zone, dict[Term, tuple[Span, ...]]] = {}
+
+    def spans(self, term: Term) -> tuple[Span, ...]:
+        found = self.term_spans.get(term)
+        if found is None:
+            found = self.term_spans[term] = tuple(
+                sorted({(int(s), int(e)) for s, e in self.lookup(term)})
+            )
+        return found
+
+    def result(self, node: Node) -> Result:
+        key = id(node)
+        done = self.full.get(key)
+        if done is None:
+            done = self.full[key] = self._result(node)
+            self.known[key] = done.matched
+        return done
+
+    def matched(self, node: Node) -> bool:
+        key = id(node)
+        known = self.known.get(key)
+        if known is None:
+            known = self.known[key] = self._matched(node)
+        return known
+
+    def _matched(self, node: Node) -> bool:
+        if isinstance(node, Term):
+            return bool(self.spans(node))
+        if isinstance(node, Not):
+            return not self.matched(node.child)
+        if isinstance(node, Or):
+            return self.matched(node.left) or self.matched(node.right)
+        if isinstance(node, And):
+            return self.matched(node.left) and self.matched(node.right)
+        if isinstance(node, InZone):
+            if self.layout.title_end is None:
+                return self.matched(node.child)
+            return self._zone(node.zone).matched(node.child)
+        return self.result(node).matched  # NEAR and SENT need the spans
+
+    def _result(self, node: Node) -> Result:
+        if isinstance(node, Term):
+            spans = self.spans(node)
+            return Result(bool(spans), spans)
+        if isinstance(node, Not):
+            return Result(not self.matched(node.child), ())
+        if isinstance(node, InZone):
+            return self.in_zone(node)
+        if isinstance(node, Or):
+            left, right = self.result(node.left), self.result(node.right)
+            return Result(left.matched or right.matched, _merge(left, right))
+        if isinstance(node, And):
+            left = self.result(node.left)
+            if not left.matched:
+                return _NO_MATCH
+            right = self.result(node.right)
+            return Result(True, _merge(left, right)) if right.matched else _NO_MATCH
+        if isinstance(node, Near):
+            return self.near(node)
+        return self.sent(node)
+
+    def in_zone(self, node: InZone) -> Result:
+        if self.layout.title_end is None:
+            return self.result(node.child)
+        return self._zone(node.zone).result(node.child)
+
+    def _zone(self, zone: Zone) -> _Lazy:
+        """An evaluator of ``zone``: this one's spans, only those that lie in the zone.
+
+        A new one per ``zone:`` part (its results are dropped with it: keeping them
+        all for the whole rule raised the peak memory of a dense page), sharing the
+        zone's filtered spans."""
+        layout = self.layout
+
+        def zone_lookup(term: Term) -> list[Span]:
+            return [span for span in self.spans(term) if layout.in_zone(zone, span[0])]
+
+        child = _Lazy(zone_lookup, layout)
+        child.term_spans = self.zoned.setdefault(zone, {})
+        return child
+
+    def _pair_sides(self, node: Near | Sent) -> tuple[Result, Result] | None:
+        """Both sides' results, or None when the side looked at first has no span."""
+        left = self.result(node.left)
+        if not left.spans:
+            return None
+        right = self.result(node.right)
+        return (left, right) if right.spans else None
+
+    def _exclude_sides(self, node: Near | Sent) -> tuple[Result, Result] | None:
+        """(kept, dropped) of ``a OP NOT b`` / ``NOT b OP a``; None when nothing can be kept."""
+        keep_node, drop_node = (
+            (node.right, node.left) if isinstance(node.left, Not) else (node.left, node.right)
+        )
+        assert isinstance(drop_node, Not)
+        keep = self.result(keep_node)
+        if not keep.spans:
+            return None
+        return keep, self.result(drop_node.child)
+
+    def near(self, node: Near) -> Result:
+        if isinstance(node.left, Not) or isinstance(node.right, Not):
+            sides = self._exclude_sides(node)
+            return _NO_MATCH if sides is None else _near_exclude(sides[0], sides[1], node.n)
+        pair = self._pair_sides(node)
+        return _NO_MATCH if pair is None else _near_pairs(pair[0], pair[1], node.n)
+
+    def sent(self, node: Sent) -> Result:
+        if isinstance(node.left, Not) or isinstance(node.right, Not):
+            sides = self._exclude_sides(node)
+            return (
+                _NO_MATCH if sides is None else _sentence_exclude(sides[0], sides[1], self.layout)
+            )
+        pair = self._pair_sides(node)
+        return _NO_MATCH if pair is None else _sentence_pairs(pair[0], pair[1], self.layout)
+
+
 def evaluate(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> Result:
     """Whether ``node`` matches, given each term's spans, and the evidence spans.
 
     ``layout`` says where the zones and sentences are (:class:`Layout`; a
     bare int is ``title_end``: spans starting before it are in the title).
-    Without it, ``title:x`` is ``x``.
+    Without it, ``title:x`` is ``x``. Evaluated lazily (:class:`_Lazy`): the
+    same answer as every node computed (:func:`evaluate_all`), with less work.
     """
+    lazy = _Lazy(lookup, _layout(layout))
+    if not lazy.matched(node):  # most rules asked do not match: no span is merged for them
+        return _NO_MATCH  # (a part that does not match has no spans: the same result)
+    return lazy.result(node)
+
+
+def evaluate_all(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> Result:
+    """:func:`evaluate` computing every node bottom-up (the reference the tests compare with)."""
     return _Evaluator(node, lookup, _layout(layout))[node]
 
 

@@ -47,6 +47,47 @@ _LINE_PATTERNS = [
 ]
 _LINE_RE = re.compile("|".join(f"(?:{p})" for p in _LINE_PATTERNS), re.IGNORECASE)
 
+# Words without which a pattern of _LINE_PATTERNS (same order) cannot match: a line is
+# searched only with the patterns whose words it holds. Almost no line of news holds
+# any, and one alternation of 19 patterns tried at every position of every line was
+# the most expensive step of reading a short item. Compared with the line as
+# :func:`_folded` gives it (checked over every code point by tests/test_summarize.py).
+_LINE_WORDS: list[tuple[str, ...]] = [
+    ("remind me later",),
+    ("dear",),
+    ("support", "donate to"),
+    ("support",),
+    ("contribution", "donation"),
+    ("become a",),
+    ("newsletter",),
+    ("sign up", "subscribe"),
+    ("cookie",),
+    ("agree", "consent"),
+    ("advertis", "sponsored"),
+    ("share", "tweet", "email", "print"),
+    ("us on",),
+    ("read more", "related", "see also", "more on this story", "recommended"),
+    ("all rights reserved", "©", "copyright"),
+    ("skip to", "back to top", "jump to navigation"),
+    ("available",),
+    ("block",),
+    ("if you",),
+]
+_LINE_CHECKS = [
+    (words, re.compile(pattern, re.IGNORECASE))
+    for words, pattern in zip(_LINE_WORDS, _LINE_PATTERNS, strict=True)
+]
+_ALL_LINE_WORDS = tuple(sorted({word for words in _LINE_WORDS for word in words}))
+
+
+def _folded(line: str) -> str:
+    """``line`` in lower case, with the non-ASCII letters that ``re.IGNORECASE`` equates
+    with an ASCII one (İ ı ſ K) made that letter, so a pattern's words are found in it."""
+    lowered = line.lower()  # K (Kelvin) -> k; İ -> i + combining dot
+    if line.isascii():
+        return lowered
+    return lowered.replace("i\u0307", "i").replace("\u0131", "i").replace("\u017f", "s")
+
 _BLOCK_OPENERS = re.compile(
     r"^(a (message|note|letter) from (the )?[\w .'&-]{2,60}:?"
     r"|dear (readers?|friends|subscribers),?"
@@ -68,7 +109,19 @@ def is_boilerplate_line(line: str) -> bool:
     characters never is one (and is not searched: a page of one 17 MB line
     would cost seconds of regex for nothing)."""
     stripped = line.strip()
-    return 0 < len(stripped) <= MAX_BOILERPLATE_LINE and bool(_LINE_RE.search(stripped))
+    if not 0 < len(stripped) <= MAX_BOILERPLATE_LINE:
+        return False
+    folded = _folded(stripped)
+    for word in _ALL_LINE_WORDS:  # nearly every line holds none: one loop of `in`, no regex
+        if word in folded:
+            break
+    else:
+        return False
+    return any(
+        pattern.search(stripped) is not None
+        for words, pattern in _LINE_CHECKS
+        if any(word in folded for word in words)
+    )
 
 
 def clean_text(text: str) -> str:
@@ -127,14 +180,34 @@ class RepeatedLines:
         ).strip()
 
 
-def summarize(article: Article, hits: Sequence[Hit] = (), budget: int = PUSH_BUDGET) -> str:
-    """Lead sentence plus hit-bearing sentences, in article order, within ``budget`` chars."""
+def summary_sentences(article: Article) -> list[tuple[int, int]]:
+    """The sentences a summary of ``article`` is made of (not one that repeats the title).
+
+    The same for every alert of the article: :func:`bot.engine.analyse.analyse` finds
+    them once and passes them to each :func:`summarize`.
+    """
     text = article.text
     spans = split_sentences(text)
     if not spans:
-        return _shorten(article.title, budget)
+        return []
     title_key = _key(article.title)
-    spans = [s for s in spans if _key(text[s[0] : s[1]]) != title_key] or spans
+    return [s for s in spans if _key(text[s[0] : s[1]]) != title_key] or spans
+
+
+def summarize(
+    article: Article,
+    hits: Sequence[Hit] = (),
+    budget: int = PUSH_BUDGET,
+    sentences: list[tuple[int, int]] | None = None,
+) -> str:
+    """Lead sentence plus hit-bearing sentences, in article order, within ``budget`` chars.
+
+    ``sentences``: :func:`summary_sentences` of ``article``, when the caller has them.
+    """
+    text = article.text
+    spans = summary_sentences(article) if sentences is None else sentences
+    if not spans:
+        return _shorten(article.title, budget)
     weight: Counter[int] = Counter()
     starts = [start for start, _ in spans]  # sorted and disjoint: one bisection per hit
     for hit in hits:

@@ -304,7 +304,7 @@ def _parse_languages(source: str, value: object) -> list[str]:
     """``languages: [en, ru, uk]``: codes the language detector knows, each once."""
     if value is None:
         return []
-    from bot.engine.language import known_languages  # loads the profiles: only when asked
+    from bot.engine.language import known_languages  # the profile names, not the profiles
 
     known = known_languages()
     out: list[str] = []

@@ -12,7 +12,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 import charset_normalizer
-import feedparser
 
 from bot.ingest.dates import iso_from_struct
 from bot.ingest.errors import IngestError, one_line
@@ -51,6 +50,8 @@ def parse_feed(
         headers.setdefault("content-location", url)
     if not body.strip():
         raise IngestError("is empty")
+    import feedparser  # here: only a feed needs it
+
     parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     problem = _problem(parsed)
     feed: dict[str, Any] = parsed.feed

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from email.message import Message
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import httpx
 
 from bot.ingest.errors import IngestError, one_line, shorten_url, url_too_long
 from bot.limits import MAX_URL_CHARS
+
+if TYPE_CHECKING:
+    import httpx
 
 USER_AGENT = "alertbot/0.1 (+https://github.com/alertbot)"
 CONNECT_TIMEOUT = 10.0
@@ -65,6 +66,10 @@ async def fetch(
     applies per call even on a shared ``client``, and loops are named as such.
     304 Not Modified (after ``etag``/``last_modified``) gives ``not_modified=True``.
     """
+    import asyncio  # httpx and asyncio load on the first fetch: a scan of files needs neither
+
+    import httpx
+
     _check_url(url)
     opts = _Options(url, etag, last_modified, max_bytes, timeout, max_redirects)
     try:
@@ -93,6 +98,8 @@ def fetch_sync(
     max_redirects: int = 5,
 ) -> FetchResult:
     """:func:`fetch` for synchronous callers (the CLI); not for use inside a running loop."""
+    import asyncio
+
     return asyncio.run(
         fetch(
             url,
@@ -106,6 +113,8 @@ def fetch_sync(
 
 
 def _client(timeout: float) -> httpx.AsyncClient:
+    import httpx
+
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout, connect=min(timeout, CONNECT_TIMEOUT)),
         headers={"User-Agent": USER_AGENT},
@@ -124,6 +133,8 @@ class _Options:
 
 
 async def _fetch(client: httpx.AsyncClient, opts: _Options) -> FetchResult:
+    import httpx
+
     request = client.build_request(
         "GET",
         opts.url,
@@ -216,6 +227,8 @@ def _check_url(url: str) -> None:
 
 def _describe(exc: httpx.HTTPError, timeout: float) -> str:
     """One line a user understands for an httpx failure."""
+    import httpx
+
     if isinstance(exc, httpx.ConnectTimeout):
         return f"connection timed out after {min(timeout, CONNECT_TIMEOUT):g}s"
     if isinstance(exc, httpx.TimeoutException):

@@ -10,16 +10,18 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from bot.ingest.errors import IngestError
 from bot.ingest.feeds import read_feed_bytes
-from bot.ingest.fetch import FetchResult, fetch_sync
 from bot.ingest.html import article_from_html, domain
 from bot.ingest.jsonfile import articles_from_json
 from bot.ingest.sniff import sniff
 from bot.ingest.textfile import article_from_text, decode_bytes
 from bot.models import Article
+
+if TYPE_CHECKING:  # httpx (and asyncio) load only when a URL is read
+    from bot.ingest.fetch import FetchResult
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +99,8 @@ def read_file(path: str) -> list[Article]:
 
 def read_url(url: str) -> list[Article]:
     """Fetch ``url`` (blocking) and read what came back."""
+    from bot.ingest.fetch import fetch_sync
+
     return articles_from_fetch(fetch_sync(url))
 
 

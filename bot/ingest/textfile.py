@@ -95,7 +95,10 @@ def _detect(data: bytes) -> str | None:
 
 def normalize_newlines(text: str) -> str:
     """``\\r\\n``, ``\\r`` and Unicode line/paragraph separators become ``\\n``."""
-    return re.sub(r"\r\n?|[\u2028\u2029\x85]", "\n", text)
+    # str.replace, not one re.sub: the same result (a \r\n pair never overlaps another)
+    # at C speed; a regex over a 6 MB JSON-lines file cost 0.4 s of a scan
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\u2028", "\n").replace("\u2029", "\n").replace("\x85", "\n")
 
 
 def article_from_text(

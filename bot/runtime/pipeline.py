@@ -49,7 +49,9 @@ def ingest(
 ) -> Ingested:
     """Store, group and match one article. The caller commits (one article per transaction:
     on PostgreSQL the story's band locks are held until then)."""
-    article = clean_article(article)
+    cleaned = clean_article(article)
+    unchanged = cleaned is article  # then analyse need not clean it again (the same text)
+    article = cleaned
     if not (article.title.strip() or article.text.strip()):
         return Ingested(None, False, None)
     stored = store_article(session, article, source_id, now)
@@ -60,7 +62,7 @@ def ingest(
         return Ingested(row.id, False, row.story_id)
     story = assign_story(session, stories, row, now)
     result = Ingested(row.id, True, story.story_id, story.created)
-    for match in analyse(article, matcher):
+    for match in analyse(article, matcher, clean=not unchanged):
         scored = relevance.score(match, matcher, session) if relevance is not None else None
         if scored is None:  # no model for this watchlist: exactly as without the learned stage
             alert, created = record_alert(session, story.story_id, match, row.id, now)

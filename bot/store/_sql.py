@@ -27,6 +27,18 @@ def dialect_insert(session: Session, model: type[Base]) -> Any:
     raise NotImplementedError(f"unsupported database: {name}")
 
 
+def orm_insert(session: Session, model: type[Base]) -> Any:
+    """:func:`dialect_insert` on the mapped class: ``.returning(model)`` then gives the
+    new row as an object in the session (as ``session.get`` would) in the INSERT's own
+    answer, without a second statement to read it back."""
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        return postgresql.insert(model)
+    if name == "sqlite":
+        return sqlite.insert(model)
+    raise NotImplementedError(f"unsupported database: {name}")
+
+
 def insert_ignore(session: Session, model: type[Base], values: dict[str, Any]) -> int | None:
     """Insert one row; its id, or None when a unique key already has it.
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Match, match_record
-from bot.store._sql import dialect_insert, insert_ignore
+from bot.store._sql import dialect_insert, insert_ignore, orm_insert
 from bot.store.outbox import enqueue_deliveries
 from bot.store.tables import Alert, AlertOutlet, ArticleRow, Feedback, utcnow
 
@@ -48,9 +48,7 @@ def record_alert(
     """
     now = now or utcnow()
     record = match_record(match)
-    new_id = insert_ignore(
-        session,
-        Alert,
+    stmt = orm_insert(session, Alert).values(  # the new row comes back with the INSERT
         {
             "story_id": story_id,
             "watchlist": match.watchlist,
@@ -64,25 +62,24 @@ def record_alert(
             "relevance": relevance,
             "model_version": model_version,
             "held_back": held_back,
-        },
+        }
     )
-    if new_id is None:
+    created = session.scalars(stmt.on_conflict_do_nothing().returning(Alert)).one_or_none()
+    if created is None:
         alert = session.scalars(
             select(Alert).where(Alert.story_id == story_id, Alert.watchlist == match.watchlist)
         ).one()
     else:
-        found = session.get(Alert, new_id)
-        assert found is not None
-        alert = found
+        alert = created
     source, url = match.article.source, match.article.url
     if article_id is not None:
         row = session.get(ArticleRow, article_id)
         if row is not None:
             source, url = row.source_name, row.url
     add_outlet(session, alert.id, outlet_name(source, url), url, article_id, now)
-    if new_id is not None and not held_back:
+    if created is not None and not held_back:
         enqueue_deliveries(session, alert.id, alert.watchlist, now)
-    return alert, new_id is not None
+    return alert, created is not None
 
 
 def add_outlet(

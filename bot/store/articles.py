@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from bot.engine.text import tokens
 from bot.models import Article
-from bot.store._sql import insert_ignore
+from bot.store._sql import orm_insert
 from bot.store.tables import ArticleRow, utcnow
 from bot.urls import canonical_url
 
@@ -76,13 +76,28 @@ def find_duplicate(session: Session, article: Article) -> tuple[ArticleRow, Dupl
     return _find(session, url_hash(canonical) if canonical else None, content_hash(article))
 
 
+# Built once: building a statement costs more Python than running it on SQLite. A
+# NULL url_hash compares as unknown, so without a URL only the content can match.
+_FIND = select(ArticleRow).where(
+    or_(ArticleRow.url_hash == bindparam("u_hash"), ArticleRow.content_hash == bindparam("c_hash"))
+)
+_INSERT: dict[str, Any] = {}  # by dialect: INSERT … ON CONFLICT DO NOTHING RETURNING the row
+
+
+def _insert(session: Session) -> Any:
+    name = session.get_bind().dialect.name
+    stmt = _INSERT.get(name)
+    if stmt is None:
+        stmt = _INSERT[name] = (
+            orm_insert(session, ArticleRow).on_conflict_do_nothing().returning(ArticleRow)
+        )
+    return stmt
+
+
 def _find(
     session: Session, u_hash: str | None, c_hash: str
 ) -> tuple[ArticleRow, DuplicateBy] | None:
-    cond = ArticleRow.content_hash == c_hash
-    if u_hash is not None:
-        cond = or_(ArticleRow.url_hash == u_hash, cond)
-    rows = session.scalars(select(ArticleRow).where(cond)).all()
+    rows = session.scalars(_FIND, {"u_hash": u_hash, "c_hash": c_hash}).all()
     for row in rows:
         if u_hash is not None and row.url_hash == u_hash:
             return row, "url"
@@ -107,29 +122,30 @@ def store_article(
     found = _find(session, u_hash, c_hash)
     if found is not None:
         return StoredArticle(found[0], False, found[1])
-    new_id = insert_ignore(
-        session,
-        ArticleRow,
-        {
-            "canonical_url": canonical,
-            "url_hash": u_hash,
-            "content_hash": c_hash,
-            "url": article.url,
-            "title": article.title,
-            "text": article.text,
-            "source_name": article.source[:200],
-            "source_id": source_id,
-            "published_at": parse_published(article.published),
-            "fetched_at": now or utcnow(),
-        },
-    )
-    if new_id is None:  # another writer stored it between our look and our insert
+    # ON CONFLICT DO NOTHING RETURNING the row itself: the new row comes back in the
+    # INSERT's own answer (it used to be read back with a SELECT), already in the session
+    row = session.scalars(
+        _insert(session),
+        [
+            {
+                "canonical_url": canonical,
+                "url_hash": u_hash,
+                "content_hash": c_hash,
+                "url": article.url,
+                "title": article.title,
+                "text": article.text,
+                "source_name": article.source[:200],
+                "source_id": source_id,
+                "published_at": parse_published(article.published),
+                "fetched_at": now or utcnow(),
+            }
+        ],
+    ).one_or_none()
+    if row is None:  # another writer stored it between our look and our insert
         found = _find(session, u_hash, c_hash)
         if found is None:  # pragma: no cover - the conflicting row was rolled back
             raise RuntimeError("article conflicted with a row that no longer exists")
         return StoredArticle(found[0], False, found[1])
-    row = session.get(ArticleRow, new_id)
-    assert row is not None
     return StoredArticle(row, True)
 
 
