@@ -44,6 +44,7 @@ TABLES = {
     "digests_sent",
     "relevance_models",
     "missed_items",
+    "telegram_updates",
 }
 
 
