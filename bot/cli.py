@@ -493,8 +493,8 @@ async def _start_http(web_app: Any, settings: Any) -> Any:
 
 async def _register_webhooks(faces: list[Any]) -> None:
     """``setWebhook`` for a Telegram face in webhook mode; a refusal is one line and exit 2
-    (no fallback to polling: the operator asked for a webhook, and replicas that all
-    poll would fight over getUpdates)."""
+    (no fallback to polling: the operator asked for a webhook, and a silent fall-back
+    would hide a broken URL)."""
     for face in faces:
         webhook = getattr(face, "webhook", None)
         if webhook is None:
