@@ -611,7 +611,10 @@ def healthcheck(
     import urllib.request
 
     if url is None:
-        settings = settings_or_exit()
+        try:
+            settings = settings_or_exit()
+        except typer.Exit:  # Docker reserves exit 2: a bad setting is "unhealthy" (1)
+            raise typer.Exit(1) from None
         host = settings.http_host
         host = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
         host = f"[{host}]" if ":" in host else host
