@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,31 @@ class Terminal(io.StringIO):
         return True
 
 
+@contextmanager
+def logging_into(buffer: io.StringIO, log_format: str) -> Iterator[None]:
+    """The root logger as ``alertbot run`` sets it up, into ``buffer``; then as it was.
+
+    The ``alertbot`` logger is put back to NOTSET for the test: in the whole suite an
+    earlier test leaves it at WARNING, which is not what a fresh ``alertbot run`` has.
+    """
+    root, ours = logging.getLogger(), logging.getLogger("alertbot")
+    saved = root.handlers[:], root.level, ours.level
+    ours.setLevel(logging.NOTSET)
+    configure_logging("INFO", log_format, stream=buffer)
+    try:
+        yield
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        ours.setLevel(saved[2])
+
+
 @pytest.fixture
 def stream() -> Iterator[io.StringIO]:
-    """The root logger as ``alertbot run`` sets it up off a terminal (JSON), into a buffer."""
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
+    """JSON logs (``auto``, off a terminal) into a buffer."""
     buffer = io.StringIO()
-    configure_logging("INFO", "auto", stream=buffer)
-    yield buffer
-    root.handlers[:], _ = saved
-    root.setLevel(saved[1])
+    with logging_into(buffer, "auto"):
+        yield buffer
 
 
 def lines(buffer: io.StringIO) -> list[dict[str, Any]]:
@@ -138,11 +154,8 @@ async def test_log_scope_ends_what_it_bound(stream: io.StringIO) -> None:
 @pytest.mark.parametrize("log_format", ["json", "text"])
 def test_a_token_in_a_message_or_an_exception_is_never_logged(log_format: str) -> None:
     register_secrets([TG_TOKEN, SIGNING])
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
     buffer = io.StringIO()
-    configure_logging("INFO", log_format, stream=buffer)
-    try:
+    with logging_into(buffer, log_format):
         log = logging.getLogger("alertbot")
         log.info("calling https://api.telegram.org/bot%s/getMe", TG_TOKEN)
         log.warning("signing secret is %s", SIGNING)
@@ -152,9 +165,6 @@ def test_a_token_in_a_message_or_an_exception_is_never_logged(log_format: str) -
             log.exception("telegram failed")
         bind(chat=f"x{SIGNING}")
         log.info("bound field")
-    finally:
-        root.handlers[:], _ = saved
-        root.setLevel(saved[1])
     out = buffer.getvalue()
     assert "was rejected" in out and "Traceback" in out and "bound field" in out
     for secret in (TG_TOKEN, TG_TOKEN.split(":")[1], SIGNING):
