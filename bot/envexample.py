@@ -50,6 +50,10 @@ DESCRIPTIONS: dict[str, str] = {
     "log_format": "auto (JSON lines when stderr is not a terminal), json or text",
     "retention_days": "articles and stories older than this are forgotten",
     "worker_id": "this replica's name in leases and claims (default: host:pid)",
+    "leader_check_s": "replicas: seconds between tries of one that does not poll Telegram "
+    "to take the polling lock over",
+    "outbox_lease_s": "replicas: seconds a replica holds the outbox rows it claimed "
+    "(a replica that dies mid-send leaves them to the others after this)",
     "max_match_chars": "characters of an article matched; the rest is not read (at least 1000)",
     "export_dir": "where `alertbot chat` writes exports and charts "
     "(default: exports/ beside the SQLite database)",
