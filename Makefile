@@ -10,7 +10,7 @@ BUILD  := requirements-dev.lock pyproject.toml setup.py bot/engine/_wordscan.c
 STAMP  := $(VENV)/.installed-$(shell cat $(BUILD) | cksum | cut -d' ' -f1)
 UV     := uv==0.13.8
 
-.PHONY: run test lint install lock bench bench-pipeline bench-replicas clean
+.PHONY: run test lint install lock env-example bench bench-pipeline bench-replicas clean
 
 # every package at the version and hash in the lock file, then the project itself
 # (no deps, built with the locked setuptools: nothing unpinned is fetched)
@@ -40,6 +40,11 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bot handlers tests bench
 	$(BIN)/mypy bot handlers
+	$(BIN)/hadolint Dockerfile
+
+# after adding or changing a setting in bot/config.py (tests/test_env_example.py says when)
+env-example: $(STAMP)
+	$(BIN)/python -m bot.envexample > .env.example
 
 test: lint
 	$(BIN)/pytest

@@ -432,7 +432,7 @@ def run(
         settings.sources = sources
     if watchlists is not None:
         settings.watchlist_dir = watchlists
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     announce_where(settings)
     with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C while shutting down
         asyncio.run(_run(settings, once))
@@ -491,15 +491,23 @@ async def _run(settings: object, once: bool) -> None:
             if all_failed:
                 raise typer.Exit(EXIT_ALL_SOURCES_FAILED)
             return
-        from bot.runtime.webapp import make_web_app, start_web
+        from bot.runtime.webapp import SCHEDULER_KEY, make_web_app
 
         web_app = make_web_app(service)
+        scheduler = make_scheduler()
+        web_app[SCHEDULER_KEY] = scheduler  # /healthz: 503 until it runs, and once it stops
         faces = await _start_faces(service, settings, web_app)
         runner = None
-        slack_http = settings.slack_bot_token is not None and settings.slack_app_token is None
-        if settings.ingest_token is not None or slack_http:
-            runner = await start_web(web_app, settings.http_host, settings.http_port)
-        scheduler = make_scheduler()
+        try:
+            if settings.needs_http:
+                runner = await _start_http(web_app, settings)
+            await _register_webhooks(faces)  # once the server listens: Telegram posts at once
+        except BaseException:
+            for face in faces:
+                await face.stop()
+            if runner is not None:
+                await runner.cleanup()
+            raise
         inflight = InFlight()
         from handlers.commands.answers import send_digests
 
@@ -522,6 +530,35 @@ async def _run(settings: object, once: bool) -> None:
             await runner.cleanup()
     finally:
         await service.close()
+
+
+async def _start_http(web_app: Any, settings: Any) -> Any:
+    """The HTTP server on HTTP_HOST:HTTP_PORT; a port in use is one line and exit 2."""
+    from bot.runtime.webapp import start_web
+
+    try:
+        return await start_web(web_app, settings.http_host, settings.http_port)
+    except OSError as exc:
+        error(
+            f"cannot listen on {settings.http_host}:{settings.http_port} (HTTP_HOST, HTTP_PORT): "
+            f"{exc.strerror or exc}"
+        )
+        raise typer.Exit(EXIT_INPUT_ERROR) from None
+
+
+async def _register_webhooks(faces: list[Any]) -> None:
+    """``setWebhook`` for a Telegram face in webhook mode; a refusal is one line and exit 2
+    (no fallback to polling: the operator asked for a webhook, and a silent fall-back
+    would hide a broken URL)."""
+    for face in faces:
+        webhook = getattr(face, "webhook", None)
+        if webhook is None:
+            continue
+        try:
+            await webhook.register()
+        except RuntimeError as exc:
+            error(str(exc))
+            raise typer.Exit(EXIT_INPUT_ERROR) from None
 
 
 def watchlist_folder_refusal(directory: Path, load: Any) -> str | None:
@@ -571,19 +608,27 @@ async def _start_faces(service: Any, settings: Any, web_app: Any) -> list[Any]:
 
             telegram = TelegramFace(service, settings)
             service.notifiers["telegram"] = telegram.notifier
+            if settings.telegram_webhook_url:  # updates come to any replica's HTTP server
+                from handlers.telegram_webhook import TelegramWebhook
+
+                telegram.webhook = TelegramWebhook(telegram, settings)
+                telegram.webhook.mount(web_app)
             await telegram.start(polling=False)
             faces.append(telegram)
-            # one replica polls getUpdates at a time; another takes over when it dies
-            polling = Leadership(
-                service.engine,
-                f"telegram-polling:{telegram.bot_id}",
-                telegram.start_polling,
-                telegram.stop_polling,
-                check_s=settings.leader_check_s,
-            )
-            polling.begin()
-            faces.insert(0, polling)  # stopped first: the lock is freed for another replica
-            log.info("Telegram: polling for commands (one replica at a time), pushing alerts")
+            if telegram.webhook is not None:
+                log.info("Telegram: webhook at %s for commands, pushing alerts", settings.webhook_path)
+            else:
+                # one replica polls getUpdates at a time; another takes over when it dies
+                polling = Leadership(
+                    service.engine,
+                    f"telegram-polling:{telegram.bot_id}",
+                    telegram.start_polling,
+                    telegram.stop_polling,
+                    check_s=settings.leader_check_s,
+                )
+                polling.begin()
+                faces.insert(0, polling)  # stopped first: the lock is freed for another replica
+                log.info("Telegram: polling for commands (one replica at a time), pushing alerts")
         if settings.slack_bot_token is not None:
             from handlers.slack import SlackFace
 
@@ -602,6 +647,48 @@ async def _start_faces(service: Any, settings: Any, web_app: Any) -> list[Any]:
         error(f"cannot start the chat faces: {first}")
         raise typer.Exit(EXIT_INPUT_ERROR) from None
     return faces
+
+
+@app.command(cls=ReadableCommand)
+def healthcheck(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url",
+            metavar="URL",
+            help="Default: http://HTTP_HOST:HTTP_PORT/healthz (127.0.0.1 when HTTP_HOST is 0.0.0.0).",
+        ),
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", min=0.1)] = 5.0,
+) -> None:
+    """Ask a running `alertbot run` for /healthz: exit 0 when healthy, 1 when not (Docker's HEALTHCHECK)."""
+    import urllib.error
+    import urllib.request
+
+    if url is None:
+        try:
+            settings = settings_or_exit()
+        except typer.Exit:  # Docker reserves exit 2: a bad setting is "unhealthy" (1)
+            raise typer.Exit(1) from None
+        host = settings.http_host
+        host = "127.0.0.1" if host in ("", "0.0.0.0") else "::1" if host == "::" else host
+        host = f"[{host}]" if ":" in host else host
+        url = f"http://{host}:{settings.http_port}/healthz"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (our own URL)
+            status, body = response.status, response.read(10_000)
+    except urllib.error.HTTPError as err:
+        status, body = err.code, err.read(10_000)
+    except (urllib.error.URLError, OSError) as err:
+        reason = getattr(err, "reason", err)
+        error(f"unhealthy: {url}: {reason}")
+        raise typer.Exit(1) from None
+    text = body.decode("utf-8", "replace").strip()
+    if status == 200:
+        typer.echo(f"healthy: {text}")
+        return
+    error(f"unhealthy (HTTP {status}): {text}")
+    raise typer.Exit(1)
 
 
 @app.command(cls=ReadableCommand)

@@ -8,8 +8,10 @@ a ``repr``.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -18,6 +20,11 @@ from bot.bundled import default_data_dir, default_database_url, default_dir
 from bot.limits import MAX_MATCH_CHARS
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("auto", "json", "text")
+# the Bot API's secret_token: 1-256 characters, A-Z, a-z, 0-9, _ and -
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+# paths of the HTTP server that a webhook URL may not take over
+RESERVED_PATHS = ("/ingest", "/healthz", "/metrics", "/slack/events")
 MAX_SHOWN = 60  # characters of a bad value quoted back
 
 
@@ -45,6 +52,12 @@ class Settings(BaseSettings):
     sources: Path = Field(default_factory=lambda: default_dir("samples") / "sources.yaml")
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
+    # webhook mode (instead of long polling): the public HTTPS URL Telegram posts updates
+    # to; it must reach HTTP_HOST:HTTP_PORT with the same path (a reverse proxy)
+    telegram_webhook_url: str | None = None
+    # the secret Telegram sends back in X-Telegram-Bot-Api-Secret-Token; default: derived
+    # from TELEGRAM_TOKEN, so that every replica checks the same one
+    telegram_webhook_secret: SecretStr | None = None
     slack_bot_token: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -55,7 +68,10 @@ class Settings(BaseSettings):
     ingest_token: SecretStr | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8080
+    # start the HTTP server (for /healthz and /metrics) even when nothing else needs it
+    http_enabled: bool = False
     log_level: str = "INFO"
+    log_format: str = "auto"  # auto: JSON lines when stderr is not a terminal; json; text
     retention_days: int = 90
     worker_id: str = ""
     # replicas on PostgreSQL: how often one that does not poll Telegram tries to take over
@@ -83,6 +99,52 @@ class Settings(BaseSettings):
             raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}")
         return value
 
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _known_format(cls, value: object) -> object:
+        if isinstance(value, str) and value.strip().lower() in LOG_FORMATS:
+            return value.strip().lower()
+        if isinstance(value, str):
+            raise ValueError(f"expected one of {', '.join(LOG_FORMATS)}")
+        return value
+
+    @field_validator("telegram_webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return None
+        if not isinstance(value, str):
+            return value
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise ValueError("expected an https:// URL")
+        if (parts.path or "/").rstrip("/") in RESERVED_PATHS:
+            raise ValueError(f"the path {parts.path} is taken; use e.g. /telegram/webhook")
+        return value.strip()
+
+    @field_validator("telegram_webhook_secret", mode="after")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET.fullmatch(value.get_secret_value()):
+            raise ValueError("1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of TELEGRAM_WEBHOOK_URL, where the HTTP server takes Telegram's posts."""
+        return urlsplit(self.telegram_webhook_url or "").path or "/"
+
+    @property
+    def needs_http(self) -> bool:
+        """Whether ``alertbot run`` starts the HTTP server."""
+        slack_http = self.slack_bot_token is not None and self.slack_app_token is None
+        return bool(
+            self.http_enabled
+            or self.ingest_token is not None
+            or slack_http
+            or (self.telegram_token is not None and self.telegram_webhook_url)
+        )
+
     def secret_values(self) -> list[str]:
         """Every configured secret, for :func:`bot.logs.register_secrets`."""
         secrets = (
@@ -91,6 +153,7 @@ class Settings(BaseSettings):
             self.slack_app_token,
             self.slack_signing_secret,
             self.ingest_token,
+            self.telegram_webhook_secret,
         )
         return [s.get_secret_value() for s in secrets if s is not None]
 

@@ -31,6 +31,9 @@ MAX_HITS_KEPT_PER_TERM = 50  # evidence kept per term; every occurrence still co
 MAX_URL_CHARS = 2_048  # a URL typed in chat, given to `scan` or declared as a source
 MAX_INGEST_BODY = 5_000_000  # bytes of one POST /ingest body
 MAX_INGEST_ARTICLES = 1_000  # articles in one POST /ingest body
+# bytes of one Telegram webhook request (an update is a few KB; a long message with entities
+# and a reply under 100 KB)
+MAX_WEBHOOK_BODY = 1_000_000
 
 # --- learning ----------------------------------------------------------------
 

@@ -66,6 +66,7 @@ from telegram.ext import (
 from telegram.warnings import PTBDeprecationWarning
 
 from bot.config import Settings
+from bot.logs import bind
 from bot.runtime.delivery import AlertView, DeliveryError
 from bot.runtime.service import Service
 from bot.store import get_chat, session_scope
@@ -586,6 +587,8 @@ class TelegramFace:
         )
         self._initialized = False
         self._polling = False
+        # webhook mode: the endpoint (handlers.telegram_webhook) that feeds the Application
+        self.webhook: Any = None
         self.notifier = TelegramNotifier(self.app.bot, self._chat_timezone)
         self._add_handlers()
 
@@ -841,6 +844,7 @@ class TelegramFace:
         anonymous_admin = (
             msg is not None and msg.sender_chat is not None and msg.sender_chat.id == chat.id
         )
+        bind(chat=f"{PLATFORM}:{chat.id}")  # the log lines of this update say which chat
         return CommandContext(
             platform=PLATFORM,
             chat_key=f"{PLATFORM}:{chat.id}",

@@ -26,6 +26,9 @@ from bot.store.db import SessionFactory, make_engine, make_session_factory, migr
 from bot.store.tables import Base
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# The subprocess tests read the lines a person sees (``alertbot run`` inherits this); JSON
+# logs, the default when stderr is not a terminal, are checked in tests/test_logs.py.
+os.environ["LOG_FORMAT"] = "text"
 
 
 @cache

@@ -20,6 +20,13 @@ tests. What it does, as https://core.telegram.org/bots/api documents it:
   and captions over 1024 (after parsing) are refused as Telegram refuses them.
 * Files: ``sendDocument``/``sendPhoto`` (multipart), ``getFile`` and the
   download URL ``/file/bot<TOKEN>/<file_path>``.
+* Webhooks (https://core.telegram.org/bots/api#setwebhook): ``setWebhook``
+  checks ``secret_token`` (1-256 characters of ``A-Za-z0-9_-``) and
+  ``max_connections`` (1-100) and records the webhook (:attr:`webhook`);
+  ``getWebhookInfo`` reports it; ``deleteWebhook`` removes it; while one is
+  set, ``getUpdates`` is a 409 Conflict, as Telegram answers. The stub does
+  not post to the URL itself: :meth:`webhook_request` gives what Telegram
+  would post (the update and the secret header) for a test to send.
 
 A test builds a small world (users, chats, members, files), queues updates
 (:meth:`TelegramStub.send_text`, :meth:`press_button`, :meth:`send_document`),
@@ -251,6 +258,7 @@ class TelegramStub:
         self.files: dict[str, tuple[JSON, bytes]] = {}  # file_id → (File, content)
         self.messages: dict[tuple[int, int], JSON] = {}  # (chat id, message id) → Message
         self.commands: list[JSON] | None = None
+        self.webhook: JSON | None = None  # the parameters of the last setWebhook
         self.removed: set[str] = set()
         self._failures: dict[str, list[Failure]] = {}
         self._updates: list[JSON] = []
@@ -268,7 +276,9 @@ class TelegramStub:
             name.lower(): (name, handler)
             for name, handler in {
                 "getMe": self._get_me,
-                "deleteWebhook": self._true,
+                "deleteWebhook": self._delete_webhook,
+                "setWebhook": self._set_webhook,
+                "getWebhookInfo": self._get_webhook_info,
                 "getUpdates": self._get_updates,
                 "sendMessage": self._send_message,
                 "editMessageText": self._edit_message_text,
@@ -586,7 +596,62 @@ class TelegramStub:
     async def _get_me(self, params: JSON, files: Any) -> JSON:
         return self.bot
 
+    async def _set_webhook(self, params: JSON, files: Any) -> bool:
+        url = params.get("url")
+        if not isinstance(url, str):
+            raise ApiError(400, "Bad Request: parameter \"url\" is required")
+        if url == "":
+            self.webhook = None
+            return True
+        secret = params.get("secret_token")
+        if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
+            raise ApiError(400, "Bad Request: secret token contains unallowed characters")
+        connections = params.get("max_connections", 40)
+        if not _is_int(connections) or not 1 <= int(connections) <= 100:
+            raise ApiError(400, "Bad Request: invalid max_connections specified")
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        self.webhook = dict(params)
+        return True
+
+    async def _delete_webhook(self, params: JSON, files: Any) -> bool:
+        self.webhook = None
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _get_webhook_info(self, params: JSON, files: Any) -> JSON:
+        hook = self.webhook or {}
+        info: JSON = {
+            "url": hook.get("url", ""),
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if hook:
+            info["max_connections"] = int(hook.get("max_connections", 40))
+            if hook.get("allowed_updates") is not None:
+                info["allowed_updates"] = hook["allowed_updates"]
+        return info
+
+    def webhook_request(self, update: JSON) -> tuple[str, bytes, dict[str, str]]:
+        """What Telegram would POST for ``update`` to the webhook set: URL, body, headers."""
+        if self.webhook is None:
+            raise AssertionError("no webhook set")
+        headers = {"Content-Type": "application/json"}
+        if self.webhook.get("secret_token") is not None:
+            headers["X-Telegram-Bot-Api-Secret-Token"] = str(self.webhook["secret_token"])
+        return str(self.webhook["url"]), json.dumps(update).encode(), headers
+
+    def next_update_id(self) -> int:
+        return next(self._update_ids)
+
     async def _get_updates(self, params: JSON, files: Any) -> list[JSON]:
+        if self.webhook is not None:
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         offset = int(params.get("offset") or 0)
         limit = max(1, min(int(params.get("limit") or 100), 100))
         timeout = float(params.get("timeout") or 0)

@@ -196,3 +196,65 @@ def test_installed_bot_keeps_its_database_in_the_per_user_data_folder(
     assert where.returncode == 0, where.stderr
     base = tmp_path / "xdg" if xdg == "set" else tmp_path / "home" / ".local" / "share"
     assert where.stdout.strip() == f"sqlite:///{base / 'alertbot' / 'alertbot.db'}"
+
+
+async def test_installed_entry_point_and_healthcheck_command_run(
+    build_lib: Path, tmp_path: Path
+) -> None:
+    """What the Dockerfile runs (ENTRYPOINT alertbot, HEALTHCHECK alertbot healthcheck), from
+    an installed copy: exit 0 on a healthy /healthz, 1 on a 503 or when nothing listens."""
+    import asyncio
+
+    from aiohttp import web
+
+    state = {"status": 200}
+
+    async def healthz(request: web.Request) -> web.Response:
+        ok = state["status"] == 200
+        return web.json_response({"ok": ok}, status=state["status"])
+
+    app = web.Application()
+    app.router.add_get("/healthz", healthz)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    env = {k: v for k, v in os.environ.items() if k not in ("WATCHLIST_DIR", "SOURCES")}
+    env.update(PYTHONPATH=str(build_lib), HTTP_HOST="0.0.0.0", HTTP_PORT=str(port))
+
+    async def alertbot(*args: str) -> tuple[int, str, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", "from bot.cli import main; main()", *args,
+            cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        assert proc.returncode is not None
+        return proc.returncode, out.decode(), err.decode()
+
+    try:
+        code, out, _ = await alertbot("--version")
+        assert code == 0 and out.startswith("alertbot")
+        code, out, _ = await alertbot("healthcheck")  # HTTP_HOST 0.0.0.0 is asked on 127.0.0.1
+        assert code == 0 and out.startswith("healthy")
+        state["status"] = 503
+        code, _, err = await alertbot("healthcheck")
+        assert code == 1 and err.startswith("alertbot: unhealthy (HTTP 503)")
+    finally:
+        await runner.cleanup()
+    code, _, err = await alertbot("healthcheck")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "unhealthy" in err
+
+
+def test_the_console_script_has_the_healthcheck_command() -> None:
+    script = Path(sys.executable).parent / "alertbot"
+    assert script.is_file(), "the alertbot entry point is not installed"
+    done = subprocess.run(
+        [str(script), "healthcheck", "--url", "http://127.0.0.1:9/healthz", "--timeout", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("alertbot: unhealthy: http://127.0.0.1:9/healthz")

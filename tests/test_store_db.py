@@ -45,6 +45,7 @@ TABLES = {
     "relevance_models",
     "missed_items",
     "labelled_items",
+    "telegram_updates",
 }
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
+from bot import metrics
+from bot.logs import bind, log_scope
 from bot.store import claim_deliveries, mark_failed, mark_sent, pause_subscription, session_scope
 from bot.store.db import SessionFactory
 from bot.store.tables import Alert, Delivery, utcnow
@@ -191,6 +193,7 @@ async def drain_outbox(
     return sent
 
 
+@log_scope
 async def _send_one(
     factory: SessionFactory,
     notifiers: dict[str, Notifier],
@@ -198,20 +201,24 @@ async def _send_one(
     pacer: ChatPacer,
     item: Claimed,
 ) -> int:
+    bind(delivery_id=item.delivery_id, alert_id=item.alert.id, chat=item.chat_key)
     notifier = notifiers.get(item.platform)
     if item.skip_reason or notifier is None:
         reason = item.skip_reason or f"no {item.platform} connection in this process"
         retry = None if item.skip_reason else utcnow() + timedelta(seconds=60)
         await asyncio.to_thread(_failed, factory, item.delivery_id, worker, reason, retry)
+        metrics.delivered(item.platform, metrics.SKIPPED if item.skip_reason else metrics.RETRY)
         return 0
     await pacer.wait(item.chat_key, notifier.min_interval)
     try:
         ref = await notifier.send_alert(item.chat_key, item.alert)
     except DeliveryError as err:
         await asyncio.to_thread(_after_error, factory, worker, item, err)
+        metrics.delivered(item.platform, metrics.FAILED if err.permanent else metrics.RETRY)
         return 0
     with session_scope(factory) as session:
         mark_sent(session, item.delivery_id, ref)
+    metrics.delivered(item.platform, metrics.SENT, item.alert.created_at)
     return 1
 
 

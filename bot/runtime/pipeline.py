@@ -15,9 +15,11 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.engine.analyse import analyse, clean_article
 from bot.engine.matcher import Matcher
 from bot.engine.stories import StoryRules
+from bot.logs import bind
 from bot.models import Article
 from bot.store import add_story_outlet, assign_story, record_alert, session_scope, store_article
 from bot.store.db import SessionFactory
@@ -56,6 +58,7 @@ def ingest(
         return Ingested(None, False, None)
     stored = store_article(session, article, source_id, now)
     row = stored.row
+    bind(article_id=row.id)  # the lines about this article say which (in its thread)
     if not stored.created:
         if stored.duplicate_by == "content" and row.story_id is not None and article.url:
             add_story_outlet(session, row.story_id, article.source, article.url, now)
@@ -93,4 +96,5 @@ def ingest_all(
     for article in articles:
         with session_scope(session_factory) as session:
             done.append(ingest(session, article, matcher, stories, source_id))
+        metrics.ingested(done[-1])
     return done

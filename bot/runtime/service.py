@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session
 
+from bot import metrics
 from bot.config import Settings
 from bot.engine.matcher import CompileError, Matcher
 from bot.engine.stories import StoryRules
@@ -49,6 +50,7 @@ from bot.ingest.poll import (
 from bot.ingest.safety import guarded_client
 from bot.ingest.sources import SourceSpec, load_sources
 from bot.limits import MAX_MATCH_CHARS
+from bot.logs import bind, log_scope
 from bot.models import Article
 from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
 from bot.runtime.learning import Relevance
@@ -388,6 +390,7 @@ class Service:
 
     # --- jobs ------------------------------------------------------------------
 
+    @log_scope
     async def poll_source(self, source_id: int, *, once: bool = False) -> PollReport:
         """Poll one source if it is due and nobody else holds it; ingest what is new.
 
@@ -398,12 +401,14 @@ class Service:
         if claimed is None:
             return PollReport(source=str(source_id))
         name, state, interval, failures, origin = claimed
+        bind(source=name, source_id=source_id)  # on every line of this poll
         report = PollReport(source=name, polled=True)
         client = self.file_client if origin == FROM_FILE else self.client
         # a file's own address is trusted; the entries' links of a fetch_full feed are
         # the feed's content, so they get the chat client (guarded unless allowed)
         outcome = await poll(state, client=client, limiter=self.limiter, links_client=self.client)
         if outcome.error:
+            metrics.source_failed(state.kind)
             report.error = outcome.error
             delay = next_poll_delay(interval, failures + 1)
             if once:
@@ -418,6 +423,7 @@ class Service:
         finished = await self._ingest_many(source_id, name, outcome.articles, report)
         if finished:
             await asyncio.to_thread(self._succeeded, source_id, interval, state, outcome)
+            metrics.source_polled()
         return report
 
     def _claim(self, source_id: int) -> tuple[str, SourceState, int, int, str] | None:
@@ -466,6 +472,7 @@ class Service:
     ) -> bool:
         """Ingest one article per transaction; False when stopped half-way."""
         started = last = time.monotonic()
+        metrics.fetched(len(articles))
         async with self._db_lock:
             for done, article in enumerate(articles, 1):
                 if self.stopping:
@@ -510,9 +517,11 @@ class Service:
 
     def _ingest_one(self, article: Article, source_id: int | None) -> Ingested:
         with session_scope(self.factory) as session:
-            return ingest(
+            result = ingest(
                 session, article, self.matcher, self.stories, source_id, relevance=self.relevance
             )
+        metrics.ingested(result)  # once committed: a rolled-back article is not counted
+        return result
 
     async def drain_outbox(self) -> int:
         if not self.notifiers:

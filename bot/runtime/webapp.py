@@ -1,10 +1,17 @@
-"""The HTTP side of ``alertbot run``: the ingest endpoint and a health check.
+"""The HTTP side of ``alertbot run``: ingest, health, metrics, and the chat webhooks.
 
 ``POST /ingest`` takes one JSON article or a list of them (``title``,
 ``text`` or ``content``, and optionally ``url``, ``source``, ``published``)
 from systems that push, with ``Authorization: Bearer <INGEST_TOKEN>``. Each
 article goes through the same pipeline as a polled one. The chat faces that
-need HTTP (Slack in HTTP mode) add their routes to the same application.
+need HTTP (Slack in HTTP mode, Telegram in webhook mode) add their routes to
+the same application.
+
+``GET /healthz`` is for a load balancer or Docker's ``HEALTHCHECK``: 200 when
+the database answers and the scheduler runs, else 503, with a JSON body that
+says which, and when any replica last polled a source successfully (read
+from the database, so every replica gives the same answer). ``GET /metrics``
+is this process's Prometheus metrics (:mod:`bot.metrics`).
 """
 
 from __future__ import annotations
@@ -13,17 +20,27 @@ import asyncio
 import hmac
 import json
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING, STATE_STOPPED
 
+from bot import metrics
 from bot.limits import MAX_INGEST_ARTICLES, MAX_INGEST_BODY
+from bot.logs import bind
 from bot.models import Article
 from bot.runtime.service import Service
+from bot.store import session_scope
+from bot.store.health import last_poll_success
 
 log = logging.getLogger("alertbot")
 
 SERVICE_KEY: web.AppKey[Service] = web.AppKey("service", Service)
+# the scheduler of ``alertbot run`` (an APScheduler scheduler: its ``state`` is read)
+SCHEDULER_KEY: web.AppKey[Any] = web.AppKey("scheduler", object)
+_SCHEDULER_STATES = {STATE_RUNNING: "running", STATE_PAUSED: "paused", STATE_STOPPED: "stopped"}
 
 
 class BadArticle(ValueError):
@@ -110,16 +127,57 @@ async def ingest_handler(request: web.Request) -> web.Response:
         return _error(400, "not JSON: the body is not UTF-8 text")
     except BadArticle as err:
         return _error(400, str(err))
+    bind(source="ingest")
     report = await service.ingest_articles(articles, source_name="ingest")
     return web.json_response(
         {"ok": True, "received": len(articles), "stored": report.stored, "alerts": report.alerts}
     )
 
 
+@dataclass
+class Health:
+    database: bool
+    last_poll: datetime | None
+    scheduler: str | None  # "running", "paused" (stopping), "stopped"; None: no scheduler
+
+    @property
+    def ok(self) -> bool:
+        return self.database and self.scheduler in (None, "running")
+
+    def as_json(self, worker: str) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "database": "ok" if self.database else "unreachable",
+            "scheduler": self.scheduler,
+            "last_successful_poll": self.last_poll.isoformat() if self.last_poll else None,
+            "worker": worker,
+        }
+
+
+def _database_health(service: Service) -> tuple[bool, datetime | None]:
+    try:
+        with session_scope(service.factory) as session:
+            return True, last_poll_success(session)
+    except Exception as exc:  # any driver error: the database is not usable
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        log.error("health: the database does not answer: %s: %s", type(exc).__name__, first)
+        return False, None
+
+
 async def health_handler(request: web.Request) -> web.Response:
     service = request.app[SERVICE_KEY]
-    ok = await asyncio.to_thread(service.database_ok)
-    return web.json_response({"ok": ok}, status=200 if ok else 503)
+    database, last_poll = await asyncio.to_thread(_database_health, service)
+    scheduler = request.app.get(SCHEDULER_KEY)
+    state = None if scheduler is None else _SCHEDULER_STATES.get(scheduler.state, "stopped")
+    health = Health(database, last_poll, state)
+    return web.json_response(health.as_json(service.worker), status=200 if health.ok else 503)
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    body, content_type = metrics.exposition()
+    response = web.Response(body=body)
+    response.headers["Content-Type"] = content_type  # with its version and charset
+    return response
 
 
 def make_web_app(service: Service) -> web.Application:
@@ -127,6 +185,7 @@ def make_web_app(service: Service) -> web.Application:
     app[SERVICE_KEY] = service
     app.router.add_post("/ingest", ingest_handler)
     app.router.add_get("/healthz", health_handler)
+    app.router.add_get("/metrics", metrics_handler)
     return app
 
 
@@ -134,5 +193,5 @@ async def start_web(app: web.Application, host: str, port: int) -> web.AppRunner
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
-    log.info("HTTP on http://%s:%d (POST /ingest, GET /healthz)", host, port)
+    log.info("HTTP on http://%s:%d (POST /ingest, GET /healthz, GET /metrics)", host, port)
     return runner

@@ -457,3 +457,18 @@ class DigestSent(Base):
     subscription_id: Mapped[int] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
     period_key: Mapped[str] = mapped_column(String(40))  # e.g. "daily:2026-03-10"
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TelegramUpdate(Base):
+    """A Telegram update already taken in by a webhook: the key that makes it once-only.
+
+    Telegram re-sends an update until one request answers 2xx, and any
+    replica may receive it; the first to insert ``(bot_id, update_id)``
+    processes it. Rows older than Telegram keeps updates (24 h) are forgotten.
+    """
+
+    __tablename__ = "telegram_updates"
+
+    bot_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
