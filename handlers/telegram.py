@@ -57,10 +57,12 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    ApplicationHandlerStop,
     CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 from telegram.warnings import PTBDeprecationWarning
@@ -70,6 +72,7 @@ from bot.logs import bind
 from bot.runtime.delivery import AlertView, DeliveryError
 from bot.runtime.service import Service
 from bot.store import get_chat, session_scope
+from bot.store.updates import claim_update, forget_updates
 from handlers import commands, render
 from handlers.commands.base import chat_allowed
 from handlers.reply import CommandContext, Part, Reply
@@ -77,6 +80,7 @@ from handlers.reply import CommandContext, Part, Reply
 log = logging.getLogger("alertbot.telegram")
 
 PLATFORM = "telegram"
+FORGET_UPDATES_EVERY_S = 3600.0  # how often old update claims are dropped
 TEXT_LIMIT = 4096  # characters per message (Bot API)
 CAPTION_LIMIT = 1024  # characters per media caption
 ADMIN_CACHE_S = 300.0  # getChatMember answers are trusted this long
@@ -587,6 +591,9 @@ class TelegramFace:
         )
         self._initialized = False
         self._polling = False
+        # polled updates are claimed in the database too (see _claim_polled), once polling starts
+        self._claims_polled = False
+        self._forgotten_at = 0.0  # when the claims older than Telegram's retries were dropped
         # webhook mode: the endpoint (handlers.telegram_webhook) that feeds the Application
         self.webhook: Any = None
         self.notifier = TelegramNotifier(self.app.bot, self._chat_timezone)
@@ -629,6 +636,7 @@ class TelegramFace:
             drop_pending_updates=False,
         )
         self._polling = True
+        self._claims_polled = True
         log.info("telegram: this replica polls for updates")
 
     async def stop_polling(self) -> None:
@@ -674,6 +682,7 @@ class TelegramFace:
     # --- handlers ------------------------------------------------------------------------------
 
     def _add_handlers(self) -> None:
+        self.app.add_handler(TypeHandler(Update, self._claim_polled), group=-1)
         new_messages = filters.UpdateType.MESSAGE  # not edits: an edited command is not run again
         for spec in commands.command_specs():
             self.app.add_handler(CommandHandler(spec.name, self._on_command, filters=new_messages))
@@ -684,6 +693,33 @@ class TelegramFace:
         self.app.add_handler(MessageHandler(filters.Document.ALL & new_messages, self._on_document))
         self.app.add_handler(CallbackQueryHandler(self._on_button))
         self.app.add_error_handler(self._on_error)
+
+    async def _claim_polled(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A polled update is handled once across replicas: when the polling leader dies
+        after handling an update but before its next getUpdates confirmed it, Telegram
+        gives it again to the replica that takes over. Claimed by ``(bot, update_id)`` in
+        the same table the webhook uses (the webhook claims before feeding, so this
+        only runs for polled updates). A database error lets the update through: one
+        answer twice is better than none."""
+        if not self._claims_polled:
+            return
+        try:
+            first = await asyncio.to_thread(self._claim, update.update_id)
+        except Exception as err:  # noqa: BLE001 - logged; the update is still handled
+            log.warning("telegram: could not claim update %s: %s", update.update_id, err)
+            return
+        if not first:
+            log.info("telegram: update %s was handled by another replica", update.update_id)
+            raise ApplicationHandlerStop
+
+    def _claim(self, update_id: int) -> bool:
+        with session_scope(self.service.factory) as session:
+            first = claim_update(session, self.app.bot.id, update_id)
+            now = time.monotonic()
+            if first and now - self._forgotten_at >= FORGET_UPDATES_EVERY_S:
+                self._forgotten_at = now
+                forget_updates(session)
+            return first
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A known /command (or /command@thisbot in a group)."""

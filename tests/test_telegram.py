@@ -26,6 +26,7 @@ from bot.runtime.delivery import AlertView, DeliveryError, alert_view
 from bot.runtime.service import Service
 from bot.store import Alert, session_scope
 from bot.store.subscriptions import get_chat, get_subscription
+from bot.store.updates import claim_update
 from bot.store.watchlists import get_watchlist
 from handlers import commands
 from handlers.telegram import TelegramFace, TelegramNotifier
@@ -644,3 +645,20 @@ async def test_stub_long_poll_waits_and_conflicts(tg: TelegramStub) -> None:
         tg.send_text(tg.private_chat(user), user, "hello")
         (update,) = await second
         assert update.message is not None and update.message.text == "hello"
+
+
+async def test_a_polled_update_another_replica_handled_is_not_answered_again(
+    tg: TelegramStub, face: TelegramFace, service: Service
+) -> None:
+    """A replica that takes over polling is given the updates its dead predecessor handled
+    but never confirmed: the claim in the database makes them answered once."""
+    user = tg.user(41, "Gus")
+    chat = tg.private_chat(user)
+    taken = tg.next_update_id()  # the id the next update gets...
+    with session_scope(service.factory) as session:  # ...already claimed by another replica
+        assert claim_update(session, face.app.bot.id, taken + 1)
+    tg.send_text(chat, user, "/help")  # update taken + 1: handled elsewhere
+    tg.send_text(chat, user, "/watchlists")  # update taken + 2: this replica's
+    (answer,) = await reply_to(tg, chat["id"])
+    assert "Watchlists" in answer or "watchlist" in answer.lower()
+    assert "alertbot watches news sources" not in answer
