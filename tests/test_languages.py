@@ -81,6 +81,16 @@ async def test_test_says_the_language_is_why(tmp_path: Path) -> None:
         await service.close()
 
 
+async def test_show_names_the_languages(tmp_path: Path) -> None:
+    service = make_service(tmp_path, ROOT / "watchlists")
+    try:
+        shown = (await say(service, MEMBER, "/show russia-belarus-ukraine")).plain_text
+        assert "Languages: en, ru, uk (an article detected in another language" in shown
+        assert "Languages:" not in (await say(service, MEMBER, "/show troop-movements")).plain_text
+    finally:
+        await service.close()
+
+
 def test_the_known_codes_are_those_the_loaded_detector_lists() -> None:
     """Checking ``languages:`` reads the profile names; detection loads the profiles."""
     from bot.engine.language import _factory, known_languages

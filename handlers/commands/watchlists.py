@@ -273,6 +273,12 @@ def describe(wl: Watchlist, p: str) -> Reply:
         reply.line(italic("Its rule uses no group of these lexicons yet."))
     reply.line(bold("Rule: "), code(wl.rule) if wl.rule else text(_default_rule(wl)))
     reply.line(bold("Min score: "), text(f"{wl.min_score:g}"))
+    if wl.languages:
+        reply.line(
+            bold("Languages: "),
+            text(", ".join(wl.languages)),
+            italic(" (an article detected in another language does not match; unsure is let in)"),
+        )
     if not wl.term_count:
         reply.line(italic(f"No terms yet: {p}add {wl.name} keyword <phrase>"))
     return reply
