@@ -8,6 +8,7 @@ import pytest
 from test_commands_support import MEMBER, ROOT, make_service, say
 
 from bot.engine.analyse import analyse
+from bot.engine.evaluation import LabelledItem, evaluate
 from bot.engine.language import detect_language
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import WatchlistError, load_dir
@@ -97,3 +98,11 @@ def test_the_known_codes_are_those_the_loaded_detector_lists() -> None:
 
     assert known_languages() == sorted(_factory().get_lang_list())  # type: ignore[attr-defined]
     assert {"en", "ru", "uk", "de"} <= set(known_languages())
+
+
+def test_eval_names_the_language_as_the_reason_of_a_miss() -> None:
+    matcher = Matcher([load_watchlist(LIMITED, "limited.yaml")])
+    item = LabelledItem(line=1, id="de1", title=GERMAN.title, text=GERMAN.text, label="limited")
+    (miss,) = evaluate([item], matcher).errors
+    assert miss.kind == "FN"
+    assert miss.detail == ["limited: language de not in en, ru, uk"]

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.engine.analyse import analyse
+from bot.engine.analyse import analyse, language_note
 from bot.engine.matcher import Diagnosis, Matcher
 from bot.engine.watchlist import Keyword, Watchlist, WatchlistError, from_mapping
 from bot.models import Article, Match
@@ -386,7 +386,14 @@ def _note_errors(
     matcher: Matcher,
 ) -> None:
     if wanted and not caught:
-        detail = [line for wl in wanted for line in _miss_lines(matcher.diagnose(item.article, wl))]
+        languages = {w.name: w.languages for w in matcher.watchlists}
+        detail = []
+        for wl in wanted:
+            refused = language_note(item.article, languages.get(wl, []))
+            if refused:  # the rule may hold: the article's language keeps it out
+                detail.append(_cut(f"{wl}: {refused}"))
+            else:
+                detail += _miss_lines(matcher.diagnose(item.article, wl))
         report.errors.append(Error("FN", item, ",".join(wanted), detail))
     for wl, match in fired.items():
         if wl not in wanted:
