@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -52,7 +52,7 @@ from bot.ingest.sources import SourceSpec, load_sources
 from bot.limits import MAX_MATCH_CHARS
 from bot.logs import bind, log_scope
 from bot.models import Article
-from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
+from bot.runtime.delivery import ChatPacer, Notifier, Outbox, Sender, drain_outbox
 from bot.runtime.learning import Relevance
 from bot.runtime.pipeline import Ingested, ingest
 from bot.store import (
@@ -68,7 +68,7 @@ from bot.store import (
     upsert_source,
 )
 from bot.store.retention import purge_older_than
-from bot.store.sources import FROM_FILE, claim_source, list_sources
+from bot.store.sources import FROM_FILE, claim_source, get_source, list_sources
 from bot.store.tables import LexiconRow, WatchlistRow, utcnow
 from bot.store.watchlists import (
     get_lexicon,
@@ -169,11 +169,36 @@ class Service:
         self.file_client = httpx.AsyncClient()
         self.limiter = HostLimiter()
         self.pacer = ChatPacer()
-        self.stopping = False
+        # the outbox's sender: woken when an article's alerts commit (and, on PostgreSQL,
+        # by any replica's NOTIFY); ``alertbot run`` runs it (run_sender)
+        self.sender = Sender(
+            Outbox(
+                self.factory,
+                self.notifiers,
+                self.worker,
+                self.pacer,
+                settings.serves,
+                settings.fold_threshold,
+                settings.outbox_lease_s,
+            ),
+            drain_s=settings.outbox_drain_s,
+        )
+        self._stopping = False
         # True once a scheduler polls the sources (``alertbot run``): ``alertbot chat``
         # and ``run --once`` poll nothing after their start (addsource says so)
         self.polling = False
         self._db_lock = asyncio.Lock()  # one ingesting task at a time per process
+
+    @property
+    def stopping(self) -> bool:
+        """Set on SIGINT/SIGTERM: jobs finish the article (and the message) in hand."""
+        return self._stopping
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        self._stopping = value
+        if value:
+            self.sender.stop()
 
     # --- set-up --------------------------------------------------------------
 
@@ -426,6 +451,12 @@ class Service:
             metrics.source_polled()
         return report
 
+    def next_poll_at(self, source_id: int) -> datetime | None:
+        """When the source is due next (None: gone or disabled)."""
+        with session_scope(self.factory) as session:
+            src = get_source(session, source_id)
+            return src.next_poll_at if src is not None and src.enabled else None
+
     def _claim(self, source_id: int) -> tuple[str, SourceState, int, int, str] | None:
         with session_scope(self.factory) as session:
             src = claim_source(session, source_id, self.worker)
@@ -483,6 +514,8 @@ class Service:
                 result = await asyncio.to_thread(self._ingest_one, article, source_id)
                 report.stored += result.stored
                 report.alerts += result.alerts_created
+                if result.alerts_created:
+                    self.sender.wake()  # committed: the sender pushes them now
                 now = time.monotonic()
                 if len(articles) > 50 and now - last >= PROGRESS_EVERY_S:
                     last = now
@@ -524,6 +557,8 @@ class Service:
         return result
 
     async def drain_outbox(self) -> int:
+        """One pass over the outbox (``run --once``, tests); ``alertbot run`` keeps
+        :meth:`run_sender` going instead."""
         if not self.notifiers:
             return 0
         return await drain_outbox(
@@ -533,7 +568,14 @@ class Service:
             pacer=self.pacer,
             serves=self.settings.serves,
             lease_s=self.settings.outbox_lease_s,
+            fold_threshold=self.settings.fold_threshold,
         )
+
+    async def run_sender(self) -> None:
+        """The sender until the service stops (a scheduler job that runs once)."""
+        if not self.notifiers:
+            return
+        await self.sender.run(self.engine)
 
     async def reload_watchlists(self) -> bool:
         """Recompile when a watchlist file or stored watchlist changed; True when it did."""
