@@ -472,6 +472,7 @@ class Service:
                 etag=src.etag,
                 last_modified=src.last_modified,
                 seen_files=dict(src.seen_files or {}),
+                seen_dirs=dict(src.seen_dirs or {}),
                 last_problem=src.last_problem,
             )
             return src.name, state, src.interval_s, src.consecutive_failures, src.origin
@@ -493,7 +494,9 @@ class Service:
                 etag=new.etag,
                 last_modified=new.last_modified,
                 next_poll_at=utcnow() + timedelta(seconds=next_poll_delay(interval, 0)),
-                seen_files=dict(new.seen_files),
+                # unchanged (a folder with nothing new): not written again
+                seen_files=None if new.seen_files == state.seen_files else dict(new.seen_files),
+                seen_dirs=None if new.seen_dirs == state.seen_dirs else dict(new.seen_dirs),
                 problem=new.last_problem,
                 kind=new.kind,
             )
