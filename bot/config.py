@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     # seconds between two looks at the outbox when nothing woke the sender (retries that
     # came due; a wake that was missed)
     outbox_drain_s: float = Field(default=5.0, gt=0)
+    # a redis-stream entry read by a consumer that then went silent this long is taken
+    # over by another replica's consumer (XAUTOCLAIM)
+    stream_claim_idle_s: float = Field(default=60.0, ge=0)
     # where the terminal (``alertbot chat``) writes attachments: exports, trend charts
     export_dir: Path | None = None
 

@@ -156,6 +156,10 @@ def schedule_all(
     scheduler.add_job(
         inflight.wrap(service.run_sender), "date", run_date=_now_plus(0.1), id="outbox"
     )
+    # redis-stream sources: each replica one consumer of the group, for the whole run
+    scheduler.add_job(
+        inflight.wrap(service.run_streams), "date", run_date=_now_plus(0.1), id="streams"
+    )
     scheduler.add_job(
         inflight.wrap(service.reload_watchlists), "interval", seconds=WATCHLISTS_S, id="watchlists"
     )

@@ -49,6 +49,7 @@ from bot.ingest.poll import (
 )
 from bot.ingest.safety import guarded_client
 from bot.ingest.sources import SourceSpec, load_sources
+from bot.ingest.stream import StreamConsumer
 from bot.limits import MAX_MATCH_CHARS
 from bot.logs import bind, log_scope
 from bot.models import Article
@@ -82,6 +83,7 @@ from bot.store.watchlists import (
 log = logging.getLogger("alertbot")
 
 PROGRESS_EVERY_S = 2.0
+STREAM_RETRY_S = 5.0  # a stream whose Redis is away is tried again this often
 CONSOLE_CHAT = "console:local"
 FILE_EDITOR = "file"  # updated_by of a watchlist that came from WATCHLIST_DIR
 
@@ -97,6 +99,7 @@ class PollReport:
     error: str | None = None
     articles: int = 0
     stored: int = 0
+    processed: int = 0  # articles handled (stored or known already), in order
     alerts: list[int] = field(default_factory=list)
 
 
@@ -184,6 +187,7 @@ class Service:
             drain_s=settings.outbox_drain_s,
         )
         self._stopping = False
+        self.streams: list[SourceSpec] = []  # the redis-stream sources (sync_sources)
         # True once a scheduler polls the sources (``alertbot run``): ``alertbot chat``
         # and ``run --once`` poll nothing after their start (addsource says so)
         self.polling = False
@@ -385,10 +389,17 @@ class Service:
         return tuple(out)
 
     def sync_sources(self, path: Path | None = None) -> list[SourceSpec]:
-        """Declare the sources of ``sources.yaml`` in the database (idempotent)."""
+        """Declare the sources of ``sources.yaml`` in the database (idempotent).
+
+        A ``redis-stream`` source is not polled: it is kept in :attr:`streams` for
+        :meth:`run_streams` (each replica is one consumer of its group).
+        """
         specs = load_sources(path or self.settings.sources)
+        self.streams = [s for s in specs if s.is_stream and s.enabled]
         with session_scope(self.factory) as session:
             for spec in specs:
+                if spec.is_stream:
+                    continue
                 upsert_source(
                     session,
                     spec.name,
@@ -515,6 +526,7 @@ class Service:
                     )
                     return False
                 result = await asyncio.to_thread(self._ingest_one, article, source_id)
+                report.processed += 1
                 report.stored += result.stored
                 report.alerts += result.alerts_created
                 if result.alerts_created:
@@ -535,6 +547,59 @@ class Service:
                 len(report.alerts),
             )
         return True
+
+    def stream_consumer(self, spec: SourceSpec) -> StreamConsumer:
+        """This replica's consumer of a ``redis-stream`` source: articles stored like a
+        poll's (one transaction each), entries acknowledged once stored."""
+
+        async def store(articles: list[Article]) -> int:
+            report = PollReport(source=spec.name, polled=True, articles=len(articles))
+            await self._ingest_many(None, spec.name, articles, report)
+            return report.processed
+
+        return StreamConsumer(
+            spec, self.worker, store, claim_idle_s=self.settings.stream_claim_idle_s
+        )
+
+    async def run_streams(self) -> None:
+        """Read every redis-stream source until the service stops (a scheduler job)."""
+        if self.streams:
+            await asyncio.gather(*(self._consume(spec) for spec in self.streams))
+
+    async def poll_streams_once(self) -> int:
+        """``run --once``: what the streams hold now, without waiting; articles stored."""
+        stored = 0
+        for spec in self.streams:
+            consumer = self.stream_consumer(spec)
+            try:
+                while not self.stopping:
+                    report = await consumer.poll(block=False)
+                    stored += report.stored
+                    if report.error or not report.read:
+                        break
+            finally:
+                await consumer.close()
+        return stored
+
+    async def _consume(self, spec: SourceSpec) -> None:
+        consumer = self.stream_consumer(spec)
+        try:
+            while not self.stopping:
+                try:
+                    report = await consumer.poll()
+                except Exception as exc:  # the database away: one line, the entries stay pending
+                    log.error("source %s: %s: %s", spec.name, type(exc).__name__, _one_line(exc))
+                    report = None
+                if report is None or report.error:
+                    await self._pause(STREAM_RETRY_S)
+        finally:
+            await consumer.close()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the service stops."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.5, deadline - time.monotonic()))
 
     async def ingest_articles(self, articles: list[Article], source_name: str) -> PollReport:
         """Articles pushed to us (the ingest endpoint, a stream): same path as a poll."""
