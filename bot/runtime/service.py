@@ -68,6 +68,7 @@ from bot.store import (
     upsert_chat,
     upsert_source,
 )
+from bot.store.outbox import claim_holders, release_claims_of
 from bot.store.retention import purge_older_than
 from bot.store.sources import FROM_FILE, claim_source, get_source, list_sources
 from bot.store.tables import LexiconRow, WatchlistRow, utcnow
@@ -122,6 +123,23 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def dead_local_workers(workers: list[str]) -> list[str]:
+    """Of default worker ids (``host:pid``), those of this host whose process is gone."""
+    prefix = f"{socket.gethostname()}:"
+    dead = []
+    for worker in workers:
+        pid = worker.removeprefix(prefix)
+        if not worker.startswith(prefix) or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            dead.append(worker)
+        except OSError:  # alive, someone else's
+            continue
+    return dead
+
+
 def _file_may_update(row: WatchlistRow | LexiconRow | None, text: str) -> bool:
     """A file writes its row when there is none, or when the row is still the file's
     (nobody edited it in chat) and the text changed."""
@@ -164,6 +182,12 @@ class Service:
         self.watchlist_files: dict[str, tuple[Path, str]] = {}
         self.relevance = Relevance()  # the learned second stage (bot.runtime.learning)
         self.stories = StoryRules()  # decided in the database: nothing to load
+        with session_scope(self.factory) as session:
+            # a process of this host killed mid-send (SIGKILL) left its rows leased: free
+            # them now rather than when the lease ends (a minute of a restart's pushes)
+            freed = release_claims_of(session, dead_local_workers(claim_holders(session)))
+            if freed:
+                log.info("outbox: %d message(s) of a stopped process on this host freed", freed)
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
         # public addresses (DNS rebinding), unless ALLOW_PRIVATE_SOURCES says otherwise.
         self.client = httpx.AsyncClient() if settings.allow_private_sources else guarded_client()

@@ -184,6 +184,33 @@ def claim_chat_deliveries(
     return claimed
 
 
+def release_claims_of(session: Session, workers: list[str]) -> int:
+    """Free the rows ``workers`` held as ``sending`` (they are known dead): pending, due
+    now. The claim's attempt stays counted: the message may have gone out before the
+    crash (the one repeat the outbox allows)."""
+    if not workers:
+        return 0
+    done = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_by.in_(workers))
+        .values(status="pending", claimed_by=None, claimed_until=None, next_attempt_at=utcnow())
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return len(done)
+
+
+def claim_holders(session: Session) -> list[str]:
+    """The workers holding ``sending`` rows now."""
+    return [
+        w
+        for w in session.scalars(
+            select(Delivery.claimed_by).where(Delivery.status == "sending").distinct()
+        ).all()
+        if w
+    ]
+
+
 def postpone_chat(session: Session, chat_id: int, until: datetime) -> int:
     """Make the chat's pending rows due no sooner than ``until`` (it asked the bot to wait:
     a 429 / RetryAfter), so its lane does not knock again at once; returns how many."""
