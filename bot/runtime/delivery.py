@@ -28,10 +28,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from sqlalchemy import Engine
@@ -42,7 +44,7 @@ from bot.logs import bind, log_scope
 from bot.store import mark_failed, mark_sent, pause_subscription, session_scope
 from bot.store.db import SessionFactory
 from bot.store.notify import listen_outbox, listens
-from bot.store.outbox import claim_chat_deliveries, due_chats, postpone_chat
+from bot.store.outbox import claim_chat_deliveries, due_chats, due_count, postpone_chat
 from bot.store.tables import Alert, Delivery, utcnow
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,10 @@ log = logging.getLogger(__name__)
 DEFAULT_FOLD_THRESHOLD = 10
 DEFAULT_DRAIN_S = 5.0
 LEASE_S = 60.0
+FLOOD_WINDOW_S = 60.0  # FOLD_THRESHOLD single pushes per chat within this, then folds
+FOLD_SETTLE_S = 1.0  # a growing backlog is looked at this often before it is folded
+FOLD_MAX_WAIT_S = 10.0  # and folded after this at the latest, growing or not
+OUTBOX_THREADS = 2
 RETRY_BASE_S = 10.0
 RETRY_MAX_S = 3600.0
 NOT_SERVED = "chat not in ALLOWED_CHATS"
@@ -223,6 +229,45 @@ class Outbox:
     fold_threshold: int = DEFAULT_FOLD_THRESHOLD
     lease_s: float = LEASE_S  # OUTBOX_LEASE_S: how long a claimed row is this sender's
     stopping: Callable[[], bool] = lambda: False
+    # single pushes per chat in the last FLOOD_WINDOW_S (monotonic times): what is left of
+    # a chat's FOLD_THRESHOLD when its next backlog comes
+    _recent: dict[int, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    # the outbox's own threads: its many small writes never queue ahead of the articles
+    # being stored (asyncio's default pool is a handful of threads shared by everything)
+    _pool: ThreadPoolExecutor | None = None
+
+    async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(OUTBOX_THREADS, thread_name_prefix="outbox")
+        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
+            self._pool = None
+
+    def _count(self, chat_id: int) -> int:
+        with session_scope(self.factory) as session:
+            return due_count(session, chat_id, utcnow())
+
+    def _budget(self, chat_id: int) -> int:
+        """Single pushes the chat may still get before what is due is folded."""
+        recent, now = self._recent[chat_id], time.monotonic()
+        while recent and recent[0] < now - FLOOD_WINDOW_S:
+            recent.popleft()
+        return max(self.fold_threshold - len(recent), 0)
+
+    async def _settle(self, chat_id: int, due: int) -> None:
+        """While the chat's backlog still grows (a burst being stored), wait for it to
+        stop — at most FOLD_MAX_WAIT_S — so one digest holds the whole burst."""
+        waited = 0.0
+        while waited < FOLD_MAX_WAIT_S and not self.stopping():
+            await asyncio.sleep(FOLD_SETTLE_S)
+            waited += FOLD_SETTLE_S
+            now = await self._db(self._count, chat_id)
+            if now <= due:
+                return
+            due = now
 
     def _due(self) -> list[tuple[int, str, int]]:
         with session_scope(self.factory) as session:
@@ -236,7 +281,7 @@ class Outbox:
 
     async def due(self) -> list[tuple[int, str, int]]:
         """``(chat id, platform, rows due)`` of the chats with something to send."""
-        return await asyncio.to_thread(self._due)
+        return await self._db(self._due)
 
     async def drain_chat(self, chat_id: int, platform: str, backlog: int) -> int:
         """One lane: send the chat's ``backlog`` in order, folding a flood.
@@ -249,14 +294,14 @@ class Outbox:
         """
         notifier = self.notifiers.get(platform)
         fold = getattr(notifier, "send_fold", None)
-        threshold = self.fold_threshold
-        flood = fold is not None and threshold > 0 and backlog > threshold
-        singles = threshold if flood else backlog
+        budget = self._budget(chat_id)
+        flood = fold is not None and self.fold_threshold > 0 and backlog > budget
+        singles = budget if flood else backlog
         sent, claimed_any = 0, False
         for _ in range(singles):
             if self.stopping():
                 return sent
-            items = await self._sendable(await asyncio.to_thread(self._claim, chat_id, 1))
+            items = await self._sendable(await self._db(self._claim, chat_id, 1))
             if items is None:
                 return sent if claimed_any else -1
             claimed_any = True
@@ -268,17 +313,25 @@ class Outbox:
             outcome = await self._send_one(notifier, item)
             if isinstance(outcome, DeliveryError) and not outcome.permanent:
                 # the chat (or the bot) takes nothing now: its other rows wait as long
-                await asyncio.to_thread(self._postpone, chat_id, _retry_at(item, outcome))
+                await self._db(self._postpone, chat_id, _retry_at(item, outcome))
                 return sent
-            sent += outcome is None
+            if outcome is None:
+                sent += 1
+                self._recent[chat_id].append(time.monotonic())
         if flood and not self.stopping():
             assert fold is not None and notifier is not None
+            left = await self._db(self._count, chat_id)
+            if left > backlog - singles:  # more came while the singles went out
+                await self._settle(chat_id, left)
             items = await self._sendable(
-                await asyncio.to_thread(self._claim, chat_id, MAX_FOLD_ALERTS)
+                await self._db(self._claim, chat_id, MAX_FOLD_ALERTS)
             )
             if items is None:
                 return sent if claimed_any else -1
-            if items:
+            if len(items) == 1:  # a flood's tail of one: an ordinary push
+                await self.pacer.pace(items[0].chat_key, notifier)
+                sent += await self._send_one(notifier, items[0]) is None
+            elif items:
                 await self.pacer.pace(items[0].chat_key, notifier)
                 sent += await self._send_fold(fold, items)
         return sent
@@ -297,7 +350,7 @@ class Outbox:
             if item.skip_reason or item.platform not in self.notifiers:
                 reason = item.skip_reason or f"no {item.platform} connection in this process"
                 retry = None if item.skip_reason else utcnow() + timedelta(seconds=60)
-                await asyncio.to_thread(
+                await self._db(
                     _failed, self.factory, item.delivery_id, self.worker, reason, retry
                 )
                 continue
@@ -312,9 +365,9 @@ class Outbox:
         try:
             ref = await notifier.send_alert(item.chat_key, item.alert)
         except DeliveryError as err:
-            await asyncio.to_thread(_after_error, self.factory, self.worker, item, err)
+            await self._db(_after_error, self.factory, self.worker, item, err)
             return err
-        await asyncio.to_thread(_sent, self.factory, [item.delivery_id], ref)
+        await self._db(_sent, self.factory, [item.delivery_id], ref)
         return None
 
     async def _send_fold(self, fold: Callable[..., Any], items: list[Claimed]) -> int:
@@ -323,10 +376,10 @@ class Outbox:
             ref = await fold(chat_key, [i.alert for i in items])
         except DeliveryError as err:
             for item in items:
-                await asyncio.to_thread(_after_error, self.factory, self.worker, item, err)
+                await self._db(_after_error, self.factory, self.worker, item, err)
             return 0
         log.info("%s: %d alerts folded into one message (a flood)", chat_key, len(items))
-        await asyncio.to_thread(_sent, self.factory, [i.delivery_id for i in items], ref)
+        await self._db(_sent, self.factory, [i.delivery_id for i in items], ref)
         return len(items)
 
 

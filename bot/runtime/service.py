@@ -693,6 +693,7 @@ class Service:
         return stories, articles
 
     async def close(self) -> None:
+        self.sender.outbox.close()
         await self.client.aclose()
         await self.file_client.aclose()
         self.engine.dispose()

@@ -147,6 +147,19 @@ def due_chats(
     return [(int(chat_id), str(platform), int(count)) for chat_id, platform, count in rows]
 
 
+def due_count(session: Session, chat_id: int, now: datetime | None = None) -> int:
+    """How many of the chat's rows are claimable at ``now``."""
+    subs = select(Subscription.id).where(Subscription.chat_id == chat_id)
+    return int(
+        session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.subscription_id.in_(subs), claimable(now or utcnow())
+            )
+        )
+        or 0
+    )
+
+
 def claim_chat_deliveries(
     session: Session,
     worker: str,
