@@ -88,6 +88,8 @@ class Settings(BaseSettings):
     # seconds between two looks at the outbox when nothing woke the sender (retries that
     # came due; a wake that was missed)
     outbox_drain_s: float = Field(default=5.0, gt=0)
+    # messages one process sends at once; a crash may repeat this many (sent, not marked)
+    sends_in_flight: int = Field(default=1, ge=1, le=100)
     # a redis-stream entry read by a consumer that then went silent this long is taken
     # over by another replica's consumer (XAUTOCLAIM)
     stream_claim_idle_s: float = Field(default=60.0, ge=0)

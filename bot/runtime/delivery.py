@@ -235,6 +235,15 @@ class Outbox:
     # the outbox's own threads: its many small writes never queue ahead of the articles
     # being stored (asyncio's default pool is a handful of threads shared by everything)
     _pool: ThreadPoolExecutor | None = None
+    # messages sent at once by this process (SENDS_IN_FLIGHT): a crash repeats at most
+    # this many (sent, not yet marked); the lanes still pace every chat beside the others
+    sends_in_flight: int = 1
+    _gate: asyncio.Semaphore | None = None
+
+    def gate(self) -> asyncio.Semaphore:
+        if self._gate is None:
+            self._gate = asyncio.Semaphore(max(self.sends_in_flight, 1))
+        return self._gate
 
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._pool is None:
@@ -363,7 +372,8 @@ class Outbox:
 
     async def _send_one(self, notifier: Notifier, item: Claimed) -> DeliveryError | None:
         try:
-            ref = await notifier.send_alert(item.chat_key, item.alert)
+            async with self.gate():
+                ref = await notifier.send_alert(item.chat_key, item.alert)
         except DeliveryError as err:
             await self._db(_after_error, self.factory, self.worker, item, err)
             return err
@@ -373,7 +383,8 @@ class Outbox:
     async def _send_fold(self, fold: Callable[..., Any], items: list[Claimed]) -> int:
         chat_key = items[0].chat_key
         try:
-            ref = await fold(chat_key, [i.alert for i in items])
+            async with self.gate():
+                ref = await fold(chat_key, [i.alert for i in items])
         except DeliveryError as err:
             for item in items:
                 await self._db(_after_error, self.factory, self.worker, item, err)

@@ -207,6 +207,7 @@ class Service:
                 settings.serves,
                 settings.fold_threshold,
                 settings.outbox_lease_s,
+                sends_in_flight=settings.sends_in_flight,
             ),
             drain_s=settings.outbox_drain_s,
         )
