@@ -278,7 +278,7 @@ class Outbox:
                 return
             due = now
 
-    def _due(self) -> list[tuple[int, str, int]]:
+    def _due(self) -> list[tuple[int, str, str, int]]:
         with session_scope(self.factory) as session:
             return due_chats(session, utcnow(), MAX_SENDER_LANES * 4)
 
@@ -288,18 +288,21 @@ class Outbox:
             rows = claim_chat_deliveries(session, self.worker, chat_id, limit, self.lease_s, now)
             return [_describe(d, now) for d in rows]
 
-    async def due(self) -> list[tuple[int, str, int]]:
-        """``(chat id, platform, rows due)`` of the chats with something to send."""
+    async def due(self) -> list[tuple[int, str, str, int]]:
+        """``(chat id, platform, chat key, rows due)`` of the chats with something to send."""
         return await self._db(self._due)
 
-    async def drain_chat(self, chat_id: int, platform: str, backlog: int) -> int:
+    async def drain_chat(self, chat_id: int, platform: str, chat_key: str, backlog: int) -> int:
         """One lane: send the chat's ``backlog`` in order, folding a flood.
 
-        Rows are claimed as they are sent, one at a time (a crash leaves at most
-        the message in flight leased), and a flood's rest in one claim right
-        before its digest goes out (rows that arrived meanwhile are in it too).
-        Returns how many alerts were delivered (each alert a fold lists counts);
-        -1 when nothing could be claimed (another sender holds the chat's rows).
+        Each row is claimed only when its turn has come — after the chat's and the
+        bot's pace, holding one of the SENDS_IN_FLIGHT places — and sent at once,
+        so its lease (OUTBOX_LEASE_S) covers the send, not the wait before it (a
+        short lease that ran out while a row waited would let another replica send
+        it too). A flood's rest is claimed in one go right before its digest goes
+        out (rows that arrived meanwhile are in it too). Returns how many alerts
+        were delivered (each alert a fold lists counts); -1 when nothing could be
+        claimed (another sender holds the chat's rows).
         """
         notifier = self.notifiers.get(platform)
         fold = getattr(notifier, "send_fold", None)
@@ -310,16 +313,18 @@ class Outbox:
         for _ in range(singles):
             if self.stopping():
                 return sent
-            items = await self._sendable(await self._db(self._claim, chat_id, 1))
-            if items is None:
-                return sent if claimed_any else -1
-            claimed_any = True
-            if not items:
-                continue
-            item = items[0]
-            assert notifier is not None
-            await self.pacer.pace(item.chat_key, notifier)
-            outcome = await self._send_one(notifier, item)
+            if notifier is not None:
+                await self.pacer.pace(chat_key, notifier)
+            async with self.gate():
+                items = await self._sendable(await self._db(self._claim, chat_id, 1))
+                if items is None:
+                    return sent if claimed_any else -1
+                claimed_any = True
+                if not items:
+                    continue
+                item = items[0]
+                assert notifier is not None
+                outcome = await self._send_one(notifier, item)
             if isinstance(outcome, DeliveryError) and not outcome.permanent:
                 # the chat (or the bot) takes nothing now: its other rows wait as long
                 await self._db(self._postpone, chat_id, _retry_at(item, outcome))
@@ -332,17 +337,17 @@ class Outbox:
             left = await self._db(self._count, chat_id)
             if left > backlog - singles:  # more came while the singles went out
                 await self._settle(chat_id, left)
-            items = await self._sendable(
-                await self._db(self._claim, chat_id, MAX_FOLD_ALERTS)
-            )
-            if items is None:
-                return sent if claimed_any else -1
-            if len(items) == 1:  # a flood's tail of one: an ordinary push
-                await self.pacer.pace(items[0].chat_key, notifier)
-                sent += await self._send_one(notifier, items[0]) is None
-            elif items:
-                await self.pacer.pace(items[0].chat_key, notifier)
-                sent += await self._send_fold(fold, items)
+            await self.pacer.pace(chat_key, notifier)
+            async with self.gate():
+                items = await self._sendable(
+                    await self._db(self._claim, chat_id, MAX_FOLD_ALERTS)
+                )
+                if items is None:
+                    return sent if claimed_any else -1
+                if len(items) == 1:  # a flood's tail of one: an ordinary push
+                    sent += await self._send_one(notifier, items[0]) is None
+                elif items:
+                    sent += await self._send_fold(fold, items)
         return sent
 
     async def _sendable(self, claimed: list[Claimed]) -> list[Claimed] | None:
@@ -372,8 +377,7 @@ class Outbox:
 
     async def _send_one(self, notifier: Notifier, item: Claimed) -> DeliveryError | None:
         try:
-            async with self.gate():
-                ref = await notifier.send_alert(item.chat_key, item.alert)
+            ref = await notifier.send_alert(item.chat_key, item.alert)
         except DeliveryError as err:
             await self._db(_after_error, self.factory, self.worker, item, err)
             return err
@@ -383,8 +387,7 @@ class Outbox:
     async def _send_fold(self, fold: Callable[..., Any], items: list[Claimed]) -> int:
         chat_key = items[0].chat_key
         try:
-            async with self.gate():
-                ref = await fold(chat_key, [i.alert for i in items])
+            ref = await fold(chat_key, [i.alert for i in items])
         except DeliveryError as err:
             for item in items:
                 await self._db(_after_error, self.factory, self.worker, item, err)
@@ -422,9 +425,9 @@ async def drain_outbox(
     chats = await outbox.due()
     gate = asyncio.Semaphore(MAX_SENDER_LANES)
 
-    async def lane(chat_id: int, platform: str, backlog: int) -> int:
+    async def lane(chat_id: int, platform: str, chat_key: str, backlog: int) -> int:
         async with gate:
-            return max(await outbox.drain_chat(chat_id, platform, backlog), 0)
+            return max(await outbox.drain_chat(chat_id, platform, chat_key, backlog), 0)
 
     return sum(await asyncio.gather(*(lane(*chat) for chat in chats)))
 
@@ -482,20 +485,20 @@ class Sender:
 
     async def pump(self) -> None:
         """Start a lane for each due chat that has none (at most MAX_SENDER_LANES)."""
-        for chat_id, platform, backlog in await self.outbox.due():
+        for chat_id, platform, chat_key, backlog in await self.outbox.due():
             if len(self._busy) >= MAX_SENDER_LANES:
                 return
             if chat_id in self._busy:
                 continue
             self._busy.add(chat_id)
-            task = asyncio.ensure_future(self._lane(chat_id, platform, backlog))
+            task = asyncio.ensure_future(self._lane(chat_id, platform, chat_key, backlog))
             self._lanes.add(task)
             task.add_done_callback(self._lanes.discard)
 
-    async def _lane(self, chat_id: int, platform: str, backlog: int) -> None:
+    async def _lane(self, chat_id: int, platform: str, chat_key: str, backlog: int) -> None:
         claimed = False
         try:
-            claimed = await self.outbox.drain_chat(chat_id, platform, backlog) >= 0
+            claimed = await self.outbox.drain_chat(chat_id, platform, chat_key, backlog) >= 0
         except Exception:
             log.exception("outbox: sending to chat %s failed", chat_id)
         finally:

@@ -131,20 +131,20 @@ def claim_deliveries(
 
 def due_chats(
     session: Session, now: datetime | None = None, limit: int = 1000
-) -> list[tuple[int, str, int]]:
-    """``(chat id, platform, claimable rows)`` of the chats with something to send, the
-    chat with the oldest due row first (a sender gives each chat a lane of its own)."""
+) -> list[tuple[int, str, str, int]]:
+    """``(chat id, platform, chat key, claimable rows)`` of the chats with something to
+    send, the chat with the oldest due row first (a sender gives each chat a lane)."""
     now = now or utcnow()
     rows = session.execute(
-        select(Chat.id, Chat.platform, func.count(Delivery.id))
+        select(Chat.id, Chat.platform, Chat.chat_key, func.count(Delivery.id))
         .join(Subscription, Subscription.id == Delivery.subscription_id)
         .join(Chat, Chat.id == Subscription.chat_id)
         .where(claimable(now))
-        .group_by(Chat.id, Chat.platform)
+        .group_by(Chat.id, Chat.platform, Chat.chat_key)
         .order_by(func.min(Delivery.next_attempt_at), Chat.id)
         .limit(limit)
     ).all()
-    return [(int(chat_id), str(platform), int(count)) for chat_id, platform, count in rows]
+    return [(int(i), str(p), str(k), int(n)) for i, p, k, n in rows]
 
 
 def due_count(session: Session, chat_id: int, now: datetime | None = None) -> int:
