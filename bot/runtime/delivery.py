@@ -367,6 +367,8 @@ class Outbox:
                 await self._db(
                     _failed, self.factory, item.delivery_id, self.worker, reason, retry
                 )
+                result = metrics.SKIPPED if item.skip_reason else metrics.RETRY
+                metrics.delivered(item.platform, result)
                 continue
             sendable.append(item)
         return sendable
@@ -375,25 +377,36 @@ class Outbox:
         with session_scope(self.factory) as session:
             postpone_chat(session, chat_id, until)
 
+    @log_scope
     async def _send_one(self, notifier: Notifier, item: Claimed) -> DeliveryError | None:
+        bind(delivery_id=item.delivery_id, alert_id=item.alert.id, chat=item.chat_key)
         try:
             ref = await notifier.send_alert(item.chat_key, item.alert)
         except DeliveryError as err:
             await self._db(_after_error, self.factory, self.worker, item, err)
+            metrics.delivered(item.platform, metrics.FAILED if err.permanent else metrics.RETRY)
             return err
         await self._db(_sent, self.factory, [item.delivery_id], ref)
+        metrics.delivered(item.platform, metrics.SENT, item.alert.created_at)
         return None
 
+    @log_scope
     async def _send_fold(self, fold: Callable[..., Any], items: list[Claimed]) -> int:
         chat_key = items[0].chat_key
+        bind(chat=chat_key)
         try:
             ref = await fold(chat_key, [i.alert for i in items])
         except DeliveryError as err:
             for item in items:
                 await self._db(_after_error, self.factory, self.worker, item, err)
+                metrics.delivered(
+                    item.platform, metrics.FAILED if err.permanent else metrics.RETRY
+                )
             return 0
         log.info("%s: %d alerts folded into one message (a flood)", chat_key, len(items))
         await self._db(_sent, self.factory, [i.delivery_id for i in items], ref)
+        for item in items:
+            metrics.delivered(item.platform, metrics.SENT, item.alert.created_at)
         return len(items)
 
 
