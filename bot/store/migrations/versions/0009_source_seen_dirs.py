@@ -5,7 +5,7 @@ the same entries: its listing is taken from the index instead of the disk
 (each file is still stat'ed, so a file changed in place is read again).
 
 Revision ID: 0009
-Revises: 0011
+Revises: 0007
 Create Date: 2026-12-02
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0011"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
