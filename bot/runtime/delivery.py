@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 import time
 from collections import defaultdict, deque
@@ -248,7 +249,10 @@ class Outbox:
     async def _db(self, fn: Callable[..., Any], *args: Any) -> Any:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(OUTBOX_THREADS, thread_name_prefix="outbox")
-        return await asyncio.get_running_loop().run_in_executor(self._pool, partial(fn, *args))
+        # the caller's context goes along (as with asyncio.to_thread): its log ids too
+        context = contextvars.copy_context()
+        call = partial(context.run, fn, *args)
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
     def close(self) -> None:
         if self._pool is not None:
