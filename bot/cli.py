@@ -484,6 +484,7 @@ async def _run(settings: object, once: bool) -> None:
             with session_scope(service.factory) as session:
                 make_all_due(session)
             reports = [await service.poll_source(sid, once=True) for sid, _ in service.source_ids()]
+            await service.poll_streams_once()
             while await service.drain_outbox():
                 pass
             line, all_failed = once_summary(reports)

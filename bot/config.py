@@ -82,6 +82,17 @@ class Settings(BaseSettings):
     # characters of an article's text that are matched; the rest is not read, and the
     # alert says so (a page of 17 MB costs what its first megabyte costs)
     max_match_chars: int = Field(default=MAX_MATCH_CHARS, ge=1_000)
+    # a chat's backlog past this many alerts is a flood: the rest go out as one message
+    # listing them (0: never fold)
+    fold_threshold: int = Field(default=10, ge=0)
+    # seconds between two looks at the outbox when nothing woke the sender (retries that
+    # came due; a wake that was missed)
+    outbox_drain_s: float = Field(default=5.0, gt=0)
+    # messages one process sends at once; a crash may repeat this many (sent, not marked)
+    sends_in_flight: int = Field(default=1, ge=1, le=100)
+    # a redis-stream entry read by a consumer that then went silent this long is taken
+    # over by another replica's consumer (XAUTOCLAIM)
+    stream_claim_idle_s: float = Field(default=60.0, ge=0)
     # where the terminal (``alertbot chat``) writes attachments: exports, trend charts
     export_dir: Path | None = None
 

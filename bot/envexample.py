@@ -54,6 +54,13 @@ DESCRIPTIONS: dict[str, str] = {
     "to take the polling lock over",
     "outbox_lease_s": "replicas: seconds a replica holds the outbox rows it claimed "
     "(a replica that dies mid-send leaves them to the others after this)",
+    "fold_threshold": "a chat's backlog past this many alerts goes out as one message "
+    "listing them (0: never fold)",
+    "outbox_drain_s": "seconds between looks at the outbox when nothing woke the sender",
+    "sends_in_flight": "messages one process has on the wire at once (a crash may repeat "
+    "this many)",
+    "stream_claim_idle_s": "redis-stream sources: seconds after which an entry another "
+    "consumer read and never acknowledged is taken over",
     "max_match_chars": "characters of an article matched; the rest is not read (at least 1000)",
     "export_dir": "where `alertbot chat` writes exports and charts "
     "(default: exports/ beside the SQLite database)",

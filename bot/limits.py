@@ -40,3 +40,9 @@ MAX_WEBHOOK_BODY = 1_000_000
 SUGGEST_TEXT_CHARS = 3_000  # characters of each item (headline and text) suggestions read
 SUGGEST_MAX_ITEMS = 2_000  # missed items, and items of "the rest", suggestions compare
 SUGGEST_SHOWN = 5  # keyword suggestions offered at once
+
+# --- delivery --------------------------------------------------------------
+
+MAX_FOLD_ALERTS = 500  # alerts one flood digest lists (a longer backlog: the next one lists the rest)
+MAX_FOLD_BUTTONS = 20  # Explain buttons under a flood digest (Slack: 25 elements per actions block)
+MAX_SENDER_LANES = 200  # chats sent to at once by one sender

@@ -7,13 +7,14 @@ import asyncio
 import logging
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
 from bot.runtime.delivery import AlertView
 from bot.runtime.service import Service
 from handlers.commands import handle_button, handle_file, handle_text
-from handlers.render import plain_alert
+from handlers.render import fold_message, plain_alert
 from handlers.reply import Attachment, CommandContext, Reply
 
 log = logging.getLogger("alertbot.console")
@@ -38,6 +39,10 @@ class ConsoleNotifier:
     async def send_alert(self, chat_key: str, alert: AlertView) -> str | None:
         print(plain_alert(alert, self.color) + "\n", file=self.stream, flush=True)
         return f"console:{alert.id}"
+
+    async def send_fold(self, chat_key: str, alerts: Sequence[AlertView]) -> str | None:
+        """A flood's alerts as one listing."""
+        return await self.send_reply(chat_key, fold_message(alerts))
 
     async def send_reply(self, chat_key: str, reply: Reply) -> str | None:
         """A reply pushed unasked (a digest)."""

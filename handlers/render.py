@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.limits import MAX_FOLD_BUTTONS
 from bot.models import Match
 from handlers.reply import Button, Part, Reply, bold, italic, link, text
 
@@ -15,6 +16,8 @@ if TYPE_CHECKING:  # the store (and numpy/scipy behind it) is not needed to rend
     from bot.runtime.delivery import AlertView
 
 Segment = tuple[str, bool]  # (text, is a matched term)
+FOLD_TITLE_CHARS = 90  # a title in a flood digest is cut here
+FOLD_BUTTONS_PER_ROW = 4
 
 
 class _HasText(Protocol):
@@ -187,4 +190,29 @@ def alert_message(alert: AlertView, tz: str = "UTC") -> Reply:
     if where:
         reply.line(italic(" · ".join(where)))
     reply.buttons = alert_buttons(alert)
+    return reply
+
+
+def fold_message(alerts: Sequence[AlertView], tz: str = "UTC") -> Reply:
+    """One message for a chat's flood: every alert of it on a line (linked title,
+    watchlist, score, its number), oldest first, and Explain buttons for the first
+    MAX_FOLD_BUTTONS. Sent instead of one push per alert when the chat's backlog
+    passed FOLD_THRESHOLD (``bot.runtime.delivery``)."""
+    reply = Reply()
+    reply.line(
+        bold(f"{len(alerts)} more alerts"),
+        text(" arrived at once; here they are in one message instead of one push each."),
+    )
+    for alert in alerts:
+        title = " ".join(alert.title.split()) or "(untitled article)"
+        if len(title) > FOLD_TITLE_CHARS:
+            title = title[: FOLD_TITLE_CHARS - 1].rstrip() + "…"
+        reply.line(
+            text("• "),
+            link(title, alert.url) if alert.url else bold(title),
+            italic(f" · {alert.watchlist} · score {alert.score:.2f} · #{alert.id}"),
+        )
+    reply.line(italic("explain <number> shows why an alert fired."))
+    shown = [Button(f"Explain #{a.id}", f"ex:{a.id}") for a in alerts[:MAX_FOLD_BUTTONS]]
+    reply.buttons = [shown[i : i + FOLD_BUTTONS_PER_ROW] for i in range(0, len(shown), FOLD_BUTTONS_PER_ROW)]
     return reply

@@ -585,6 +585,10 @@ class SlackNotifier:
     async def send_alert(self, chat_key: str, alert: AlertView) -> str | None:
         return await self.send_reply(chat_key, render.alert_message(alert, self.tz))
 
+    async def send_fold(self, chat_key: str, alerts: Sequence[AlertView]) -> str | None:
+        """A flood's alerts in one message (more only past Slack's block limits)."""
+        return await self.send_reply(chat_key, render.fold_message(alerts, self.tz))
+
     async def send_reply(self, chat_key: str, reply: Reply) -> str | None:
         """Any reply pushed unasked (an alert, a digest); DeliveryError on failure."""
         channel = _channel_of(chat_key)

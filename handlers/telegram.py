@@ -417,20 +417,42 @@ def delivery_error(err: TelegramError) -> DeliveryError:
 
 
 class TelegramNotifier:
-    """Pushes alerts to Telegram chats (the outbox's :class:`bot.runtime.delivery.Notifier`)."""
+    """Pushes alerts to Telegram chats (the outbox's :class:`bot.runtime.delivery.Notifier`).
+
+    The pace is Telegram's documented limits (Bots FAQ): about one message per
+    second in a chat, 20 per minute in a group, 30 per second for the bot.
+    ``limits=False`` drops the pacing (a local Bot API server, the benchmark).
+    """
 
     platform = PLATFORM
     min_interval = 1.0  # Telegram: about one message per second per chat
+    group_interval = 3.0  # 20 messages per minute in a group
+    max_rate: float | None = 30.0  # messages per second, all chats together
 
-    def __init__(self, bot: Bot, timezone_of: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, bot: Bot, timezone_of: Callable[[str], str] | None = None, *, limits: bool = True
+    ) -> None:
         self.bot = bot
         self.timezone_of = timezone_of  # chat key → IANA zone for the alert's times
+        if not limits:
+            self.min_interval = self.group_interval = 0.0
+            self.max_rate = None
+
+    def chat_interval(self, chat_key: str) -> float:
+        """A group (negative chat id) is paced at 20/min, other chats at 1/s."""
+        return self.group_interval if chat_key.startswith(f"{PLATFORM}:-") else self.min_interval
+
+    async def _tz(self, chat_key: str) -> str:
+        if self.timezone_of is None:
+            return "UTC"
+        return await asyncio.to_thread(self.timezone_of, chat_key)
 
     async def send_alert(self, chat_key: str, alert: AlertView) -> str | None:
-        tz = "UTC"
-        if self.timezone_of is not None:
-            tz = await asyncio.to_thread(self.timezone_of, chat_key)
-        return await self.send_reply(chat_key, render.alert_message(alert, tz))
+        return await self.send_reply(chat_key, render.alert_message(alert, await self._tz(chat_key)))
+
+    async def send_fold(self, chat_key: str, alerts: Sequence[AlertView]) -> str | None:
+        """A flood's alerts in one message (split only past 4096 characters)."""
+        return await self.send_reply(chat_key, render.fold_message(alerts, await self._tz(chat_key)))
 
     async def send_reply(self, chat_key: str, reply: Reply) -> str | None:
         """Any reply pushed unasked (an alert, a digest); DeliveryError on failure."""

@@ -538,7 +538,7 @@ async def test_unexpected_errors_become_the_outcomes_error(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("parser bug")
 
-    monkeypatch.setattr("bot.ingest.poll.list_files", explode)
+    monkeypatch.setattr("bot.ingest.poll.folder_files", explode)
     outcome = await run(SourceState(kind="folder", path=str(tmp_path)), client)
     assert outcome.error == f"{tmp_path}: unexpected error: RuntimeError: parser bug"
 

@@ -172,7 +172,7 @@ ENTRY = "  - {name: ok, url: 'https://example.org/rss'}\n"
         (
             "sources:\n  - {name: a, url: 'https://a.example/rss', colour: red}\n",
             "sources.yaml: sources[0]: unknown field 'colour' "
-            "(allowed: name, url, path, kind, interval, enabled, fetch_full)",
+            "(allowed: name, url, path, kind, interval, enabled, fetch_full, stream, group, consumer)",
         ),
         (
             "source:\n" + ENTRY,

@@ -157,6 +157,13 @@ def _is_doc_file(name: str) -> bool:
     return Path(name).stem.lower() in DOC_FILES
 
 
+def is_listed_file(name: str) -> bool:
+    """A file name :func:`list_files` keeps: not hidden, a known extension, not README/LICENSE."""
+    if name.startswith(".") or os.path.splitext(name)[1].lower() not in EXTENSIONS:
+        return False
+    return not _is_doc_file(name)
+
+
 def list_files(directory: str) -> list[str]:
     """Readable files under ``directory``, recursively, sorted.
 

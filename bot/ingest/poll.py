@@ -48,6 +48,7 @@ import asyncio
 import logging
 import os
 import random
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -61,7 +62,7 @@ from bot.ingest.errors import IngestError, one_line
 from bot.ingest.feeds import read_feed_bytes
 from bot.ingest.fetch import FetchResult, fetch
 from bot.ingest.html import article_from_html
-from bot.ingest.inputs import EXTENSIONS, articles_from_bytes, list_files
+from bot.ingest.inputs import EXTENSIONS, articles_from_bytes, is_listed_file
 from bot.ingest.sniff import sniff
 from bot.models import Article
 
@@ -71,6 +72,7 @@ MAX_BACKOFF_S = 6 * 3600.0
 DEFAULT_PER_HOST = 2
 DEFAULT_TIMEOUT = 15.0
 DEFAULT_MAX_BYTES = 5_000_000
+DIR_SETTLE_NS = 2_000_000_000  # a folder modified this recently is listed again next poll
 
 
 @dataclass
@@ -90,6 +92,7 @@ class SourceState:
     etag: str | None = None
     last_modified: str | None = None
     seen_files: dict[str, str] = field(default_factory=dict)
+    seen_dirs: dict[str, int] = field(default_factory=dict)  # folder → mtime_ns when listed
     last_problem: str | None = None
 
 
@@ -102,6 +105,7 @@ class PollOutcome:
     last_modified: str | None = None
     not_modified: bool = False
     seen_files: dict[str, str] = field(default_factory=dict)
+    seen_dirs: dict[str, int] = field(default_factory=dict)
     problem: str | None = None
     error: str | None = None
     kind: str = ""  # the resolved kind ("feed" or "page" for an "auto" source once fetched)
@@ -122,6 +126,7 @@ def next_state(state: SourceState, outcome: PollOutcome) -> SourceState:
         etag=outcome.etag,
         last_modified=outcome.last_modified,
         seen_files=dict(outcome.seen_files),
+        seen_dirs=dict(outcome.seen_dirs),
         last_problem=outcome.problem,
     )
 
@@ -243,6 +248,7 @@ def _failed(state: SourceState, error: str, kind: str | None = None) -> PollOutc
         etag=state.etag,
         last_modified=state.last_modified,
         seen_files=dict(state.seen_files),
+        seen_dirs=dict(state.seen_dirs),
         error=one_line(error),
         kind=kind or state.kind,
     )
@@ -406,8 +412,10 @@ def _poll_path(state: SourceState, max_bytes: int) -> PollOutcome:
     """A ``file`` or ``folder`` poll (blocking; :func:`poll` runs it in a thread)."""
     assert state.path is not None
     path = state.path
+    seen_dirs: dict[str, int] = {}
     if os.path.isdir(path):
-        kind, files = "folder", list_files(path)
+        kind = "folder"
+        files, seen_dirs = folder_files(path, state.seen_files, state.seen_dirs)
     elif os.path.isfile(path):
         kind, files = "file", [path]
     else:
@@ -443,9 +451,87 @@ def _poll_path(state: SourceState, max_bytes: int) -> PollOutcome:
         etag=state.etag,
         last_modified=state.last_modified,
         seen_files=seen,
+        seen_dirs=seen_dirs,
         problem=problem,
         kind=kind,
     )
+
+
+def folder_files(
+    root: str, seen_files: dict[str, str], seen_dirs: dict[str, int]
+) -> tuple[list[str], dict[str, int]]:
+    """The files of folder ``root`` in :func:`bot.ingest.inputs.list_files`'s order, and
+    the folders' mtimes to remember.
+
+    A folder whose ``mtime_ns`` is the one in ``seen_dirs`` has the entries it had
+    when listed (adding, removing or renaming an entry changes it): its files and
+    subfolders are taken from the index (``seen_files``, ``seen_dirs``) instead of
+    listing it again. A folder modified less than DIR_SETTLE_NS before it was
+    listed is not remembered (a file added within the same clock tick would not
+    move its mtime), so it is listed again next time.
+    """
+    now_ns = time.time_ns()
+    known: dict[str, tuple[list[str], list[str]]] | None = None
+    stamps: dict[str, int] = {}
+    found: list[tuple[list[str], str]] = []
+    stack = [root]
+    cut = len(os.path.join(root, ""))
+    while stack:
+        folder = stack.pop()
+        try:
+            mtime = os.stat(folder).st_mtime_ns
+        except OSError:
+            continue
+        if seen_dirs.get(folder) == mtime:
+            if known is None:
+                known = _index_children(seen_files, seen_dirs)
+            files, folders = known.get(folder, ([], []))
+        else:
+            files, folders = _list_folder(folder)
+        if now_ns - mtime > DIR_SETTLE_NS:
+            stamps[folder] = mtime
+        for file in files:
+            found.append((file[cut:].split(os.sep), file))
+        stack.extend(folders)
+    found.sort()
+    return [file for _, file in found], stamps
+
+
+def _list_folder(folder: str) -> tuple[list[str], list[str]]:
+    """The readable files and the subfolders (not hidden, not symlinks: as ``os.walk``)
+    directly in ``folder``."""
+    files: list[str] = []
+    folders: list[str] = []
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return files, folders
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            continue
+        if is_dir:
+            if not entry.is_symlink():
+                folders.append(entry.path)
+        elif is_listed_file(name):
+            files.append(entry.path)
+    return files, folders
+
+
+def _index_children(
+    seen_files: dict[str, str], seen_dirs: dict[str, int]
+) -> dict[str, tuple[list[str], list[str]]]:
+    """folder → (its files, its subfolders), from the last poll's index."""
+    children: dict[str, tuple[list[str], list[str]]] = {}
+    for file in seen_files:
+        children.setdefault(os.path.dirname(file), ([], []))[0].append(file)
+    for folder in seen_dirs:
+        children.setdefault(os.path.dirname(folder), ([], []))[1].append(folder)
+    return children
 
 
 def _read_file(

@@ -30,7 +30,13 @@ Exactly one of ``url`` (http or https) and ``path`` is given. Relative paths
 - ``file`` — the file at ``path``; its format (feed, HTML, JSON, JSON Lines,
   Markdown, text) comes from its extension, else from its content;
 - ``folder`` — the files under ``path`` with a known extension (hidden files
-  and README/LICENSE files skipped).
+  and README/LICENSE files skipped);
+- ``redis-stream`` — a Redis stream read through a consumer group
+  (:mod:`bot.ingest.stream`): ``url: redis://host:6379/0``, ``stream`` (its
+  key), ``group`` (created when missing), and optionally ``consumer`` (this
+  replica's name in the group; default ``WORKER_ID``, else host:pid). Each
+  entry is one article as JSON (see :mod:`bot.ingest.stream`). Not polled:
+  ``alertbot run`` keeps reading it, and it is not stored with the polled sources.
 
 When ``kind`` is omitted: a ``path`` is a ``folder`` if it is a directory (or,
 when it does not exist yet, has no known file extension), else a ``file``; a
@@ -62,12 +68,24 @@ from bot.configfile import ConfigError, unknown_field_message, without_aliases
 from bot.configfile import type_name as _type_name
 from bot.ingest.inputs import EXTENSIONS
 
-SourceKind = Literal["feed", "page", "auto", "file", "folder"]
+SourceKind = Literal["feed", "page", "auto", "file", "folder", "redis-stream"]
 
 URL_KINDS: tuple[str, ...] = ("feed", "page", "auto")
 PATH_KINDS: tuple[str, ...] = ("file", "folder")
-KINDS: tuple[str, ...] = URL_KINDS + PATH_KINDS
-FIELDS: tuple[str, ...] = ("name", "url", "path", "kind", "interval", "enabled", "fetch_full")
+STREAM_KIND = "redis-stream"
+KINDS: tuple[str, ...] = URL_KINDS + PATH_KINDS + (STREAM_KIND,)
+STREAM_FIELDS: tuple[str, ...] = ("stream", "group", "consumer")
+FIELDS: tuple[str, ...] = (
+    "name",
+    "url",
+    "path",
+    "kind",
+    "interval",
+    "enabled",
+    "fetch_full",
+    *STREAM_FIELDS,
+)
+REDIS_SCHEMES = ("redis", "rediss")
 TOP_FIELDS: tuple[str, ...] = ("sources",)
 
 DEFAULT_INTERVAL = 900
@@ -84,6 +102,7 @@ _KIND_BY_NAME: dict[str, SourceKind] = {
     "auto": "auto",
     "file": "file",
     "folder": "folder",
+    "redis-stream": "redis-stream",
 }
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s)", re.I)
 _UNIT_SECONDS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -108,6 +127,15 @@ class SourceSpec:
     interval_s: int = DEFAULT_INTERVAL
     enabled: bool = True
     fetch_full: bool = False
+    # kind redis-stream: the stream's key, the consumer group, and this replica's consumer
+    # name (None: the replica's WORKER_ID, else host:pid)
+    stream: str | None = None
+    group: str | None = None
+    consumer: str | None = None
+
+    @property
+    def is_stream(self) -> bool:
+        return self.kind == STREAM_KIND
 
     @property
     def target(self) -> str:
@@ -262,6 +290,13 @@ def _parse_entry(source: str, where: str, raw: object, base: Path) -> SourceSpec
         raise SourceError(source, where, "a source needs a 'url' or a 'path'")
     kind_value = raw.get("kind")
     kind = None if kind_value is None else _kind(source, f"{where}.kind", kind_value)
+    if kind == STREAM_KIND:
+        return _stream_entry(source, where, raw, name)
+    for key in STREAM_FIELDS:
+        if key in raw:
+            raise SourceError(
+                source, f"{where}.{key}", f"applies to kind: {STREAM_KIND} sources only"
+            )
     url: str | None = None
     path: str | None = None
     if has_url:
@@ -301,6 +336,42 @@ def _parse_entry(source: str, where: str, raw: object, base: Path) -> SourceSpec
         interval_s=interval,
         enabled=enabled,
         fetch_full=fetch_full,
+    )
+
+
+def _stream_entry(source: str, where: str, raw: dict[str, Any], name: str) -> SourceSpec:
+    """A ``kind: redis-stream`` entry: ``url`` (redis:// or rediss://), ``stream``, ``group``
+    and optionally ``consumer``; no ``path``, no ``fetch_full``."""
+    if raw.get("path") is not None or raw.get("url") is None:
+        raise SourceError(source, where, f"a {STREAM_KIND} source needs a 'url' (redis://…)")
+    url = _text(source, f"{where}.url", raw["url"])
+    try:
+        scheme = urlsplit(url).scheme.lower()
+    except ValueError:
+        scheme = ""
+    if scheme not in REDIS_SCHEMES:
+        raise SourceError(
+            source, f"{where}.url", f"{url!r} is not a redis:// or rediss:// URL"
+        )
+    if raw.get("fetch_full") not in (None, False):
+        raise SourceError(source, f"{where}.fetch_full", "applies to feeds only")
+    values: dict[str, str | None] = {}
+    for key in STREAM_FIELDS:
+        if raw.get(key) is None:
+            if key != "consumer":
+                raise SourceError(source, where, f"a {STREAM_KIND} source needs a '{key}'")
+            values[key] = None
+            continue
+        values[key] = _text(source, f"{where}.{key}", raw[key])
+    return SourceSpec(
+        name=name,
+        kind="redis-stream",
+        url=url,
+        interval_s=_interval(source, f"{where}.interval", raw.get("interval", DEFAULT_INTERVAL)),
+        enabled=_flag(source, f"{where}.enabled", raw.get("enabled", True)),
+        stream=values["stream"],
+        group=values["group"],
+        consumer=values["consumer"],
     )
 
 

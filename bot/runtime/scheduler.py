@@ -27,8 +27,8 @@ log = logging.getLogger("alertbot")
 
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
 SOURCE_CHECK_MAX_S = 60  # a source's job looks at least this often whether it is due
+SOURCE_RECHECK_S = 5  # due but not polled here (another replica holds it): look again soon
 SYNC_SOURCES_S = 30
-OUTBOX_S = 2
 WATCHLISTS_S = 5
 RETENTION_S = 6 * 3600
 DIGEST_SECOND = 5  # digests are looked at every minute, 5 s past it
@@ -78,16 +78,49 @@ def _now_plus(seconds: float) -> datetime:
 def schedule_source(
     scheduler: AsyncIOScheduler, service: Service, inflight: InFlight, source_id: int, interval: int
 ) -> None:
-    """One job per source, with jitter; it polls when the database says the source is due."""
+    """One job per source. It runs when the database says the source is due: after each
+    run it moves its own next run to the source's ``next_poll_at`` (:func:`plan_next`),
+    so a 30 s source is polled every 30 s (±10 % jitter), not at the first check after
+    it came due (a check every 30 s against a due time 27–33 s later made it 60 s).
+    The trigger's own period (at most a minute) is the fallback that notices a source
+    made due from elsewhere (``run --once``, another replica)."""
     every = max(5, min(interval, SOURCE_CHECK_MAX_S))
+    job_id = f"source:{source_id}"
+
+    async def poll_source(source_id: int) -> None:
+        try:
+            await service.poll_source(source_id)
+        finally:
+            due = await asyncio.to_thread(service.next_poll_at, source_id)
+            plan_next(scheduler, job_id, due)
+
+    poll_source.__name__ = "poll_source"
     scheduler.add_job(
-        inflight.wrap(service.poll_source),
-        IntervalTrigger(seconds=every, jitter=max(1, every // 10)),
+        inflight.wrap(poll_source),
+        IntervalTrigger(seconds=every),
         args=[source_id],
-        id=f"source:{source_id}",
+        id=job_id,
         replace_existing=True,
         next_run_time=_now_plus(random.uniform(0, 1)),
     )
+
+
+def plan_next(
+    scheduler: AsyncIOScheduler, job_id: str, due: datetime | None, now: datetime | None = None
+) -> datetime | None:
+    """Move job ``job_id``'s next run to ``due`` (the source's ``next_poll_at``); a due
+    time already past (the source is leased elsewhere) gets a look in SOURCE_RECHECK_S,
+    and none is further than SOURCE_CHECK_MAX_S away. Returns the time set."""
+    job = scheduler.get_job(job_id)
+    if job is None or due is None:
+        return None
+    now = now or datetime.now(UTC)
+    if due.tzinfo is None:
+        due = due.replace(tzinfo=UTC)
+    when = due if due > now else now + timedelta(seconds=SOURCE_RECHECK_S)
+    when = min(when, now + timedelta(seconds=SOURCE_CHECK_MAX_S))
+    job.modify(next_run_time=when)
+    return when
 
 
 def sync_source_jobs(scheduler: AsyncIOScheduler, service: Service, inflight: InFlight) -> None:
@@ -118,8 +151,14 @@ def schedule_all(
         sync_source_jobs(scheduler, service, inflight)
 
     scheduler.add_job(inflight.wrap(sync), "interval", seconds=SYNC_SOURCES_S, id="sources")
+    # the sender runs for the whole life of the scheduler: woken by new outbox rows, and
+    # every OUTBOX_DRAIN_S seconds anyway (bot.runtime.delivery.Sender)
     scheduler.add_job(
-        inflight.wrap(service.drain_outbox), "interval", seconds=OUTBOX_S, id="outbox"
+        inflight.wrap(service.run_sender), "date", run_date=_now_plus(0.1), id="outbox"
+    )
+    # redis-stream sources: each replica one consumer of the group, for the whole run
+    scheduler.add_job(
+        inflight.wrap(service.run_streams), "date", run_date=_now_plus(0.1), id="streams"
     )
     scheduler.add_job(
         inflight.wrap(service.reload_watchlists), "interval", seconds=WATCHLISTS_S, id="watchlists"

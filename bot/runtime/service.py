@@ -17,7 +17,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -49,10 +49,11 @@ from bot.ingest.poll import (
 )
 from bot.ingest.safety import guarded_client
 from bot.ingest.sources import SourceSpec, load_sources
+from bot.ingest.stream import StreamConsumer
 from bot.limits import MAX_MATCH_CHARS
 from bot.logs import bind, log_scope
 from bot.models import Article
-from bot.runtime.delivery import ChatPacer, Notifier, drain_outbox
+from bot.runtime.delivery import ChatPacer, Notifier, Outbox, Sender, drain_outbox
 from bot.runtime.learning import Relevance
 from bot.runtime.pipeline import Ingested, ingest
 from bot.store import (
@@ -67,8 +68,9 @@ from bot.store import (
     upsert_chat,
     upsert_source,
 )
+from bot.store.outbox import claim_holders, release_claims_of
 from bot.store.retention import purge_older_than
-from bot.store.sources import FROM_FILE, claim_source, list_sources
+from bot.store.sources import FROM_FILE, claim_source, get_source, list_sources
 from bot.store.tables import LexiconRow, WatchlistRow, utcnow
 from bot.store.watchlists import (
     get_lexicon,
@@ -82,6 +84,7 @@ from bot.store.watchlists import (
 log = logging.getLogger("alertbot")
 
 PROGRESS_EVERY_S = 2.0
+STREAM_RETRY_S = 5.0  # a stream whose Redis is away is tried again this often
 CONSOLE_CHAT = "console:local"
 FILE_EDITOR = "file"  # updated_by of a watchlist that came from WATCHLIST_DIR
 
@@ -97,6 +100,7 @@ class PollReport:
     error: str | None = None
     articles: int = 0
     stored: int = 0
+    processed: int = 0  # articles handled (stored or known already), in order
     alerts: list[int] = field(default_factory=list)
 
 
@@ -117,6 +121,23 @@ class FolderLoad:
 
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def dead_local_workers(workers: list[str]) -> list[str]:
+    """Of default worker ids (``host:pid``), those of this host whose process is gone."""
+    prefix = f"{socket.gethostname()}:"
+    dead = []
+    for worker in workers:
+        pid = worker.removeprefix(prefix)
+        if not worker.startswith(prefix) or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            dead.append(worker)
+        except OSError:  # alive, someone else's
+            continue
+    return dead
 
 
 def _file_may_update(row: WatchlistRow | LexiconRow | None, text: str) -> bool:
@@ -161,6 +182,12 @@ class Service:
         self.watchlist_files: dict[str, tuple[Path, str]] = {}
         self.relevance = Relevance()  # the learned second stage (bot.runtime.learning)
         self.stories = StoryRules()  # decided in the database: nothing to load
+        with session_scope(self.factory) as session:
+            # a process of this host killed mid-send (SIGKILL) left its rows leased: free
+            # them now rather than when the lease ends (a minute of a restart's pushes)
+            freed = release_claims_of(session, dead_local_workers(claim_holders(session)))
+            if freed:
+                log.info("outbox: %d message(s) of a stopped process on this host freed", freed)
         # Chat-supplied URLs are fetched with this client: connections pinned to checked
         # public addresses (DNS rebinding), unless ALLOW_PRIVATE_SOURCES says otherwise.
         self.client = httpx.AsyncClient() if settings.allow_private_sources else guarded_client()
@@ -169,11 +196,38 @@ class Service:
         self.file_client = httpx.AsyncClient()
         self.limiter = HostLimiter()
         self.pacer = ChatPacer()
-        self.stopping = False
+        # the outbox's sender: woken when an article's alerts commit (and, on PostgreSQL,
+        # by any replica's NOTIFY); ``alertbot run`` runs it (run_sender)
+        self.sender = Sender(
+            Outbox(
+                self.factory,
+                self.notifiers,
+                self.worker,
+                self.pacer,
+                settings.serves,
+                settings.fold_threshold,
+                settings.outbox_lease_s,
+                sends_in_flight=settings.sends_in_flight,
+            ),
+            drain_s=settings.outbox_drain_s,
+        )
+        self._stopping = False
+        self.streams: list[SourceSpec] = []  # the redis-stream sources (sync_sources)
         # True once a scheduler polls the sources (``alertbot run``): ``alertbot chat``
         # and ``run --once`` poll nothing after their start (addsource says so)
         self.polling = False
         self._db_lock = asyncio.Lock()  # one ingesting task at a time per process
+
+    @property
+    def stopping(self) -> bool:
+        """Set on SIGINT/SIGTERM: jobs finish the article (and the message) in hand."""
+        return self._stopping
+
+    @stopping.setter
+    def stopping(self, value: bool) -> None:
+        self._stopping = value
+        if value:
+            self.sender.stop()
 
     # --- set-up --------------------------------------------------------------
 
@@ -360,10 +414,17 @@ class Service:
         return tuple(out)
 
     def sync_sources(self, path: Path | None = None) -> list[SourceSpec]:
-        """Declare the sources of ``sources.yaml`` in the database (idempotent)."""
+        """Declare the sources of ``sources.yaml`` in the database (idempotent).
+
+        A ``redis-stream`` source is not polled: it is kept in :attr:`streams` for
+        :meth:`run_streams` (each replica is one consumer of its group).
+        """
         specs = load_sources(path or self.settings.sources)
+        self.streams = [s for s in specs if s.is_stream and s.enabled]
         with session_scope(self.factory) as session:
             for spec in specs:
+                if spec.is_stream:
+                    continue
                 upsert_source(
                     session,
                     spec.name,
@@ -426,6 +487,12 @@ class Service:
             metrics.source_polled()
         return report
 
+    def next_poll_at(self, source_id: int) -> datetime | None:
+        """When the source is due next (None: gone or disabled)."""
+        with session_scope(self.factory) as session:
+            src = get_source(session, source_id)
+            return src.next_poll_at if src is not None and src.enabled else None
+
     def _claim(self, source_id: int) -> tuple[str, SourceState, int, int, str] | None:
         with session_scope(self.factory) as session:
             src = claim_source(session, source_id, self.worker)
@@ -441,6 +508,7 @@ class Service:
                 etag=src.etag,
                 last_modified=src.last_modified,
                 seen_files=dict(src.seen_files or {}),
+                seen_dirs=dict(src.seen_dirs or {}),
                 last_problem=src.last_problem,
             )
             return src.name, state, src.interval_s, src.consecutive_failures, src.origin
@@ -462,7 +530,9 @@ class Service:
                 etag=new.etag,
                 last_modified=new.last_modified,
                 next_poll_at=utcnow() + timedelta(seconds=next_poll_delay(interval, 0)),
-                seen_files=dict(new.seen_files),
+                # unchanged (a folder with nothing new): not written again
+                seen_files=None if new.seen_files == state.seen_files else dict(new.seen_files),
+                seen_dirs=None if new.seen_dirs == state.seen_dirs else dict(new.seen_dirs),
                 problem=new.last_problem,
                 kind=new.kind,
             )
@@ -481,8 +551,11 @@ class Service:
                     )
                     return False
                 result = await asyncio.to_thread(self._ingest_one, article, source_id)
+                report.processed += 1
                 report.stored += result.stored
                 report.alerts += result.alerts_created
+                if result.alerts_created:
+                    self.sender.wake()  # committed: the sender pushes them now
                 now = time.monotonic()
                 if len(articles) > 50 and now - last >= PROGRESS_EVERY_S:
                     last = now
@@ -499,6 +572,59 @@ class Service:
                 len(report.alerts),
             )
         return True
+
+    def stream_consumer(self, spec: SourceSpec) -> StreamConsumer:
+        """This replica's consumer of a ``redis-stream`` source: articles stored like a
+        poll's (one transaction each), entries acknowledged once stored."""
+
+        async def store(articles: list[Article]) -> int:
+            report = PollReport(source=spec.name, polled=True, articles=len(articles))
+            await self._ingest_many(None, spec.name, articles, report)
+            return report.processed
+
+        return StreamConsumer(
+            spec, self.worker, store, claim_idle_s=self.settings.stream_claim_idle_s
+        )
+
+    async def run_streams(self) -> None:
+        """Read every redis-stream source until the service stops (a scheduler job)."""
+        if self.streams:
+            await asyncio.gather(*(self._consume(spec) for spec in self.streams))
+
+    async def poll_streams_once(self) -> int:
+        """``run --once``: what the streams hold now, without waiting; articles stored."""
+        stored = 0
+        for spec in self.streams:
+            consumer = self.stream_consumer(spec)
+            try:
+                while not self.stopping:
+                    report = await consumer.poll(block=False)
+                    stored += report.stored
+                    if report.error or not report.read:
+                        break
+            finally:
+                await consumer.close()
+        return stored
+
+    async def _consume(self, spec: SourceSpec) -> None:
+        consumer = self.stream_consumer(spec)
+        try:
+            while not self.stopping:
+                try:
+                    report = await consumer.poll()
+                except Exception as exc:  # the database away: one line, the entries stay pending
+                    log.error("source %s: %s: %s", spec.name, type(exc).__name__, _one_line(exc))
+                    report = None
+                if report is None or report.error:
+                    await self._pause(STREAM_RETRY_S)
+        finally:
+            await consumer.close()
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when the service stops."""
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            await asyncio.sleep(min(0.5, deadline - time.monotonic()))
 
     async def ingest_articles(self, articles: list[Article], source_name: str) -> PollReport:
         """Articles pushed to us (the ingest endpoint, a stream): same path as a poll."""
@@ -524,6 +650,8 @@ class Service:
         return result
 
     async def drain_outbox(self) -> int:
+        """One pass over the outbox (``run --once``, tests); ``alertbot run`` keeps
+        :meth:`run_sender` going instead."""
         if not self.notifiers:
             return 0
         return await drain_outbox(
@@ -533,7 +661,14 @@ class Service:
             pacer=self.pacer,
             serves=self.settings.serves,
             lease_s=self.settings.outbox_lease_s,
+            fold_threshold=self.settings.fold_threshold,
         )
+
+    async def run_sender(self) -> None:
+        """The sender until the service stops (a scheduler job that runs once)."""
+        if not self.notifiers:
+            return
+        await self.sender.run(self.engine)
 
     async def reload_watchlists(self) -> bool:
         """Recompile when a watchlist file or stored watchlist changed; True when it did."""
@@ -559,6 +694,7 @@ class Service:
         return stories, articles
 
     async def close(self) -> None:
+        self.sender.outbox.close()
         await self.client.aclose()
         await self.file_client.aclose()
         self.engine.dispose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.store._sql import dialect_insert, table_of
@@ -59,7 +59,24 @@ def enqueue_deliveries(
         for sub_id in sub_ids
     ]
     stmt = dialect_insert(session, Delivery).values(rows).on_conflict_do_nothing()
-    return list(session.execute(stmt.returning(table_of(Delivery).c.id)).scalars())
+    created = list(session.execute(stmt.returning(table_of(Delivery).c.id)).scalars())
+    if created:
+        notify_outbox(session)
+    return created
+
+
+# The channel of the outbox's NOTIFY: one per schema, so two deployments (or two test
+# schemas) sharing a PostgreSQL database do not wake each other. LISTEN takes the same
+# expression on its own connection (bot.store.notify); 63 bytes is PostgreSQL's limit.
+OUTBOX_CHANNEL_SQL = "left('alertbot_outbox:' || current_schema(), 63)"
+
+
+def notify_outbox(session: Session) -> None:
+    """On PostgreSQL, ``NOTIFY`` the senders of every replica: delivered when (and only if)
+    this transaction commits, so a woken sender finds the rows. SQLite has no other
+    process to wake (the in-process sender is woken by the service)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"SELECT pg_notify({OUTBOX_CHANNEL_SQL}, '')"))
 
 
 def claimable(now: datetime, max_attempts: int = MAX_ATTEMPTS) -> ColumnElement[bool]:
@@ -110,6 +127,119 @@ def claim_deliveries(
     claimed = list(session.scalars(stmt))
     claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
     return claimed
+
+
+def due_chats(
+    session: Session, now: datetime | None = None, limit: int = 1000
+) -> list[tuple[int, str, str, int]]:
+    """``(chat id, platform, chat key, claimable rows)`` of the chats with something to
+    send, the chat with the oldest due row first (a sender gives each chat a lane)."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(Chat.id, Chat.platform, Chat.chat_key, func.count(Delivery.id))
+        .join(Subscription, Subscription.id == Delivery.subscription_id)
+        .join(Chat, Chat.id == Subscription.chat_id)
+        .where(claimable(now))
+        .group_by(Chat.id, Chat.platform, Chat.chat_key)
+        .order_by(func.min(Delivery.next_attempt_at), Chat.id)
+        .limit(limit)
+    ).all()
+    return [(int(i), str(p), str(k), int(n)) for i, p, k, n in rows]
+
+
+def due_count(session: Session, chat_id: int, now: datetime | None = None) -> int:
+    """How many of the chat's rows are claimable at ``now``."""
+    subs = select(Subscription.id).where(Subscription.chat_id == chat_id)
+    return int(
+        session.scalar(
+            select(func.count(Delivery.id)).where(
+                Delivery.subscription_id.in_(subs), claimable(now or utcnow())
+            )
+        )
+        or 0
+    )
+
+
+def claim_chat_deliveries(
+    session: Session,
+    worker: str,
+    chat_id: int,
+    limit: int,
+    lease_s: float = 60,
+    now: datetime | None = None,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> list[Delivery]:
+    """:func:`claim_deliveries` for one chat's rows only (oldest due first): the chat's
+    backlog in one claim, so the sender can tell a flood from a trickle and fold it."""
+    now = now or utcnow()
+    due = (
+        select(Delivery.id)
+        .join(Subscription, Subscription.id == Delivery.subscription_id)
+        .where(Subscription.chat_id == chat_id, claimable(now, max_attempts))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+        .limit(limit)
+        .with_for_update(of=table_of(Delivery), skip_locked=True)
+    )
+    stmt = (
+        update(Delivery)
+        .where(Delivery.id.in_(due))
+        .values(
+            status="sending",
+            claimed_by=worker,
+            claimed_until=now + timedelta(seconds=lease_s),
+            attempts=Delivery.attempts + 1,
+        )
+        .returning(Delivery)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    claimed = list(session.scalars(stmt))
+    claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
+    return claimed
+
+
+def release_claims_of(session: Session, workers: list[str]) -> int:
+    """Free the rows ``workers`` held as ``sending`` (they are known dead): pending, due
+    now. The claim's attempt stays counted: the message may have gone out before the
+    crash (the one repeat the outbox allows)."""
+    if not workers:
+        return 0
+    done = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_by.in_(workers))
+        .values(status="pending", claimed_by=None, claimed_until=None, next_attempt_at=utcnow())
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return len(done)
+
+
+def claim_holders(session: Session) -> list[str]:
+    """The workers holding ``sending`` rows now."""
+    return [
+        w
+        for w in session.scalars(
+            select(Delivery.claimed_by).where(Delivery.status == "sending").distinct()
+        ).all()
+        if w
+    ]
+
+
+def postpone_chat(session: Session, chat_id: int, until: datetime) -> int:
+    """Make the chat's pending rows due no sooner than ``until`` (it asked the bot to wait:
+    a 429 / RetryAfter), so its lane does not knock again at once; returns how many."""
+    subs = select(Subscription.id).where(Subscription.chat_id == chat_id)
+    done = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.subscription_id.in_(subs),
+            Delivery.status == "pending",
+            Delivery.next_attempt_at < until,
+        )
+        .values(next_attempt_at=until)
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return len(done)
 
 
 def mark_sent(

@@ -241,6 +241,7 @@ def record_poll_success(
     *,
     next_poll_at: datetime | None = None,
     seen_files: dict[str, Any] | None = None,
+    seen_dirs: dict[str, Any] | None = None,
     problem: str | None = None,
     kind: str | None = None,
 ) -> bool:
@@ -248,7 +249,8 @@ def record_poll_success(
 
     ``etag``/``last_modified`` are the validators of the response (for the
     next conditional GET); ``next_poll_at`` defaults to ``now + interval``;
-    ``seen_files`` and ``problem`` are the poller's state; ``kind`` replaces
+    ``seen_files``, ``seen_dirs`` and ``problem`` are the poller's state (None: keep
+    what is stored); ``kind`` replaces
     ``auto`` once the first fetch told what the source is. False when
     ``worker`` no longer holds the lease.
     """
@@ -268,6 +270,8 @@ def record_poll_success(
     }
     if seen_files is not None:
         values["seen_files"] = seen_files
+    if seen_dirs is not None:
+        values["seen_dirs"] = seen_dirs
     if kind:
         values["kind"] = kind
     done = session.execute(

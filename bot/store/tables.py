@@ -110,6 +110,9 @@ class Source(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Poller state kept across restarts: files already read ("path": "mtime:size").
     seen_files: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # A folder source's folders and their mtime_ns at the last listing: an unchanged
+    # folder is not listed again (bot.ingest.poll). None until the first folder poll.
+    seen_dirs: Mapped[dict[str, Any] | None]
     # The last problem a poll reported (e.g. a feed recovered from bad XML):
     # logged when it changes, not on every poll.
     last_problem: Mapped[str | None] = mapped_column(Text)
