@@ -38,6 +38,7 @@ from telegram.error import EndPointNotFound, InvalidToken, TelegramError
 from bot.config import Settings
 from bot.limits import MAX_WEBHOOK_BODY
 from bot.logs import bind, register_secrets
+from bot.runtime.webapp import read_body
 from bot.store import session_scope
 from bot.store.updates import claim_update, forget_updates
 from handlers.telegram import TelegramFace
@@ -103,18 +104,14 @@ class TelegramWebhook:
                 f"{err.message!r} (no setWebhook there?); unset TELEGRAM_WEBHOOK_URL to poll"
             ) from err
         except TelegramError as err:
-            raise WebhookError(
-                f"Telegram setWebhook failed for {self.url}: {err.message}"
-            ) from err
+            raise WebhookError(f"Telegram setWebhook failed for {self.url}: {err.message}") from err
         log.info("telegram: webhook set to %s", self.url)
 
     def _refusal(self, request: web.Request) -> tuple[int, str] | None:
         given = request.headers.get(SECRET_HEADER)
         if given is None:
             return 401, f"no {SECRET_HEADER} header"
-        if not hmac.compare_digest(
-            given.encode("utf-8", "surrogateescape"), self._secret.encode()
-        ):
+        if not hmac.compare_digest(given.encode("utf-8", "surrogateescape"), self._secret.encode()):
             return 403, f"wrong {SECRET_HEADER}"
         return None
 
@@ -131,7 +128,7 @@ class TelegramWebhook:
             return web.Response(status=status, text=reason)
         if request.content_length is not None and request.content_length > MAX_WEBHOOK_BODY:
             return self._bad(413, f"body over {MAX_WEBHOOK_BODY:,} bytes")
-        body = await _read_capped(request, MAX_WEBHOOK_BODY)
+        body = await read_body(request, MAX_WEBHOOK_BODY)
         if body is None:
             return self._bad(413, f"body over {MAX_WEBHOOK_BODY:,} bytes")
         try:
@@ -172,17 +169,3 @@ class TelegramWebhook:
                 self._forgotten_at = now
                 forget_updates(session)
             return first
-
-
-
-async def _read_capped(request: web.Request, cap: int) -> bytes | None:
-    """The whole body, or None past ``cap`` bytes (read chunk by chunk: ``read(n)`` may
-    return less than is coming)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_chunked(1 << 16):
-        size += len(chunk)
-        if size > cap:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)

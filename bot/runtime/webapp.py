@@ -86,7 +86,7 @@ def _authorised(request: web.Request, token: str | None) -> bool:
     return scheme.lower() == "bearer" and hmac.compare_digest(given_bytes, token.encode("utf-8"))
 
 
-async def _read_body(request: web.Request, cap: int) -> bytes | None:
+async def read_body(request: web.Request, cap: int) -> bytes | None:
     """The whole body, or None once it passes ``cap`` bytes.
 
     ``StreamReader.read(n)`` returns what has arrived so far (often 64 KiB to
@@ -116,7 +116,7 @@ async def ingest_handler(request: web.Request) -> web.Response:
     too_big = f"body over the limit of {MAX_INGEST_BODY:,} bytes: send fewer articles per request"
     if request.content_length is not None and request.content_length > MAX_INGEST_BODY:
         return _error(413, too_big)
-    body = await _read_body(request, MAX_INGEST_BODY)
+    body = await read_body(request, MAX_INGEST_BODY)
     if body is None:
         return _error(413, too_big)
     try:

@@ -13,8 +13,9 @@ time).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.store._sql import dialect_insert, table_of
@@ -112,6 +113,13 @@ def claim_deliveries(
         .limit(limit)
         .with_for_update(skip_locked=True)  # PostgreSQL; SQLite renders nothing
     )
+    return _claim(session, due, worker, now, lease_s)
+
+
+def _claim(
+    session: Session, due: Select[Any], worker: str, now: datetime, lease_s: float
+) -> list[Delivery]:
+    """Mark the rows ``due`` selects as this worker's until the lease ends; oldest first."""
     stmt = (
         update(Delivery)
         .where(Delivery.id.in_(due))
@@ -180,21 +188,7 @@ def claim_chat_deliveries(
         .limit(limit)
         .with_for_update(of=table_of(Delivery), skip_locked=True)
     )
-    stmt = (
-        update(Delivery)
-        .where(Delivery.id.in_(due))
-        .values(
-            status="sending",
-            claimed_by=worker,
-            claimed_until=now + timedelta(seconds=lease_s),
-            attempts=Delivery.attempts + 1,
-        )
-        .returning(Delivery)
-        .execution_options(synchronize_session=False, populate_existing=True)
-    )
-    claimed = list(session.scalars(stmt))
-    claimed.sort(key=lambda d: (d.next_attempt_at, d.id))
-    return claimed
+    return _claim(session, due, worker, now, lease_s)
 
 
 def release_claims_of(session: Session, workers: list[str]) -> int:
