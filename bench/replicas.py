@@ -55,7 +55,7 @@ DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WATCHLISTS = {"convoys": "convoy", "drills": "drill"}
 
 
-REPORT = re.compile(r"^(?:Report|Reprint \d+ of report) (\d+):")
+REPORT = re.compile(r"^(?:• )?(?:Report|Reprint \d+ of report) (\d+):")  # "• ": folded into a digest
 
 
 async def _read_pushes(replica: Replica, seen: dict[int, float]) -> None:
