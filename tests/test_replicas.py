@@ -192,7 +192,8 @@ async def test_two_replicas_started_at_once_on_an_empty_database_both_come_up(
             codes = [await r.stop() for r in replicas]
     assert sorted(names) == sorted(f"inbox-{n}" for n in range(40))
     for r, code in zip(replicas, codes, strict=True):
-        assert code == 0 and "Traceback" not in r.stderr() and "IntegrityError" not in r.stderr()
+        log = r.stderr()
+        assert code == 0 and "Traceback" not in log and "IntegrityError" not in log, (code, log[-3000:])
 
 
 def _pollers(replicas: list[Replica]) -> list[str]:
