@@ -9,7 +9,7 @@ import time
 from dataclasses import replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
@@ -17,6 +17,9 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 from bot.bundled import default_data_dir, default_database_url, default_dir
 from bot.engine.matcher import Matcher
 from bot.engine.watchlist import Watchlist, load_dir
+
+if TYPE_CHECKING:  # the runtime is imported late: scan must start fast
+    from bot.runtime.service import Service
 
 EXIT_INPUT_ERROR = 2
 MAX_BAD_LINES_SHOWN = 20  # alertbot learn: bad lines named one by one, then a count
@@ -373,7 +376,6 @@ def learn_command(
     """Learn a watchlist's relevance model from a labelled file: stored, used by alertbot run."""
     from bot.engine import evaluation, learneval
     from bot.runtime.learning import learn_file
-    from bot.runtime.service import Service
 
     settings = settings_or_exit()
     announce_where(settings)
@@ -390,11 +392,7 @@ def learn_command(
     if not items:
         error(f"{labelled}: no labelled items to learn from")
         raise typer.Exit(EXIT_INPUT_ERROR)
-    try:
-        service = Service(settings, {})
-    except Exception as exc:  # the database is the one thing we cannot run without
-        error(f"cannot open the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
-        raise typer.Exit(EXIT_INPUT_ERROR) from None
+    service = _open_service(settings)
     try:
         service.load_watchlists()
         learned = learn_file(service.factory, service.matcher, items, watchlist, label_map_parsed)
@@ -713,17 +711,24 @@ def chat(
         asyncio.run(_chat(settings))
 
 
-async def _chat(settings: object) -> None:
-    from bot.config import Settings
-    from bot.runtime.service import Service
-    from handlers.console import repl
+def _open_service(settings: Any) -> Service:
+    """A Service without chat faces (``learn``, ``chat``), or one line and exit 2 when the
+    database cannot be opened."""
+    from bot.runtime.service import Service  # noqa: F811 - the late import (see the top)
 
-    assert isinstance(settings, Settings)
     try:
-        service = Service(settings, {})
+        return Service(settings, {})
     except Exception as exc:  # the database is the one thing we cannot run without
         error(f"cannot open the database: {exc.__class__.__name__}: {str(exc).splitlines()[0]}")
         raise typer.Exit(EXIT_INPUT_ERROR) from None
+
+
+async def _chat(settings: object) -> None:
+    from bot.config import Settings
+    from handlers.console import repl
+
+    assert isinstance(settings, Settings)
+    service = _open_service(settings)
     try:
         service.load_watchlists()
         if sys.stdin.isatty():
