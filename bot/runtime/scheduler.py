@@ -43,6 +43,7 @@ class InFlight:
 
     def __init__(self) -> None:
         self.tasks: set[asyncio.Task[Any]] = set()
+        self.stopping = False
 
     def wrap(self, job: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         async def tracked(*args: Any) -> Any:
@@ -51,6 +52,13 @@ class InFlight:
                 self.tasks.add(task)
             try:
                 return await job(*args)
+            except asyncio.CancelledError:
+                if not self.stopping:
+                    raise
+                # Cancelled by :meth:`wait` at shutdown: what it committed stays, what it
+                # held is taken up again by the next start (leases and claims expire).
+                log.warning("job %s was still running at shutdown: stopped", tracked.__name__)
+                return None
             except Exception:
                 log.exception("job %s failed", getattr(job, "__name__", job))
                 return None
@@ -62,6 +70,10 @@ class InFlight:
         return tracked
 
     async def wait(self, timeout: float) -> None:
+        """Let running jobs finish for up to ``timeout`` seconds, then cancel the rest;
+        each cancelled job ends with one warning line, not a traceback."""
+        self.stopping = True
+        await asyncio.sleep(0)  # a job task created just before this has not yet run a step
         pending = [t for t in self.tasks if t is not asyncio.current_task()]
         if not pending:
             return
@@ -69,6 +81,8 @@ class InFlight:
         _, late = await asyncio.wait(pending, timeout=timeout)
         for task in late:
             task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=5)
 
 
 def _now_plus(seconds: float) -> datetime:
