@@ -77,6 +77,10 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Navy drills near the self-ruled island rattle markets", "", {TROOP}),
         # sports words elsewhere in the text do not cancel a movement in the headline
         ("Army deployed to the capital as unrest spreads", "Football fans were kept home.", {TROOP}),
+        # a preposition after the movement noun does not make it background (PRE/n):
+        # "withdrawal after the attacks" is the news, "talks after the withdrawal" is not
+        ("Mercenaries complete withdrawal from the town after heavy attacks", "", {TROOP}),
+        ("Navies start joint drills amid rising tension in the strait", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -113,6 +117,11 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "diplomacy with a build-up as background",
             "Leaders meet for crisis talks",
             "The talks come amid a troop build-up near the border.",
+        ),
+        (
+            "a movement noun after a background preposition",
+            "Casualties rise in the villages after the troop withdrawal",
+            "",
         ),
         (
             "protest convoy",

@@ -162,10 +162,10 @@ def test_render_uses_minimal_parentheses(rule: str, canonical: str) -> None:
     [
         ("", 0, "a term or '('"),
         ("   ", 0, "a term or '('"),
-        ("troops border", 7, "AND, OR, NEAR/n, SENT or end of rule"),
-        ("(troops border)", 8, "AND, OR, NEAR/n, SENT or ')'"),
-        ("(a OR b", 7, "AND, OR, NEAR/n, SENT or ')' to close the '(' at position 1"),
-        ("a OR b)", 6, "AND, OR, NEAR/n, SENT or end of rule"),
+        ("troops border", 7, "AND, OR, NEAR/n, PRE/n, SENT or end of rule"),
+        ("(troops border)", 8, "AND, OR, NEAR/n, PRE/n, SENT or ')'"),
+        ("(a OR b", 7, "AND, OR, NEAR/n, PRE/n, SENT or ')' to close the '(' at position 1"),
+        ("a OR b)", 6, "AND, OR, NEAR/n, PRE/n, SENT or end of rule"),
         ("()", 1, "a term or '('"),
         ('a AND "joint force', 6, "a closing '\"'"),
         ('@"Alexander', 1, "a closing '\"'"),
@@ -197,8 +197,8 @@ def test_render_uses_minimal_parentheses(rule: str, canonical: str) -> None:
         ("OR a", 0, "a term or '('"),
         ("NOT a NEAR/3 NOT b", 13, "a term without NOT on this side of NEAR/3"),
         ("(NOT a) NEAR/3 (NOT b)", 15, "a term without NOT on this side of NEAR/3"),
-        ("a - b", 2, "AND, OR, NEAR/n, SENT or end of rule"),
-        ("pro-", 3, "AND, OR, NEAR/n, SENT or end of rule"),
+        ("a - b", 2, "AND, OR, NEAR/n, PRE/n, SENT or end of rule"),
+        ("pro-", 3, "AND, OR, NEAR/n, PRE/n, SENT or end of rule"),
         ("(" * 51 + "a" + ")" * 51, 50, "at most 50 parentheses"),
         (" OR ".join(["a"] * 101), 497, "a simpler rule"),  # the 100th OR
     ],
@@ -255,7 +255,7 @@ def test_error_message_format_and_pointer() -> None:
         parse("troops AND (border")
     err = info.value
     assert str(err) == (
-        "rule error at position 19: expected AND, OR, NEAR/n, SENT or ')' to close the '(' "
+        "rule error at position 19: expected AND, OR, NEAR/n, PRE/n, SENT or ')' to close the '(' "
         "at position 12, found end of rule"
     )
     assert err.pointer() == "troops AND (border\n                  ^"
@@ -263,7 +263,7 @@ def test_error_message_format_and_pointer() -> None:
     with pytest.raises(RuleError) as info:
         parse("troops\tand border")
     assert str(info.value) == (
-        "rule error at position 8: expected AND, OR, NEAR/n, SENT or end of rule, found 'and'; "
+        "rule error at position 8: expected AND, OR, NEAR/n, PRE/n, SENT or end of rule, found 'and'; "
         "operators are written in upper case: AND"
     )
     assert info.value.found == "and"
@@ -746,7 +746,9 @@ def test_lazy_evaluation_gives_what_every_node_computed_gives() -> None:
         if kind == 3:
             return r.Or(left, right)
         if kind == 4:
-            return r.Near(rng.choice([left, r.Not(left)]), right, rng.randint(1, 4))
+            return r.Near(
+                rng.choice([left, r.Not(left)]), right, rng.randint(1, 4), rng.random() < 0.5
+            )
         return r.Sent(left, rng.choice([right, r.Not(right)]))
 
     for _ in range(3000):
@@ -760,3 +762,101 @@ def test_lazy_evaluation_gives_what_every_node_computed_gives() -> None:
             lazy = r.evaluate(rule, spans.__getitem__, where)
             full = r.evaluate_all(rule, spans.__getitem__, where)
             assert (lazy.matched, lazy.spans) == (full.matched, full.spans), r.render(rule)
+
+
+# --- PRE/n: NEAR/n in one order ---------------------------------------------
+
+
+def _words(text: str) -> Callable[[Term], list[tuple[int, int]]]:
+    """Spans of each term in a short text of space-separated words ('x*' is a prefix)."""
+    words = text.lower().split()
+
+    def lookup(term: Term) -> list[tuple[int, int]]:
+        parts = term.value.lower().split()
+        if term.kind == "prefix":
+            return [(i, i + 1) for i, w in enumerate(words) if w.startswith(parts[0])]
+        n = len(parts)
+        return [(i, i + n) for i in range(len(words)) if words[i : i + n] == parts]
+
+    return lookup
+
+
+@pytest.mark.parametrize(
+    ("rule", "tree"),
+    [
+        ("a PRE/3 b", Near(A, B, 3, ordered=True)),
+        ("NOT a PRE/2 b", Near(Not(A), B, 2, ordered=True)),
+        ("a PRE/2 NOT b AND c", And(Near(A, Not(B), 2, ordered=True), C)),
+        ("a NEAR/2 b PRE/4 c", Near(Near(A, B, 2), C, 4, ordered=True)),
+    ],
+)
+def test_pre_parses_as_an_ordered_near_and_renders_back(rule: str, tree: Node) -> None:
+    assert parse(rule) == tree
+    assert render(parse(rule)) == rule
+
+
+@pytest.mark.parametrize(
+    ("rule", "text", "matched"),
+    [
+        ("troops PRE/2 arriv*", "troops arrived in the city", True),
+        ("troops PRE/2 arriv*", "arrivals of troops", False),  # NEAR/2 would match
+        ("troops PRE/2 arriv*", "troops have now arrived", False),  # 3 words on
+        # the background word before the noun makes it background, after it does not
+        ("NOT (amid OR after) PRE/3 withdrawal", "talks amid the withdrawal", False),
+        ("NOT (amid OR after) PRE/3 withdrawal", "withdrawal after the attack", True),
+        ("deploy* PRE/3 NOT plans", "deployment plans were leaked", False),
+        ("deploy* PRE/3 NOT plans", "plans aside the deployment began", True),
+        # one occurrence left without the excluded word is enough
+        ("NOT after PRE/2 withdrawal", "after the withdrawal came a withdrawal", True),
+    ],
+)
+def test_pre_looks_only_in_its_order(rule: str, text: str, matched: bool) -> None:
+    assert evaluate(parse(rule), _words(text)).matched is matched
+
+
+def test_pre_says_what_was_missing_in_its_order() -> None:
+    lookup = _words("arrivals of troops")
+    assert nearest_miss(parse("troops PRE/2 arriv*"), lookup) == (
+        "PRE/2: no troops within 2 words before arriv* (none comes before one in the same field)"
+    )
+    lookup = _words("talks amid the withdrawal")
+    assert nearest_miss(parse("NOT amid PRE/3 withdrawal"), lookup) == (
+        "PRE/3: every withdrawal has amid within 3 words before it"
+    )
+
+
+def test_pre_agrees_with_a_brute_force_reading() -> None:
+    """On random spans, ``a PRE/n b`` and both exclusions keep exactly the spans that a
+    pairwise check keeps (ends before starts, at most n words on, no overlap)."""
+    import random
+
+    rng = random.Random(5)
+    a_term, b_term = Term("word", "a"), Term("word", "b")
+    for _ in range(2000):
+        spans = {
+            t: sorted(
+                {(s, s + rng.randint(1, 2)) for s in rng.sample(range(25), rng.randint(0, 4))}
+            )
+            for t in (a_term, b_term)
+        }
+        n = rng.randint(1, 5)
+        a_spans, b_spans = spans[a_term], spans[b_term]
+
+        def before(x: tuple[int, int], y: tuple[int, int], n: int = n) -> bool:
+            return x[1] <= y[0] and y[0] - (x[1] - 1) <= n
+
+        pair = evaluate(Near(a_term, b_term, n, ordered=True), spans.__getitem__)
+        expected = sorted(
+            {x for x in a_spans if any(before(x, y) for y in b_spans)}
+            | {y for y in b_spans if any(before(x, y) for x in a_spans)}
+        )
+        assert list(pair.spans) == expected
+        assert pair.matched is bool(expected)
+        after_free = evaluate(Near(a_term, Not(b_term), n, ordered=True), spans.__getitem__)
+        assert list(after_free.spans) == [
+            x for x in a_spans if not any(before(x, y) for y in b_spans)
+        ]
+        before_free = evaluate(Near(Not(b_term), a_term, n, ordered=True), spans.__getitem__)
+        assert list(before_free.spans) == [
+            x for x in a_spans if not any(before(y, x) for y in b_spans)
+        ]

@@ -35,7 +35,9 @@ async def test_a_job_cancelled_at_shutdown_ends_with_one_line_and_no_traceback(
     await asyncio.sleep(0.05)
     assert not inflight.tasks
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
-    stopped = [r.getMessage() for r in caplog.records if "still running at shutdown" in r.getMessage()]
+    stopped = [
+        r.getMessage() for r in caplog.records if "still running at shutdown" in r.getMessage()
+    ]
     assert stopped == ["job poll_source was still running at shutdown: stopped"]
 
 

@@ -9,7 +9,8 @@ Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
     rule       = or_expr ;
     or_expr    = and_expr , { "OR" , and_expr } ;
     and_expr   = near_expr , { "AND" , near_expr } ;
-    near_expr  = unary , { ( "NEAR/" , distance | "SENT" ) , unary } ;   (* not NOT on both sides *)
+    near_expr  = unary , { ( "NEAR/" , distance | "PRE/" , distance | "SENT" ) , unary } ;
+                                                           (* not NOT on both sides *)
     unary      = { "NOT" | zone } , primary ;              (* not NOT right after a zone *)
     zone       = "title:" | "lead:" | "top:" ;
     primary    = term | "(" , or_expr , ")" ;
@@ -29,7 +30,7 @@ between words counts as a space (as it does in articles), and only the last
 word may end in ``*``.  ``@name`` refers to an entity (all its aliases) or a
 keyword group of the same watchlist; the name may also contain ``_`` and ``-``.
 
-Precedence, tightest first: ``NOT`` (and the zones), ``NEAR/n`` and ``SENT``, ``AND``, ``OR``; binary
+Precedence, tightest first: ``NOT`` (and the zones), ``NEAR/n``, ``PRE/n`` and ``SENT``, ``AND``, ``OR``; binary
 operators group from the left, so ``a OR b AND c`` is ``a OR (b AND c)`` and
 ``a NEAR/3 b NEAR/5 c`` is ``(a NEAR/3 b) NEAR/5 c``.  Use parentheses when in
 doubt.  Lower-case ``and``/``or``/``not``/``near`` are not operators: where an
@@ -65,6 +66,12 @@ it match (used as evidence):
   This is how to exclude false friends:
   ``deploy* NEAR/3 NOT (software OR code)``.  ``NOT`` on both sides of a
   ``NEAR`` is an error: there would be nothing to look for.
+- ``a PRE/n b`` is ``a NEAR/n b`` in that order: an ``a`` that ends before a
+  ``b`` starts, at most ``n`` words before it (spans that overlap have no
+  order). With ``NOT`` it keeps the occurrences that have no such word on
+  that side: ``NOT (amid OR after) PRE/3 withdrawal`` drops "amid the
+  withdrawal" and keeps "withdrawal after the attack"; ``deploy* PRE/4 NOT
+  (plan OR plans)`` drops "deployment plans" only.
 
 A bad rule raises :class:`RuleError`, whose message gives the 1-based
 position, what was expected there and what was found.  Limits: at most 50
@@ -166,9 +173,12 @@ class Or:
 
 @dataclass(frozen=True)
 class Near:
+    """``a NEAR/n b``; with ``ordered`` it is ``a PRE/n b`` (``a`` before ``b``)."""
+
     left: Node
     right: Node
     n: int
+    ordered: bool = False
 
 
 @dataclass(frozen=True)
@@ -287,6 +297,7 @@ _LOWER_HINTS = {
     "or": "OR",
     "not": "NOT (e.g. a AND NOT b)",
     "near": "NEAR/n (e.g. NEAR/5)",
+    "pre": "PRE/n (e.g. PRE/3: the left side before the right)",
     "sent": "SENT (e.g. troops SENT deploy*)",
 }
 _INNER = "-'’"  # may join two letters of a word
@@ -301,6 +312,7 @@ class _Token:
     pos: int
     value: str = ""
     n: int = 0
+    ordered: bool = False  # PRE/n (a NEAR/n in that order)
 
 
 def _is_mark(char: str) -> bool:
@@ -379,7 +391,7 @@ class _Lexer:
         text = self.rule[i:end]
         if self.rule[end : end + 1] == "*":
             return self._prefix(i, end)
-        if text == "NEAR":
+        if text == "NEAR" or (text == "PRE" and self.rule[end : end + 1] == "/"):
             return self._near(i, end)
         if text in ZONES and self.rule[end : end + 1] == ":":
             self.i = end + 1
@@ -399,7 +411,9 @@ class _Lexer:
         return _Token("prefix", self.rule[i : star + 1], i, self.rule[i:star])
 
     def _near(self, i: int, end: int) -> _Token:
+        """``NEAR/n`` or ``PRE/n`` (both of kind NEAR; PRE is ordered)."""
         s = self.rule
+        op = s[i:end]
         if s[end : end + 1] != "/":
             raise self.error(i, "a distance written as NEAR/n (e.g. NEAR/5)", _chunk(s, i))
         k = end + 1
@@ -408,14 +422,14 @@ class _Lexer:
         digits = s[end + 1 : k]
         if not digits or (k < len(s) and (s[k].isalnum() or s[k] == "*")):
             raise self.error(
-                end + 1, "a whole number after NEAR/ (e.g. NEAR/5)", _chunk(s, end + 1)
+                end + 1, f"a whole number after {op}/ (e.g. {op}/5)", _chunk(s, end + 1)
             )
         if len(digits.lstrip("0")) > 4 or not 1 <= int(digits) <= MAX_DISTANCE:
             raise self.error(
-                end + 1, f"a distance from 1 to {MAX_DISTANCE} after NEAR/", _shorten(digits)
+                end + 1, f"a distance from 1 to {MAX_DISTANCE} after {op}/", _shorten(digits)
             )
         self.i = k
-        return _Token("NEAR", s[i:k], i, n=int(digits))
+        return _Token("NEAR", s[i:k], i, n=int(digits), ordered=op == "PRE")
 
     def _closing_quote(self, i: int) -> int:
         close = self.rule.find('"', i + 1)
@@ -527,7 +541,9 @@ class _Parser:
                 f"a term without NOT on this side of {op.text} (one side must say what to look for)"
             )
             raise RuleError(self.rule, right_tok.pos, expected, right_tok.text)
-        return Sent(left, right) if op.kind == "SENT" else Near(left, right, op.n)
+        if op.kind == "SENT":
+            return Sent(left, right)
+        return Near(left, right, op.n, op.ordered)
 
     def unary(self) -> _Parsed:
         prefixes: list[_Token] = []
@@ -587,8 +603,8 @@ class _Parser:
 
     def operator_error(self) -> RuleError:
         if not self.open_parens:
-            return self.error("AND, OR, NEAR/n, SENT or end of rule", self.operator_hint())
-        expected = "AND, OR, NEAR/n, SENT or ')'"
+            return self.error("AND, OR, NEAR/n, PRE/n, SENT or end of rule", self.operator_hint())
+        expected = "AND, OR, NEAR/n, PRE/n, SENT or ')'"
         if self.tok.kind == "end":
             expected += f" to close the '(' at position {self.open_parens[-1] + 1}"
         return self.error(expected, self.operator_hint())
@@ -644,7 +660,7 @@ def _operand(node: Node, min_precedence: int) -> str:
 
 def _operator(node: And | Or | Near | Sent) -> str:
     if isinstance(node, Near):
-        return f"NEAR/{node.n}"
+        return f"PRE/{node.n}" if node.ordered else f"NEAR/{node.n}"
     if isinstance(node, Sent):
         return "SENT"
     return "AND" if isinstance(node, And) else "OR"
@@ -730,10 +746,16 @@ class _SpanIndex:
 
     def has_apart(self, a: Span, n: int) -> bool:
         """Some span at most ``n`` words from ``a`` that does not overlap it."""
-        after = bisect_left(self.starts, a[1])  # starts at or after a's end: b0 - a1 + 1 ≤ n
-        if after < len(self.starts) and self.starts[after] <= a[1] + n - 1:
-            return True
-        before = bisect_left(self.ends, a[0] - n + 1)  # ends at or before a's start
+        return self.has_after(a, n) or self.has_before(a, n)
+
+    def has_after(self, a: Span, n: int) -> bool:
+        """Some span starting after ``a`` ends, at most ``n`` words on."""
+        after = bisect_left(self.starts, a[1])
+        return after < len(self.starts) and self.starts[after] <= a[1] + n - 1
+
+    def has_before(self, a: Span, n: int) -> bool:
+        """Some span ending before ``a`` starts, at most ``n`` words back."""
+        before = bisect_left(self.ends, a[0] - n + 1)
         return before < len(self.ends) and self.ends[before] <= a[0]
 
     def has_within(self, a: Span, n: int) -> bool:
@@ -746,26 +768,39 @@ def _overlap(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _near_pairs(left: Result, right: Result, n: int) -> Result:
+def _near_pairs(left: Result, right: Result, n: int, ordered: bool = False) -> Result:
     """Pairs of *different* words: a span never pairs with one that overlaps it.
 
     The spans kept are those of either side with a partner on the other side;
     each is found by one query (the relation is symmetric), so the cost is
-    linear in the spans (times a log), not in the pairs.
+    linear in the spans (times a log), not in the pairs. ``ordered`` (PRE/n):
+    the left span ends before the right one starts.
     """
     right_index = _SpanIndex(right.spans)
-    found = [a for a in left.spans if right_index.has_apart(a, n)]
+    has_partner = right_index.has_after if ordered else right_index.has_apart
+    found = [a for a in left.spans if has_partner(a, n)]
     if not found:
         return _NO_MATCH
     left_index = _SpanIndex(left.spans)
-    partners = [b for b in right.spans if left_index.has_apart(b, n)]
+    has_partner = left_index.has_before if ordered else left_index.has_apart
+    partners = [b for b in right.spans if has_partner(b, n)]
     return Result(True, _merge_spans(found, partners))
 
 
-def _near_exclude(keep: Result, drop: Result, n: int) -> Result:
+def _near_exclude(keep: Result, drop: Result, n: int, side: str = "") -> Result:
+    """The ``keep`` spans with no ``drop`` span within ``n`` words; ``side`` "before" or
+    "after" (PRE/n with NOT) looks only on that side of each, at spans not overlapping it."""
     index = _SpanIndex(drop.spans)
-    kept = tuple(a for a in keep.spans if not index.has_within(a, n))
+    found = {"before": index.has_before, "after": index.has_after}.get(side, index.has_within)
+    kept = tuple(a for a in keep.spans if not found(a, n))
     return Result(bool(kept), kept)
+
+
+def _drop_side(node: Near) -> str:
+    """Where ``a PRE/n NOT b`` (after) or ``NOT b PRE/n a`` (before) looks; "" for NEAR."""
+    if not node.ordered:
+        return ""
+    return "before" if isinstance(node.left, Not) else "after"
 
 
 def _merge_spans(*lists: Sequence[Span]) -> tuple[Span, ...]:
@@ -882,10 +917,10 @@ class _Evaluator:
 
     def near(self, node: Near) -> Result:
         if isinstance(node.left, Not):
-            return _near_exclude(self[node.right], self[node.left.child], node.n)
+            return _near_exclude(self[node.right], self[node.left.child], node.n, _drop_side(node))
         if isinstance(node.right, Not):
-            return _near_exclude(self[node.left], self[node.right.child], node.n)
-        return _near_pairs(self[node.left], self[node.right], node.n)
+            return _near_exclude(self[node.left], self[node.right.child], node.n, _drop_side(node))
+        return _near_pairs(self[node.left], self[node.right], node.n, node.ordered)
 
     def sent(self, node: Sent) -> Result:
         if isinstance(node.left, Not):
@@ -1020,9 +1055,11 @@ class _Lazy:
     def near(self, node: Near) -> Result:
         if isinstance(node.left, Not) or isinstance(node.right, Not):
             sides = self._exclude_sides(node)
-            return _NO_MATCH if sides is None else _near_exclude(sides[0], sides[1], node.n)
+            if sides is None:
+                return _NO_MATCH
+            return _near_exclude(sides[0], sides[1], node.n, _drop_side(node))
         pair = self._pair_sides(node)
-        return _NO_MATCH if pair is None else _near_pairs(pair[0], pair[1], node.n)
+        return _NO_MATCH if pair is None else _near_pairs(pair[0], pair[1], node.n, node.ordered)
 
     def sent(self, node: Sent) -> Result:
         if isinstance(node.left, Not) or isinstance(node.right, Not):
@@ -1192,11 +1229,18 @@ class _Explainer:
             assert isinstance(drop, Not)
             if not self.results[keep].spans:
                 return f"{label}: {_show(keep)} has no word positions (it matches only through NOT)"
-            return f"{label}: every {_show(keep)} has {_show(drop.child)} within {n} words"
+            where = {"before": " before it", "after": " after it"}.get(_drop_side(node), "")
+            return f"{label}: every {_show(keep)} has {_show(drop.child)} within {n} words{where}"
         left, right = self.results[node.left], self.results[node.right]
-        message = f"{label}: no {_show(node.left)} within {n} words of {_show(node.right)}"
+        relation = "before" if node.ordered else "of"
+        message = f"{label}: no {_show(node.left)} within {n} words {relation} {_show(node.right)}"
         if not left.spans or not right.spans:
             return f"{message} (a side that matches only through NOT has no word positions)"
+        if node.ordered:
+            closest = self.closest_before(left.spans, right.spans)
+            if closest is None:
+                return f"{message} (none comes before one in the same field)"
+            return f"{message} (closest in that order: {closest} words apart)"
         closest = self.closest(left.spans, right.spans)
         if closest is None:
             return f"{message} (one in the title, the other in the body)"
@@ -1236,6 +1280,24 @@ class _Explainer:
                     candidates.append(span_distance(a, rights[i]))
                 for distance in candidates:
                     best = distance if best is None else min(best, distance)
+        return best
+
+    def closest_before(self, left: Sequence[Span], right: Sequence[Span]) -> int | None:
+        """Fewest words from a left span to a right span starting after it ends, in the
+        same field (None: no such pair); one bisection per left span."""
+        title_end = self.results.layout.title_end
+        rights = sorted(right)
+        starts = [b[0] for b in rights]
+        best: int | None = None
+        for a in left:
+            i = bisect_left(starts, a[1])
+            if i == len(rights):
+                continue
+            b = rights[i]
+            if title_end is not None and (a[0] < title_end) != (b[0] < title_end):
+                continue
+            distance = span_distance(a, b)
+            best = distance if best is None else min(best, distance)
         return best
 
     def sent_miss(self, node: Sent) -> str:
