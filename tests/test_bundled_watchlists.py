@@ -81,6 +81,11 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # "withdrawal after the attacks" is the news, "talks after the withdrawal" is not
         ("Mercenaries complete withdrawal from the town after heavy attacks", "", {TROOP}),
         ("Navies start joint drills amid rising tension in the strait", "", {TROOP}),
+        # a place that is a frontier by itself (a named corridor, an enclave, a border
+        # region of a watched stand-off) is a border without the word
+        ("Army sends more soldiers to the Suwalki Gap", "", {BORDER}),
+        ("Spain sends extra troops to its enclave of Melilla", "", {BORDER}),
+        ("Thousands of reservists deployed to the Belgorod region", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -121,6 +126,11 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a movement noun after a background preposition",
             "Casualties rise in the villages after the troop withdrawal",
+            "",
+        ),
+        (
+            "a frontier place with no forces",
+            "Tourists return to Ladakh as the passes reopen",
             "",
         ),
         (
