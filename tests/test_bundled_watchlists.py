@@ -81,6 +81,9 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # "withdrawal after the attacks" is the news, "talks after the withdrawal" is not
         ("Mercenaries complete withdrawal from the town after heavy attacks", "", {TROOP}),
         ("Navies start joint drills amid rising tension in the strait", "", {TROOP}),
+        # an order is a movement; "wants ... to leave" (below) is not
+        ("Government orders foreign troops to leave the capital by Friday", "", {TROOP}),
+        ("Peacekeepers to leave the buffer zone next month, ministry says", "", {TROOP}),
         # a place that is a frontier by itself (a named corridor, an enclave, a border
         # region of a watched stand-off) is a border without the word
         ("Army sends more soldiers to the Suwalki Gap", "", {BORDER}),
@@ -126,6 +129,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a movement noun after a background preposition",
             "Casualties rise in the villages after the troop withdrawal",
+            "",
+        ),
+        (
+            "a wish or demand that others move, told as 'wants X to <move>'",
+            "Capital wants foreign troops to leave the island immediately",
+            "",
+        ),
+        (
+            "the same with the demand further from the verb",
+            "Premier tells the peacekeepers stationed in the south to withdraw at once",
             "",
         ),
         (
