@@ -133,12 +133,12 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ),
         (
             "a wish or demand that others move, told as 'wants X to <move>'",
-            "Capital wants foreign troops to leave the island immediately",
+            "Capital wants the foreign troops to leave the island immediately",
             "",
         ),
         (
-            "the same with the demand further from the verb",
-            "Premier tells the peacekeepers stationed in the south to withdraw at once",
+            "the same with the request further from the verb",
+            "President urges the allied navies in the region to send more warships",
             "",
         ),
         (
