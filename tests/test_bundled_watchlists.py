@@ -81,6 +81,19 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # "withdrawal after the attacks" is the news, "talks after the withdrawal" is not
         ("Mercenaries complete withdrawal from the town after heavy attacks", "", {TROOP}),
         ("Navies start joint drills amid rising tension in the strait", "", {TROOP}),
+        # arms move by themselves with a force's verbs (a shipment's are below)
+        ("Rockets on trucks seen moving north through the town", "", {TROOP}),
+        # a clash after which forces move: the clash is the backdrop
+        ("Troops reinforce the border after clashes overnight", "", {BORDER}),
+        # a launch during an exercise is the exercise
+        ("Navy test-fires missiles during war games in the gulf", "", {TROOP}),
+        # offensives, positions overrun, raids across a border, staged exercises, subs
+        ("Militia claims to have overrun a village near the frontier", "", {TROOP}),
+        ("Army launches ground offensive in the north", "", {TROOP}),
+        ("Allies stage a joint air exercise after the launch", "", {TROOP}),
+        ("Navy to deploy nuclear-armed subs to the peninsula", "", {TROOP}),
+        ("Rebel forces mount cross-border raid on two villages", "", {TROOP}),
+        ("Regime restores troops at the border after scrapping the pact", "", {BORDER}),
         # an order is a movement; "wants ... to leave" (below) is not
         ("Government orders foreign troops to leave the capital by Friday", "", {TROOP}),
         ("Peacekeepers to leave the buffer zone next month, ministry says", "", {TROOP}),
@@ -141,6 +154,39 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "President urges the allied navies in the region to send more warships",
             "",
         ),
+        (
+            "an arms shipment told with a movement verb",
+            "Western tanks finally arrive in the capital of the ally",
+            "",
+        ),
+        (
+            "an arms shipment, sending",
+            "Government sending long-range missiles to its ally, minister confirms",
+            "",
+        ),
+        (
+            "'military' qualifying a thing sent",
+            "Country sending military equipment to its neighbour, officials claim",
+            "",
+        ),
+        ("a visit to forces", "Prince makes surprise visit to troops near the frontier", ""),
+        ("leaving talks", "Army pulls out of ceasefire talks with the rebels", ""),
+        ("an exchange of fire at a border crossing", "Guards trade fire at the main border crossing", ""),
+        ("what an army sends that is not forces", "Army sends envoys for truce talks", ""),
+        (
+            "a missile launch beside others' drills",
+            "Country launches two missiles toward the sea as its rivals hold drills",
+            "",
+        ),
+        ("a death, no movement", "Reservist from the city is killed near the frontier", ""),
+        ("police, not the military", "Police forces on alert ahead of the verdict", ""),
+        (
+            "diplomacy with a deployment in the text",
+            "Leaders agree on efforts to de-escalate border tensions",
+            "Troops were deployed along the frontier three years ago.",
+        ),
+        ("a denial", "Commander denies deployment to the front line", ""),
+        ("a willingness", "Island nation willing to send soldiers to the mission", ""),
         (
             "a frontier place with no forces",
             "Tourists return to Ladakh as the passes reopen",
