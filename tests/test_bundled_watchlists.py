@@ -90,6 +90,10 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # offensives, positions overrun, raids across a border, staged exercises, subs
         ("Militia claims to have overrun a village near the frontier", "", {TROOP}),
         ("Army launches ground offensive in the north", "", {TROOP}),
+        # "sends a message" is said of real deployments; a launch after which
+        # forces drill is the backdrop of the drill
+        ("Aircraft carrier arrives in the bay to send a message to the rival", "", {TROOP}),
+        ("Allied air forces hold bombing drills after the rival fires a missile", "", {TROOP}),
         ("Allies stage a joint air exercise after the launch", "", {TROOP}),
         ("Navy to deploy nuclear-armed subs to the peninsula", "", {TROOP}),
         ("Rebel forces mount cross-border raid on two villages", "", {TROOP}),
@@ -179,6 +183,7 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "",
         ),
         ("a death, no movement", "Reservist from the city is killed near the frontier", ""),
+        ("an offensive only named, not launched", "Minister says offensive aimed at the army", ""),
         ("police, not the military", "Police forces on alert ahead of the verdict", ""),
         (
             "diplomacy with a deployment in the text",
