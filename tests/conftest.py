@@ -31,6 +31,14 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.
 os.environ["LOG_FORMAT"] = "text"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-readme",
+        action="store_true",
+        help="tests/test_readme.py: write what the code prints into README.md's checked examples",
+    )
+
+
 @cache
 def pg_unavailable_reason() -> str | None:
     """None when PostgreSQL answers, else why not."""
