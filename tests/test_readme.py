@@ -90,10 +90,14 @@ class Output:
         return place(self.stdout if text is None else text, self.folders)
 
 
-def invoke(args: list[str], data: Path, cwd: Path = ROOT) -> Output:
-    with environment(data, cwd):
+def invoke(
+    args: list[str], data: Path, cwd: Path = ROOT, code: int = 0, **env: str
+) -> Output:
+    with environment(data, cwd), pytest.MonkeyPatch.context() as mp:
+        for name, value in env.items():
+            mp.setenv(name, value)
         result = CliRunner().invoke(app, args)
-    assert result.exit_code == 0, (args, result.stdout, result.stderr, result.exception)
+    assert result.exit_code == code, (args, result.stdout, result.stderr, result.exception)
     return Output(result.stdout, result.stderr, [ROOT, data])
 
 
@@ -246,6 +250,32 @@ def test_the_saved_file_line_is_one_the_chat_example_shows() -> None:
     assert shown, "the README shows where the terminal saves an export"
     session = next(e.shown for e in EXAMPLES if e.spec == "alertbot chat")
     assert shown[1] in session.splitlines()
+
+
+def said(fragment: str) -> str:
+    """The README's code span that starts with ``fragment``, on one line."""
+    found = re.search(rf"`({re.escape(fragment)}[^`]*)`", " ".join(README.split()))
+    assert found, f"the README no longer shows {fragment!r}"
+    return found[1]
+
+
+def test_the_error_lines_shown_are_the_ones_printed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = tmp_path / "x.json"
+    bad.write_text('[{"title": "a", "text": "b"}, {"title": "c", "text": "d"}, {"x": 1}]')
+    out = invoke(["scan", "nope.txt", "x.json"], tmp_path, cwd=tmp_path, code=2)
+    assert said("alertbot: nope.txt:") in out.stderr.splitlines()
+    assert said("x.json: item 3") in caplog.messages  # a warning: on stderr outside pytest
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    rule = re.search(r"\(`rule: ([^`]+)`\)", README)
+    assert rule, "the README gives the bad rule it shows the error of"
+    (folder / "troops.yaml").write_text(f"name: troops\nkeywords: [troops]\nrule: {rule[1]}\n")
+    out = invoke(["scan", "x.json", "-w", str(folder)], tmp_path, code=2)
+    assert f"alertbot: {folder}/{said('troops.yaml: rule:')}" in out.stderr.splitlines()
+    out = invoke(["run", "--once"], tmp_path, code=2, RETENTION_DAYS="abc")
+    assert out.stderr.splitlines() == [said("alertbot: bad setting")]
 
 
 # --- what the README says about settings, options, commands ----------------------

@@ -599,7 +599,8 @@ class _Parser:
             return self.error("a word right before '*' (e.g. deploy*)")
         after = f" after {prev.text}" if prev is not None and prev.kind in _OPERATOR_KINDS else ""
         hint = 'write phrases in straight double quotes: "joint force"'
-        return self.error(f"a term or '('{after}", hint if tok.text in _SMART_QUOTES else "")
+        smart = tok.text != "" and tok.text in _SMART_QUOTES  # "" is in every string
+        return self.error(f"a term or '('{after}", hint if smart else "")
 
     def operator_error(self) -> RuleError:
         if not self.open_parens:
