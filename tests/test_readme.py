@@ -189,7 +189,8 @@ def agree(example: Example, actual: str, request: pytest.FixtureRequest) -> None
         return
     pytest.fail(
         f"README.md {example.id} is not what the code prints "
-        f"(pytest {__file__} --update-readme rewrites it):\n{diff(example.shown, actual)}",
+        f"(pytest {__file__} --update-readme rewrites it; the clock's times as <time>):\n"
+        + diff(timeless(example.shown), timeless(actual)),
         pytrace=False,
     )
 
