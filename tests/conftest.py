@@ -19,6 +19,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -29,6 +30,10 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.
 # The subprocess tests read the lines a person sees (``alertbot run`` inherits this); JSON
 # logs, the default when stderr is not a terminal, are checked in tests/test_logs.py.
 os.environ["LOG_FORMAT"] = "text"
+# No timed unit tests: hypothesis's 200 ms deadline per example failed on a loaded 2-core
+# machine (test_wordscan, 820 ms once, 0.1 ms on the retry). Speed is measured in bench/.
+hypothesis_settings.register_profile("alertbot", deadline=None)
+hypothesis_settings.load_profile("alertbot")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
