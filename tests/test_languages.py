@@ -106,3 +106,84 @@ def test_eval_names_the_language_as_the_reason_of_a_miss() -> None:
     (miss,) = evaluate([item], matcher).errors
     assert miss.kind == "FN"
     assert miss.detail == ["limited: language de not in en, ru, uk"]
+
+
+VARIED = [
+    GERMAN.title + "\n" + GERMAN.text,
+    ENGLISH.title + "\n" + ENGLISH.text,
+    "Российские войска прибыли в Беларусь в понедельник для совместных учений.",
+    "Російські війська прибули до Білорусі в понеділок для спільних навчань.",
+    "Les troupes russes sont arrivées au Bélarus lundi pour des exercices conjoints.",
+    "Troops Truppen войска військ troupes: mixed words of five languages in one line",
+    "Lukashenko",
+    "a",
+    "12345 67890",
+    "日本語のテキストです。東京で会議が開かれた。",
+    "Wojska rosyjskie przybyły na Białoruś w poniedziałek na wspólne ćwiczenia.",
+]
+
+
+def _probabilities(factory: object, text: str) -> list[tuple[str, float]] | str:
+    from langdetect.lang_detect_exception import LangDetectException
+
+    detector = factory.create()  # type: ignore[attr-defined]
+    detector.append(text)
+    try:
+        return [(g.lang, g.prob) for g in detector.get_probabilities()]
+    except LangDetectException as err:
+        return f"error: {err}"
+
+
+def test_the_cached_profiles_detect_exactly_what_langdetect_does(tmp_path: Path) -> None:
+    """The cache is langdetect's own state: the same languages and the same floats, text
+    after text (the detector's random walk is seeded, so any difference in a probability
+    would show)."""
+    from langdetect import DetectorFactory
+    from langdetect.detector_factory import PROFILES_DIRECTORY
+
+    from bot.engine.language import _Probabilities, _read_cache, _write_cache
+
+    DetectorFactory.seed = 0
+    fresh = DetectorFactory()
+    fresh.load_profile(PROFILES_DIRECTORY)
+    path = tmp_path / "cache" / "langdetect-x.marshal"
+    _write_cache(path, fresh)
+    cached = _read_cache(path)
+    assert isinstance(cached.word_lang_prob_map, _Probabilities)
+    assert cached.get_lang_list() == fresh.get_lang_list()
+    texts = VARIED + [VARIED[0][i : i + 30] for i in range(0, len(VARIED[0]), 11)]
+    for text in texts:
+        assert _probabilities(cached, text) == _probabilities(fresh, text), text
+    assert _probabilities(cached, VARIED[2])[0][0] == "ru"  # type: ignore[index]
+    assert _probabilities(cached, VARIED[3])[0][0] == "uk"  # type: ignore[index]
+
+
+def test_a_broken_or_unwritable_cache_is_only_slower(tmp_path: Path) -> None:
+    from langdetect import DetectorFactory
+    from langdetect.detector_factory import PROFILES_DIRECTORY
+
+    from bot.engine.language import _read_cache, _write_cache
+
+    broken = tmp_path / "langdetect-broken.marshal"
+    broken.write_bytes(b"\x00not marshal")
+    assert _read_cache(broken) is None
+    assert _read_cache(tmp_path / "missing.marshal") is None
+    fresh = DetectorFactory()
+    fresh.load_profile(PROFILES_DIRECTORY)
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the cache folder would be", encoding="utf-8")
+    _write_cache(blocker / "cache" / "langdetect-x.marshal", fresh)  # no exception
+    assert not (blocker / "cache").exists()
+
+
+def test_a_new_cache_replaces_the_old_one(tmp_path: Path) -> None:
+    from langdetect import DetectorFactory
+    from langdetect.detector_factory import PROFILES_DIRECTORY
+
+    from bot.engine.language import _write_cache
+
+    fresh = DetectorFactory()
+    fresh.load_profile(PROFILES_DIRECTORY)
+    _write_cache(tmp_path / "langdetect-old.marshal", fresh)
+    _write_cache(tmp_path / "langdetect-new.marshal", fresh)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["langdetect-new.marshal"]
