@@ -1,10 +1,21 @@
 """Watchlist YAML: validation messages and round-trip saving."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from bot.engine.watchlist import Keyword, WatchlistError, dump, load_dir, load_file, load_text, save
+from bot.engine.watchlist import (
+    Keyword,
+    WatchlistError,
+    dump,
+    from_mapping,
+    load_dir,
+    load_file,
+    load_folder,
+    load_text,
+    save,
+)
 from bot.limits import (
     MAX_RULE_CHARS,
     MAX_RULE_TERMS,
@@ -204,3 +215,73 @@ def test_a_merge_key_is_an_alias_too() -> None:
     text = "base: &base {weight: 2}\nname: x\nkeywords:\n  - {<<: *base, term: troops}\n"
     with pytest.raises(WatchlistError, match="aliases"):
         load_text(text, "merge.yaml")
+
+
+READ_ONLY_CASES = [
+    path.read_text(encoding="utf-8") for path in sorted(BUNDLED.glob("*.yaml"))
+] + [
+    "name: x\nkeywords: [1.50, 0x1f, 007, 1_000, yes, 2024-01-01]\nmin_score: 0.40\n",
+    "name: x\nkeywords: [2024-01-01T10:00:00]\n",  # a timestamp: the round-trip loader's
+    "name: x\nkeywords: [!!set {a}]\n",  # an explicit tag: the round-trip loader's
+    "name: x\nkeywords: [\"quoted\", 'single', plain] # comment\ndescription: |\n  two\n  lines\n",
+    "name: x\nentities: 1.5\n",  # a ScalarFloat in the round-trip document
+    "name: x\nkeywords: [a]\nmin_score: \"0.4\"\n",
+    "name: x\nkeywords: [a]\nlanguages: [EN, 'de', 1]\n",
+    "name: x\nkeywords: [a]\nkeywrods: [b]\n",
+    "name: x\nname: y\n",
+    "name: x\nkeywords: [a\n",
+    "name: x\nkeywords: &a [a]\nentities: *a\n",
+    "%YAML 1.1\n---\nname: x\nkeywords: [yes, no]\n",
+    "name: x\nkeywords: [a]\n---\nname: y\n",
+    "lexicon: l\ngroups: {g: [a, 1.5]}\n",
+    "lexicon: l\ngroups: {g: 1.5}\n",
+    "- a\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", READ_ONLY_CASES)
+def test_reading_only_gives_what_the_round_trip_document_gives(text: str) -> None:
+    """scan, eval and run read watchlists with the quicker safe loader: the same
+    watchlist, lexicon or error (line and column included) as from the round-trip
+    document that an edit saves back over."""
+    from bot.engine.watchlist import (
+        is_lexicon,
+        lexicon_from_mapping,
+        load_lexicon_text,
+        parse_yaml,
+        read_yaml,
+    )
+
+    lexicons = load_folder(BUNDLED).lexicons
+
+    def outcome(build: Callable[[], object]) -> object:
+        try:
+            return build()
+        except WatchlistError as err:
+            return str(err)
+
+    def round_trip() -> object:
+        doc = parse_yaml(text, "x.yaml")
+        if is_lexicon(doc):
+            return lexicon_from_mapping(doc, "x.yaml")
+        return from_mapping(doc, "x.yaml", lexicons)
+
+    def read_only() -> object:
+        if is_lexicon(read_yaml(text, "x.yaml")):
+            return load_lexicon_text(text, "x.yaml")
+        return load_text(text, "x.yaml", lexicons)
+
+    assert outcome(read_only) == outcome(round_trip)
+
+
+def test_reading_only_uses_plain_values_and_editing_keeps_comments() -> None:
+    from ruamel.yaml.comments import CommentedMap
+
+    from bot.engine.watchlist import parse_yaml, read_yaml
+
+    text = "name: x  # the name\nkeywords: [a]\n"
+    assert type(read_yaml(text, "x.yaml")) is dict
+    assert isinstance(parse_yaml(text, "x.yaml"), CommentedMap)
+    tagged = read_yaml("name: x\nkeywords: [!!set {a}]\n", "x.yaml")
+    assert isinstance(tagged, CommentedMap)  # left to the round-trip loader

@@ -40,16 +40,22 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from bot.configfile import ConfigError, unknown_field_message, without_aliases
+from bot.configfile import (
+    ConfigError,
+    RoundTripOnly,
+    plain_yaml,
+    unknown_field_message,
+    without_aliases,
+)
 from bot.configfile import type_name as _type_name
 from bot.engine import rules
 from bot.engine.text import normalise_str, split_tokens
@@ -61,6 +67,7 @@ from bot.limits import (
     MAX_WATCHLIST_TERMS,
 )
 
+T = TypeVar("T")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 TOP_FIELDS = (
     "name",
@@ -576,7 +583,7 @@ def is_lexicon(data: object) -> bool:
 
 
 def load_lexicon_text(text: str, source: str = "<lexicon>") -> Lexicon:
-    return lexicon_from_mapping(parse_yaml(text, source), source)
+    return lexicon_from_document(read_yaml(text, source), text, source)
 
 
 def _has_positive_term(node: rules.Node) -> bool:
@@ -602,10 +609,50 @@ def parse_yaml(text: str, source: str) -> Any:
         raise WatchlistError(source, "", f"not valid YAML: {where}{problem}") from None
 
 
+def read_yaml(text: str, source: str) -> Any:
+    """The document of ``text`` for reading only (nothing saved back from it): plain
+    dicts and lists from the quicker safe loader (:func:`bot.configfile.plain_yaml`), or,
+    where that one gives up or fails, :func:`parse_yaml`'s document or error. Build
+    from it with :func:`from_document` / :func:`lexicon_from_document`, which give the
+    errors :func:`from_mapping` gives on the round-trip document."""
+    try:
+        return plain_yaml().load(text)
+    except (YAMLError, RoundTripOnly, ValueError, TypeError, RecursionError):
+        return parse_yaml(text, source)
+
+
+def _round_trip_error(text: str, source: str, build: Callable[[object], T]) -> T:
+    """``build`` of the round-trip document of ``text``: an error then says what it says
+    on the round-trip values (``ScalarFloat``, a quoted string), as it always did."""
+    return build(parse_yaml(text, source))
+
+
+def from_document(
+    data: object, text: str, source: str, lexicons: Mapping[str, Lexicon] | None = None
+) -> Watchlist:
+    """:func:`from_mapping` of :func:`read_yaml`'s ``data`` (``text``'s document)."""
+    try:
+        return from_mapping(data, source, lexicons)
+    except WatchlistError:
+        if isinstance(data, CommentedBase):
+            raise
+        return _round_trip_error(text, source, lambda doc: from_mapping(doc, source, lexicons))
+
+
+def lexicon_from_document(data: object, text: str, source: str) -> Lexicon:
+    """:func:`lexicon_from_mapping` of :func:`read_yaml`'s ``data`` (``text``'s document)."""
+    try:
+        return lexicon_from_mapping(data, source)
+    except WatchlistError:
+        if isinstance(data, CommentedBase):
+            raise
+        return _round_trip_error(text, source, lambda doc: lexicon_from_mapping(doc, source))
+
+
 def load_text(
     text: str, source: str = "<watchlist>", lexicons: Mapping[str, Lexicon] | None = None
 ) -> Watchlist:
-    return from_mapping(parse_yaml(text, source), source, lexicons)
+    return from_document(read_yaml(text, source), text, source, lexicons)
 
 
 def _read(path: Path) -> str:
@@ -645,11 +692,11 @@ def split_documents(
     errors: list[WatchlistError] = []
     for source, text in files:
         try:
-            data = parse_yaml(text, source)
+            data = read_yaml(text, source)
             if not is_lexicon(data):
                 documents.append((source, text, data))
                 continue
-            lexicon = lexicon_from_mapping(data, source)
+            lexicon = lexicon_from_document(data, text, source)
         except WatchlistError as err:
             errors.append(err)
             continue
@@ -678,9 +725,9 @@ def load_folder(directory: Path) -> Folder:
     folder.lexicons, documents, errors = split_documents(texts)
     folder.errors += errors
     names: dict[str, str] = {}
-    for source, _text, data in documents:
+    for source, text, data in documents:
         try:
-            wl = from_mapping(data, source, folder.lexicons)
+            wl = from_document(data, text, source, folder.lexicons)
         except WatchlistError as err:
             folder.errors.append(err)
             continue

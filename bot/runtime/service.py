@@ -31,12 +31,12 @@ from bot.engine.watchlist import (
     Lexicon,
     Watchlist,
     WatchlistError,
-    from_mapping,
+    from_document,
     is_lexicon,
-    lexicon_from_mapping,
+    lexicon_from_document,
     load_lexicon_text,
     load_text,
-    parse_yaml,
+    read_yaml,
     watchlist_files,
 )
 from bot.ingest.poll import (
@@ -295,13 +295,13 @@ class Service:
         lexicons: dict[str, Lexicon],
         data: object = None,
     ) -> Watchlist:
-        """``load_text(text, source, lexicons)`` (or ``from_mapping`` of its ``data``, when
+        """``load_text(text, source, lexicons)`` (or ``from_document`` of its ``data``, when
         parsed already), reusing the last load's result for the same text."""
         key = (source, text)
         wl = self._parsed.get(key)
         if wl is None:
             wl = (
-                from_mapping(data, source, lexicons)
+                from_document(data, text, source, lexicons)
                 if data is not None
                 else load_text(text, source, lexicons)
             )
@@ -350,11 +350,11 @@ class Service:
                     if key in self._parsed:  # a watchlist, as last time
                         documents.append((path, text, None))
                         continue
-                    data = parse_yaml(text, str(path))
+                    data = read_yaml(text, str(path))
                     if not is_lexicon(data):
                         documents.append((path, text, data))
                         continue
-                    lexicon = lexicon_from_mapping(data, str(path))
+                    lexicon = lexicon_from_document(data, text, str(path))
             except (OSError, UnicodeDecodeError, WatchlistError) as err:
                 log.error("watchlist file not loaded: %s", err)
                 self.folder_load.errors.append(_one_line(err))
