@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
@@ -53,3 +57,32 @@ def test_a_bad_token_value_is_named_but_never_quoted() -> None:
 
     line = _describe({"loc": ("slack_bot_token",), "input": "xoxb-secret", "msg": "bad"})
     assert line == "SLACK_BOT_TOKEN=(hidden): bad"
+
+
+def test_scan_knows_every_setting_name() -> None:
+    """scan skips loading the settings when none is set (bot.cli.max_match_chars): that
+    needs the name of every variable Settings reads."""
+    from bot.cli import SETTING_NAMES
+    from bot.config import Settings
+
+    assert {name.upper() for name in Settings.model_fields} == SETTING_NAMES
+
+
+def test_scan_reads_max_match_chars_from_a_dot_env(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No setting in the environment: a .env in the working directory still counts."""
+    folder = tmp_path
+    root = Path(__file__).resolve().parent.parent
+    for name in list(os.environ):
+        if name.upper() in {"LOG_FORMAT", "MAX_MATCH_CHARS"}:
+            monkeypatch.delenv(name)
+    page = folder / "page.txt"
+    page.write_text("Title\n" + "troops massed at the border " * 200, encoding="utf-8")
+    args = ["scan", str(page), "-w", str(root / "tests/fixtures/golden/watchlists"), "-f", "json"]
+    monkeypatch.chdir(folder)
+    whole = [json.loads(line) for line in CliRunner().invoke(app, args).stdout.splitlines()]
+    (folder / ".env").write_text("MAX_MATCH_CHARS=1000\n", encoding="utf-8")
+    cut = [json.loads(line) for line in CliRunner().invoke(app, args).stdout.splitlines()]
+    assert whole and not any(r.get("truncated") for r in whole)
+    assert cut and all(r["truncated"] is True for r in cut)

@@ -4,19 +4,28 @@
 ``iter_inputs`` reads many and reports each failure in place. Each source kind
 lives in its own module (``feeds``, ``html``, ``jsonfile``, ``textfile``) and
 ``fetch`` does the HTTP.
+
+The names below are imported from their modules when first asked for: ``alertbot
+scan`` of a text file then loads neither the feed and HTML readers nor the HTTP
+client (tests/test_startup.py).
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from bot.ingest.errors import IngestError
-from bot.ingest.feeds import FeedResult, parse_feed
-from bot.ingest.fetch import FetchError, FetchResult, fetch, fetch_sync
-from bot.ingest.html import article_from_html
-from bot.ingest.inputs import (
-    EXTENSIONS,
-    articles_from_bytes,
-    articles_from_fetch,
-    iter_inputs,
-    read_input,
-)
+
+if TYPE_CHECKING:
+    from bot.ingest.feeds import FeedResult, parse_feed
+    from bot.ingest.fetch import FetchError, FetchResult, fetch, fetch_sync
+    from bot.ingest.html import article_from_html
+    from bot.ingest.inputs import (
+        EXTENSIONS,
+        articles_from_bytes,
+        articles_from_fetch,
+        iter_inputs,
+        read_input,
+    )
 
 __all__ = [
     "EXTENSIONS",
@@ -33,3 +42,27 @@ __all__ = [
     "parse_feed",
     "read_input",
 ]
+
+_HOMES = {
+    "FeedResult": "feeds",
+    "parse_feed": "feeds",
+    "FetchError": "fetch",
+    "FetchResult": "fetch",
+    "fetch": "fetch",
+    "fetch_sync": "fetch",
+    "article_from_html": "html",
+    "EXTENSIONS": "inputs",
+    "articles_from_bytes": "inputs",
+    "articles_from_fetch": "inputs",
+    "iter_inputs": "inputs",
+    "read_input": "inputs",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"bot.ingest.{home}"), name)
+    globals()[name] = value
+    return value

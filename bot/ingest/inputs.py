@@ -13,9 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from bot.ingest.errors import IngestError
-from bot.ingest.feeds import read_feed_bytes
-from bot.ingest.html import article_from_html, domain
-from bot.ingest.jsonfile import articles_from_json
 from bot.ingest.sniff import sniff
 from bot.ingest.textfile import article_from_text, decode_bytes
 from bot.models import Article
@@ -111,6 +108,8 @@ def articles_from_fetch(result: FetchResult) -> list[Article]:
     """
     if result.not_modified:
         return []
+    from bot.ingest.html import domain
+
     fmt = sniff(result.body, result.content_type)
     return articles_from_bytes(
         result.body,
@@ -133,16 +132,25 @@ def articles_from_bytes(
     headers: dict[str, str] | None = None,
 ) -> list[Article]:
     """Read ``data`` as ``fmt``. ``url`` is where it came from on the web; ``name``
-    (a file path) stands in for it when the content names no URL of its own."""
+    (a file path) stands in for it when the content names no URL of its own.
+
+    The reader of each kind is imported when one is read: a text file's scan loads no
+    feed, HTML or JSON reader (tests/test_startup.py)."""
     if fmt == "feed":
+        from bot.ingest.feeds import read_feed_bytes
+
         feed = read_feed_bytes(data, url, headers)
         if feed.problem:
             log.warning("%s: %s (kept what could be read)", url or name, feed.problem)
         return [_with_url(a, name) for a in feed.articles]
     if fmt == "html":
+        from bot.ingest.html import article_from_html
+
         return [_with_url(article_from_html(data, url, charset=charset, source=source), name)]
     text = decode_bytes(data, charset)
     if fmt in ("json", "jsonl"):
+        from bot.ingest.jsonfile import articles_from_json
+
         return articles_from_json(
             text, url=url or name, source=source, lines=True if fmt == "jsonl" else None
         )

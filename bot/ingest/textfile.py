@@ -14,8 +14,6 @@ from __future__ import annotations
 import codecs
 import re
 
-import charset_normalizer
-
 from bot.ingest.dates import iso_from_value
 from bot.ingest.errors import IngestError
 from bot.models import Article
@@ -86,6 +84,8 @@ def _decode(data: bytes, declared: str | None) -> str | None:
 
 
 def _detect(data: bytes) -> str | None:
+    import charset_normalizer  # only for bytes that are not UTF-8: a scan starts without it
+
     best = charset_normalizer.from_bytes(data).best()
     if best is None:
         return None
