@@ -49,6 +49,13 @@ def default_data_dir() -> Path:
     return base / "alertbot"
 
 
+def cache_dir() -> Path:
+    """Where what is quicker to read than to rebuild is kept (the language detector's
+    profiles, parsed watchlist files): ``cache/`` of :func:`default_data_dir`. Anything
+    in it may be deleted at any time; it is rebuilt on first use."""
+    return default_data_dir() / "cache"
+
+
 def default_database_url() -> str:
     """``DATABASE_URL``'s default: a SQLite file in :func:`default_data_dir` (absolute)."""
     return f"sqlite:///{default_data_dir() / 'alertbot.db'}"

@@ -285,3 +285,32 @@ def test_reading_only_uses_plain_values_and_editing_keeps_comments() -> None:
     assert isinstance(parse_yaml(text, "x.yaml"), CommentedMap)
     tagged = read_yaml("name: x\nkeywords: [!!set {a}]\n", "x.yaml")
     assert isinstance(tagged, CommentedMap)  # left to the round-trip loader
+
+
+def test_a_folder_read_again_comes_from_the_cache_and_follows_edits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The files' documents are cached (by their text): the next load gives the same
+    watchlists, an edited file is read anew, a broken cache entry is read past."""
+    import bot.engine.watchlist as watchlist
+
+    monkeypatch.setattr(watchlist, "cache_dir", lambda: tmp_path / "cache")
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    for path in BUNDLED.glob("*.yaml"):
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    first = load_folder(folder)
+    cached = sorted((tmp_path / "cache" / "yaml").iterdir())
+    assert len(cached) == len(list(folder.glob("*.yaml"))) and not first.errors
+    again = load_folder(folder)
+    assert again.watchlists == first.watchlists and again.lexicons == first.lexicons
+    for path in cached:
+        path.write_bytes(b"\x00broken")
+    assert load_folder(folder).watchlists == first.watchlists
+    edited = folder / "troop-movements.yaml"
+    edited.write_text(
+        edited.read_text(encoding="utf-8").replace("min_score: ", "min_score: 0.9 #"),
+        encoding="utf-8",
+    )
+    (changed,) = [w for w in load_folder(folder).watchlists if w.name == "troop-movements"]
+    assert changed.min_score == 0.9

@@ -34,7 +34,7 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from bot.bundled import default_data_dir
+from bot.bundled import cache_dir
 from bot.models import Article
 
 __all__ = ["Language", "detect_language", "known_languages", "language_refusal"]
@@ -58,11 +58,6 @@ class Language:
 
     def describe(self) -> str:
         return self.code if self.code else "unsure"
-
-
-def cache_dir() -> Path:
-    """Where the detector's profiles are cached: ``cache/`` of the data folder."""
-    return default_data_dir() / "cache"
 
 
 @lru_cache(maxsize=1)

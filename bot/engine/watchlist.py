@@ -38,17 +38,23 @@ traceback, never a silently ignored part.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import io
+import marshal
+import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import ruamel.yaml
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
+from bot.bundled import cache_dir
 from bot.configfile import (
     ConfigError,
     RoundTripOnly,
@@ -68,6 +74,8 @@ from bot.limits import (
 )
 
 T = TypeVar("T")
+DOCUMENT_CACHE_FORMAT = 1  # of read_yaml's cache (marshal of the plain document)
+MAX_CACHED_DOCUMENTS = 256
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 TOP_FIELDS = (
     "name",
@@ -609,16 +617,60 @@ def parse_yaml(text: str, source: str) -> Any:
         raise WatchlistError(source, "", f"not valid YAML: {where}{problem}") from None
 
 
-def read_yaml(text: str, source: str) -> Any:
+def read_yaml(text: str, source: str, *, cache: bool = False) -> Any:
     """The document of ``text`` for reading only (nothing saved back from it): plain
     dicts and lists from the quicker safe loader (:func:`bot.configfile.plain_yaml`), or,
     where that one gives up or fails, :func:`parse_yaml`'s document or error. Build
     from it with :func:`from_document` / :func:`lexicon_from_document`, which give the
-    errors :func:`from_mapping` gives on the round-trip document."""
+    errors :func:`from_mapping` gives on the round-trip document.
+
+    With ``cache`` (the files of a watchlist folder: scan, eval and run read the same
+    ones at every start) a plain document is cached (``yaml/`` of
+    :func:`bot.bundled.cache_dir`, named by a hash of the text and of the loader's
+    version): the next process that reads the same text reads it back with ``marshal``
+    (~1 ms instead of ~20 ms for a bundled file), the same dicts, lists and values.
+    """
+    path = _cached_document(text) if cache else None
+    if path is not None:
+        try:
+            return marshal.loads(path.read_bytes())
+        except (OSError, EOFError, ValueError, TypeError):
+            pass
     try:
-        return plain_yaml().load(text)
+        data = plain_yaml().load(text)
     except (YAMLError, RoundTripOnly, ValueError, TypeError, RecursionError):
         return parse_yaml(text, source)
+    if path is not None:
+        _cache_document(path, data)
+    return data
+
+
+def _cached_document(text: str) -> Path:
+    key = f"{DOCUMENT_CACHE_FORMAT} {ruamel.yaml.__version__}\n{text}"
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return cache_dir() / "yaml" / f"{digest}.marshal"
+
+
+def _cache_document(path: Path, data: Any) -> None:
+    """Write ``data`` at ``path`` (atomically), keeping at most ``MAX_CACHED_DOCUMENTS``
+    (the oldest go); a folder that cannot be written only costs the speed."""
+    try:
+        packed = marshal.dumps(data)
+    except ValueError:
+        return
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(packed)
+        tmp.replace(path)
+        cached = list(path.parent.glob("*.marshal"))
+        if len(cached) > MAX_CACHED_DOCUMENTS:
+            cached.sort(key=lambda p: p.stat().st_mtime_ns)
+            for old in cached[: len(cached) - MAX_CACHED_DOCUMENTS]:
+                old.unlink(missing_ok=True)
+    except OSError:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def _round_trip_error(text: str, source: str, build: Callable[[object], T]) -> T:
@@ -680,9 +732,10 @@ class Folder:
 
 
 def split_documents(
-    files: Iterable[tuple[str, str]],
+    files: Iterable[tuple[str, str]], *, cache: bool = False
 ) -> tuple[dict[str, Lexicon], list[tuple[str, str, object]], list[WatchlistError]]:
-    """Sort ``(source, text)`` pairs into lexicons and watchlist documents (not yet built).
+    """Sort ``(source, text)`` pairs into lexicons and watchlist documents (not yet built),
+    read with :func:`read_yaml` (``cache``: see there).
 
     Lexicons come first because a watchlist needs them to resolve ``use``;
     two lexicons of one name are an error naming the second file.
@@ -692,7 +745,7 @@ def split_documents(
     errors: list[WatchlistError] = []
     for source, text in files:
         try:
-            data = read_yaml(text, source)
+            data = read_yaml(text, source, cache=cache)
             if not is_lexicon(data):
                 documents.append((source, text, data))
                 continue
@@ -722,7 +775,7 @@ def load_folder(directory: Path) -> Folder:
             texts.append((str(path), _read(path)))
         except WatchlistError as err:
             folder.errors.append(err)
-    folder.lexicons, documents, errors = split_documents(texts)
+    folder.lexicons, documents, errors = split_documents(texts, cache=True)
     folder.errors += errors
     names: dict[str, str] = {}
     for source, text, data in documents:

@@ -350,7 +350,7 @@ class Service:
                     if key in self._parsed:  # a watchlist, as last time
                         documents.append((path, text, None))
                         continue
-                    data = read_yaml(text, str(path))
+                    data = read_yaml(text, str(path), cache=True)
                     if not is_lexicon(data):
                         documents.append((path, text, data))
                         continue
