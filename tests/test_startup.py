@@ -21,7 +21,7 @@ HEAVY = ("sqlalchemy", "trafilatura", "httpx", "datasketch", "scipy", "numpy", "
          # deferred for issue 17: settings (none set), other readers than text's
          "pydantic_settings", "charset_normalizer", "lxml")
 DEFERRED = ("bot.config", "bot.ingest.feeds", "bot.ingest.html", "bot.ingest.jsonfile",
-            "bot.ingest.fetch", "bot.runtime")
+            "bot.runtime")
 
 PROBE = """
 import json, sys

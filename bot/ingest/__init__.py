@@ -6,8 +6,8 @@ lives in its own module (``feeds``, ``html``, ``jsonfile``, ``textfile``) and
 ``fetch`` does the HTTP.
 
 The names below are imported from their modules when first asked for: ``alertbot
-scan`` of a text file then loads neither the feed and HTML readers nor the HTTP
-client (tests/test_startup.py).
+scan`` of a text file then loads neither the feed nor the HTML reader
+(tests/test_startup.py).
 """
 
 from importlib import import_module
@@ -15,9 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from bot.ingest.errors import IngestError
 
+# eager: the function ``fetch`` shares its name with its module, which would replace it
+# here when first imported (httpx itself is imported by the first fetch)
+from bot.ingest.fetch import FetchError, FetchResult, fetch, fetch_sync
+
 if TYPE_CHECKING:
     from bot.ingest.feeds import FeedResult, parse_feed
-    from bot.ingest.fetch import FetchError, FetchResult, fetch, fetch_sync
     from bot.ingest.html import article_from_html
     from bot.ingest.inputs import (
         EXTENSIONS,
@@ -46,10 +49,6 @@ __all__ = [
 _HOMES = {
     "FeedResult": "feeds",
     "parse_feed": "feeds",
-    "FetchError": "fetch",
-    "FetchResult": "fetch",
-    "fetch": "fetch",
-    "fetch_sync": "fetch",
     "article_from_html": "html",
     "EXTENSIONS": "inputs",
     "articles_from_bytes": "inputs",
