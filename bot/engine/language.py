@@ -7,8 +7,8 @@ uk]`` and then an article detected as another language does not match it.
 The detector is ``langdetect`` (Google's language-detection profiles, 55
 languages, pure Python), made deterministic by its seed. Reading its 55 JSON
 profiles costs ~0.3 s, most of each ``alertbot scan``, so the first load writes
-what it built to ``cache/`` of the data folder (:func:`bot.bundled.default_data_dir`)
-and later processes read that instead (~0.02 s; see :func:`_factory`). It reads the title
+what it built to :func:`bot.bundled.cache_dir` (``data/cache`` in a clone) and later
+processes read that instead (~0.03 s; see :func:`_factory`). It reads the title
 and the first ``SAMPLE_CHARS`` characters of the text. Short texts are where
 detectors guess ("Lukashenko" alone is "Finnish"), so a guess counts only
 when the sample has ``MIN_LETTERS`` letters and the top language is at least

@@ -74,7 +74,7 @@ from bot.limits import (
 )
 
 T = TypeVar("T")
-DOCUMENT_CACHE_FORMAT = 1  # of read_yaml's cache (marshal of the plain document)
+DOCUMENT_CACHE_FORMAT = 1  # of read_yaml's cache: bump it when plain_yaml reads anything otherwise
 MAX_CACHED_DOCUMENTS = 256
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 TOP_FIELDS = (
