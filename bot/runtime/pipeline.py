@@ -359,14 +359,7 @@ def ingest_batch(
     for item in new:
         item.article_id = ids[item.c_hash]
     sql.set_first_articles(session, [(item.story_id, item.article_id) for item in new_stories])
-    sql.insert_bands(
-        session,
-        [
-            {"band_key": k, "story_id": item.story_id, "created_at": now}
-            for item in new_stories
-            for k in item.keys
-        ],
-    )
+    sql.insert_bands(session, [(k, item.story_id) for item in new_stories for k in item.keys], now)
     tried: dict[tuple[int, str], dict[str, Any]] = {}
     for item in new:
         for row in item.alerts:

@@ -22,7 +22,20 @@ from datetime import datetime
 from typing import Any
 
 from datasketch import LeanMinHash
-from sqlalchemy import bindparam, case, or_, select, tuple_, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    any_,
+    bindparam,
+    case,
+    or_,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot.engine.stories import NUM_PERM, signature_from_bytes
@@ -37,6 +50,7 @@ from bot.store.tables import (
     Story,
     StoryBand,
     Subscription,
+    UTCDateTime,
 )
 
 
@@ -54,10 +68,17 @@ def stored_duplicates(
     by_content: dict[str, tuple[int, int | None]] = {}
     if not urls and not contents:
         return by_url, by_content
+    if _pg(session):  # two array parameters: one short statement, prepared once
+        where = or_(
+            ArticleRow.url_hash == any_(bindparam("urls", urls, type_=ARRAY(String))),
+            ArticleRow.content_hash == any_(bindparam("contents", contents, type_=ARRAY(String))),
+        )
+    else:
+        where = or_(ArticleRow.url_hash.in_(urls), ArticleRow.content_hash.in_(contents))
     rows = session.execute(
         select(
             ArticleRow.id, ArticleRow.url_hash, ArticleRow.content_hash, ArticleRow.story_id
-        ).where(or_(ArticleRow.url_hash.in_(urls), ArticleRow.content_hash.in_(contents)))
+        ).where(where)
     )
     for article_id, u_hash, c_hash, story_id in rows:
         if u_hash is not None:
@@ -76,11 +97,16 @@ def candidate_stories(
     sigs: dict[int, LeanMinHash] = {}
     if not keys:
         return by_key, sigs
+    ordered = sorted(set(keys))
+    if _pg(session):
+        sharing = StoryBand.band_key == any_(bindparam("keys", ordered, type_=ARRAY(BigInteger)))
+    else:
+        sharing = StoryBand.band_key.in_(ordered)
     rows = session.execute(
         select(StoryBand.band_key, Story.id, Story.minhash)
         .join(Story, Story.id == StoryBand.story_id)
         .where(
-            StoryBand.band_key.in_(sorted(set(keys))),
+            sharing,
             StoryBand.created_at >= cutoff,
             Story.created_at >= cutoff,
             Story.minhash.is_not(None),
@@ -164,9 +190,30 @@ def insert_articles(session: Session, rows: list[dict[str, Any]]) -> dict[str, i
     return ids
 
 
-def insert_bands(session: Session, rows: list[dict[str, Any]]) -> None:
-    if rows:
+_PG_BANDS = text(
+    "INSERT INTO story_bands (band_key, story_id, created_at) "
+    "SELECT k, s, :now FROM unnest(:keys, :stories) AS t(k, s)"
+).bindparams(
+    bindparam("keys", type_=ARRAY(BigInteger)),
+    bindparam("stories", type_=ARRAY(Integer)),
+    bindparam("now", type_=UTCDateTime()),
+)
+
+
+def insert_bands(session: Session, bands: list[tuple[int, int]], now: datetime) -> None:
+    """The LSH bands (band key, story id) of the new stories."""
+    if not bands:
+        return
+    if _pg(session):  # thousands of rows: two array parameters, not one row each
+        keys, stories = [k for k, _ in bands], [s for _, s in bands]
+        session.execute(_PG_BANDS, {"keys": keys, "stories": stories, "now": now})
+    else:
+        rows = [{"band_key": k, "story_id": s, "created_at": now} for k, s in bands]
         session.execute(dialect_insert(session, StoryBand), rows)
+
+
+def _pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def insert_alerts(
