@@ -133,6 +133,19 @@ def ingest_chunk(
     articles one at a time, each in a SAVEPOINT (``ingest_each``), so what fails is one
     article, lost alone. The database away (a connection error, a lock timeout) raises:
     nothing of the batch is written, the caller retries it later."""
+    if len(articles) == 1:  # one article: the per-article path, in its own transaction
+        try:
+            with session_scope(session_factory) as session:
+                results = [
+                    ingest(session, articles[0], matcher, stories, source_id, None, relevance)
+                ]
+        except Exception as exc:
+            if database_away(exc):
+                raise
+            results = [_lost(articles[0], exc)]
+        for result in results:
+            metrics.ingested(result)
+        return results
     try:
         with session_scope(session_factory) as session:
             results = ingest_batch(

@@ -55,7 +55,7 @@ from bot.logs import bind, log_scope
 from bot.models import Article
 from bot.runtime.delivery import ChatPacer, Notifier, Outbox, Sender, drain_outbox
 from bot.runtime.learning import Relevance
-from bot.runtime.pipeline import Ingested, ingest
+from bot.runtime.pipeline import BATCH_SIZE, Ingested, ingest_chunk
 from bot.store import (
     make_engine,
     make_session_factory,
@@ -540,23 +540,26 @@ class Service:
     async def _ingest_many(
         self, source_id: int | None, name: str, articles: list[Article], report: PollReport
     ) -> bool:
-        """Ingest one article per transaction; False when stopped half-way."""
+        """Ingest the articles in batches of ``BATCH_SIZE``, one transaction each
+        (``ingest_chunk``); False when stopped half-way."""
         started = last = time.monotonic()
         metrics.fetched(len(articles))
         async with self._db_lock:
-            for done, article in enumerate(articles, 1):
+            for start in range(0, len(articles), BATCH_SIZE):
                 if self.stopping:
                     log.info(
-                        "source %s: stopping after %d of %d articles", name, done - 1, len(articles)
+                        "source %s: stopping after %d of %d articles", name, start, len(articles)
                     )
                     return False
-                result = await asyncio.to_thread(self._ingest_one, article, source_id)
-                report.processed += 1
-                report.stored += result.stored
-                report.alerts += result.alerts_created
-                if result.alerts_created:
+                chunk = articles[start : start + BATCH_SIZE]
+                results = await asyncio.to_thread(self._ingest_chunk, chunk, source_id)
+                for result in results:
+                    report.processed += 1
+                    report.stored += result.stored
+                    report.alerts += result.alerts_created
+                if any(result.alerts_created for result in results):
                     self.sender.wake()  # committed: the sender pushes them now
-                now = time.monotonic()
+                done, now = start + len(chunk), time.monotonic()
                 if len(articles) > 50 and now - last >= PROGRESS_EVERY_S:
                     last = now
                     rate = done / (now - started)
@@ -642,12 +645,13 @@ class Service:
         return True
 
     def _ingest_one(self, article: Article, source_id: int | None) -> Ingested:
-        with session_scope(self.factory) as session:
-            result = ingest(
-                session, article, self.matcher, self.stories, source_id, relevance=self.relevance
-            )
-        metrics.ingested(result)  # once committed: a rolled-back article is not counted
+        (result,) = self._ingest_chunk([article], source_id)
         return result
+
+    def _ingest_chunk(self, articles: list[Article], source_id: int | None) -> list[Ingested]:
+        return ingest_chunk(
+            self.factory, articles, self.matcher, self.stories, source_id, self.relevance
+        )
 
     async def drain_outbox(self) -> int:
         """One pass over the outbox (``run --once``, tests); ``alertbot run`` keeps
