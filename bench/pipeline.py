@@ -7,8 +7,9 @@ ITEMS is JSON lines (or a JSON list) of objects with ``title``, ``text`` (or
 ``published``. Measures, in one run on the same items:
 
 * match only: clean + match + summarise (``analyse``), no database — the baseline;
-* stored pipeline: ``ingest`` — store once, story (MinHash LSH), match,
-  alerts and outbox rows, one transaction per article;
+* stored pipeline: ``ingest_all`` — store once, story (MinHash LSH), match,
+  alerts and outbox rows, ``--batch`` articles to a transaction (``--batch 1``: one
+  transaction per article, the per-article path);
 
 and reports articles/s for both, their ratio, alerts and stories, and the
 process's peak memory. Nothing here runs in the unit tests.
@@ -17,8 +18,11 @@ Growth mode (``--fill 1000,20000,100000``): on a fresh SQLite file and a fresh
 PostgreSQL schema (``--pg URL``, default the local ``test`` database), the articles
 table is filled to each size with other articles (bulk inserts: the texts of the
 items, each made unique, fetched a year ago so no story window holds them), then
-``--measure`` new items go through ``ingest`` one transaction each: articles/s stored
-at each size, and the ratio of the first to the last.
+``--measure`` new items go through ``ingest_all`` in batches of ``--batch``: articles/s
+stored at each size, and the ratio of the first to the last. ``--baseline CHECKOUT``
+(e.g. a worktree of main, with its own ``.venv``) runs that checkout's
+``bench/pipeline.py`` with the same items, sizes and databases first, in the same run,
+and its rows are printed as "base".
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import json
 import os
 import platform
 import resource
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,11 +45,12 @@ sys.path.insert(0, str(ROOT))
 from machine import cpu_model, say  # noqa: E402
 
 from bot.engine.analyse import analyse  # noqa: E402
+from bot.engine.language import detect_language  # noqa: E402
 from bot.engine.matcher import Matcher  # noqa: E402
 from bot.engine.stories import StoryRules  # noqa: E402
 from bot.engine.watchlist import load_dir  # noqa: E402
 from bot.models import Article  # noqa: E402
-from bot.runtime.pipeline import ingest  # noqa: E402
+from bot.runtime.pipeline import BATCH_SIZE, ingest_all  # noqa: E402
 from bot.store import make_engine, make_session_factory, migrate, session_scope  # noqa: E402
 
 
@@ -120,8 +126,15 @@ def growth(args: argparse.Namespace, articles: list[Article], matcher: Matcher) 
     print()
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     print()
-    print("| backend | stored articles | articles/s | ms/article | bot CPU ms/article | alerts |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(f"batch: {args.batch} articles per transaction")
+    print()
+    print(
+        "| code | backend | stored articles | articles/s | ms/article | bot CPU ms/article | alerts |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for checkout in args.baseline:
+        for row in baseline_rows(checkout, args):
+            print(f"| base |{row}")
     with tempfile.TemporaryDirectory() as tmp:
         schema = f"bench_{uuid.uuid4().hex[:10]}"
         backends = [("sqlite", f"sqlite:///{tmp}/grow.db")]
@@ -144,19 +157,19 @@ def growth(args: argparse.Namespace, articles: list[Article], matcher: Matcher) 
                     batch = measured[k * args.measure : (k + 1) * args.measure]
                     alerts = 0
                     t0, c0 = time.perf_counter(), time.process_time()
-                    for article in batch:
-                        with session_scope(factory) as s:
-                            result = ingest(s, article, matcher, stories)
+                    for result in ingest_all(
+                        factory, batch, matcher, stories, batch_size=args.batch
+                    ):
                         alerts += len(result.alerts_created)
                         have += result.stored
                     took, cpu = time.perf_counter() - t0, time.process_time() - c0
                     rates.append(len(batch) / took)
                     print(
-                        f"| {name} | {size:,} | {rates[-1]:,.0f} | {took * 1000 / len(batch):.2f} | {cpu * 1000 / len(batch):.2f} | {alerts} |"
+                        f"| this | {name} | {size:,} | {rates[-1]:,.0f} | {took * 1000 / len(batch):.2f} | {cpu * 1000 / len(batch):.2f} | {alerts} |"
                     )
                 say(f"{name}: first / last size: {rates[0] / rates[-1]:.2f}×")
                 print(
-                    f"| {name} | slowdown {sizes[0]:,} → {sizes[-1]:,} | {rates[0] / rates[-1]:.2f}× | | | |"
+                    f"| this | {name} | slowdown {sizes[0]:,} → {sizes[-1]:,} | {rates[0] / rates[-1]:.2f}× | | | |"
                 )
                 engine.dispose()
         finally:
@@ -164,6 +177,34 @@ def growth(args: argparse.Namespace, articles: list[Article], matcher: Matcher) 
                 with admin.begin() as conn:
                     conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
                 admin.dispose()
+
+
+def baseline_rows(checkout: Path, args: argparse.Namespace) -> list[str]:
+    """The growth table's rows of ``checkout``'s own bench, run now on the same items."""
+    say(f"baseline: {checkout}")
+    python = checkout / ".venv" / "bin" / "python"  # its own, else this one (same lock)
+    command = [
+        str(python if python.exists() else sys.executable),
+        str(checkout / "bench" / "pipeline.py"),
+        str(args.items.resolve()),
+        "--fill",
+        args.fill,
+        "--measure",
+        str(args.measure),
+        "--pg",
+        args.pg,
+    ]
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    out = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True, check=True)
+    rows = [
+        line for line in out.stdout.splitlines() if line.startswith(("| sqlite", "| postgresql"))
+    ]
+    return [line[1:] for line in rows]
+
+
+def warm_up() -> None:
+    """Load langdetect's profiles (once per process, ~0.4 s) before anything is timed."""
+    detect_language(Article(title="warm up", text="The language detector loads its profiles."))
 
 
 def main() -> None:
@@ -176,6 +217,17 @@ def main() -> None:
         "--measure", type=int, default=500, help="growth mode: items ingested per size"
     )
     parser.add_argument(
+        "--batch", type=int, default=BATCH_SIZE, help="articles per transaction (1: one each)"
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="CHECKOUT",
+        type=Path,
+        action="append",
+        default=[],
+        help="growth mode: also run this checkout's bench first (e.g. a worktree of main)",
+    )
+    parser.add_argument(
         "--pg",
         default="postgresql+psycopg://postgres@127.0.0.1:5432/test",
         help="growth mode: PostgreSQL database (a schema of its own is made and dropped; '' skips)",
@@ -185,6 +237,7 @@ def main() -> None:
         articles = load_items(args.items, 10**9)
         watchlists, errors = load_dir(ROOT / "watchlists")
         assert not errors, errors
+        warm_up()
         growth(args, articles, Matcher(watchlists))
         return
 
@@ -205,10 +258,9 @@ def main() -> None:
         factory = make_session_factory(engine)
         stories = StoryRules()
         stored = alerts = new_stories = 0
+        warm_up()
         t0 = time.perf_counter()
-        for article in articles:
-            with session_scope(factory) as s:
-                result = ingest(s, article, matcher, stories)
+        for result in ingest_all(factory, articles, matcher, stories, batch_size=args.batch):
             stored += result.stored
             alerts += len(result.alerts_created)
             new_stories += result.new_story
