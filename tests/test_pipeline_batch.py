@@ -259,11 +259,24 @@ UNREFUSE = {
 
 
 def test_an_article_the_database_refuses_is_lost_alone_and_named_once(
-    engine: Engine, matcher: Matcher, caplog: pytest.LogCaptureFixture
+    engine: Engine,
+    matcher: Matcher,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    real = pipeline.analyse
+
+    def analyse(article: Article, *args: Any, **kwargs: Any) -> Any:
+        if article.title == "broken":
+            raise ValueError("the matcher broke")
+        return real(article, *args, **kwargs)
+
     articles = _poll()
     articles.insert(3, Article("poison", "Refused by the database.", "https://x.example/p"))
-    expected = _alone(engine, articles[:3] + articles[4:], matcher)
+    articles.insert(6, Article("broken", "Breaks the matcher.", "https://x.example/b"))
+    good = [a for a in articles if a.title not in ("poison", "broken")]
+    expected = _alone(engine, good, matcher)
+    monkeypatch.setattr(pipeline, "analyse", analyse)
     backend = engine.dialect.name
     with engine.begin() as conn:
         for statement in REFUSE[backend]:
@@ -275,10 +288,13 @@ def test_an_article_the_database_refuses_is_lost_alone_and_named_once(
         with engine.begin() as conn:
             for statement in UNREFUSE[backend]:
                 conn.execute(text(statement))
-    assert results[3].lost and [r.lost for r in results].count(True) == 1
-    (line,) = _lines_about(caplog, "https://x.example/p")
-    assert line.levelno == logging.ERROR and "poison refused" in line.getMessage()
-    assert _summary(results[:3] + results[4:], _rows(engine)["ranks"]) == expected
+    assert [i for i, r in enumerate(results) if r.lost] == [3, 6]
+    (refused,) = _lines_about(caplog, "https://x.example/p")
+    assert refused.levelno == logging.ERROR and "poison refused" in refused.getMessage()
+    (broken,) = _lines_about(caplog, "https://x.example/b")  # once, though the batch was redone
+    assert broken.levelno == logging.ERROR and "the matcher broke" in broken.getMessage()
+    kept = [r for r in results if not r.lost]
+    assert _summary(kept, _rows(engine)["ranks"]) == expected
     with engine.connect() as conn:
         titles = conn.execute(text("SELECT title FROM articles")).scalars().all()
     assert "poison" not in titles and len(titles) == sum(r.stored for r in results)

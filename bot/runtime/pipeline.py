@@ -33,8 +33,7 @@ from bot.store import batch as sql
 from bot.store.alerts import outlet_name
 from bot.store.articles import content_hash, identity_url, parse_published, url_hash
 from bot.store.db import SessionFactory
-from bot.store.locks import xact_lock
-from bot.store.stories import DEFAULT_RULES
+from bot.store.stories import DEFAULT_RULES, lock_all_bands
 from bot.store.tables import search_text, search_title, utcnow
 
 if TYPE_CHECKING:
@@ -146,10 +145,11 @@ def ingest_chunk(
         for result in results:
             metrics.ingested(result)
         return results
+    lost: set[int] = set()
     try:
         with session_scope(session_factory) as session:
             results = ingest_batch(
-                session, articles, matcher, stories, source_id, relevance=relevance
+                session, articles, matcher, stories, source_id, relevance=relevance, lost=lost
             )
     except Exception as exc:
         if database_away(exc):
@@ -158,10 +158,15 @@ def ingest_chunk(
             log.info(
                 "batch of %d articles: %s; storing them one at a time", len(articles), _line(exc)
             )
+        retry = [a for i, a in enumerate(articles) if i not in lost]
         with session_scope(session_factory) as session:
-            results = ingest_each(
-                session, articles, matcher, stories, source_id, relevance=relevance
+            again = iter(
+                ingest_each(session, retry, matcher, stories, source_id, relevance=relevance)
             )
+        results = [
+            Ingested(None, False, None, lost=True) if i in lost else next(again)
+            for i in range(len(articles))
+        ]
     for result in results:
         metrics.ingested(result)  # once committed: a rolled-back article is not counted
     return results
@@ -197,16 +202,9 @@ def ingest_each(
 ) -> list[Ingested]:
     """``ingest`` each article in a SAVEPOINT of the session's transaction: one that fails
     is rolled back and lost alone (logged). On PostgreSQL the LSH bands of all of them
-    are locked first, in one statement, so two such batches never deadlock on them."""
-    keys: set[int] = set()
-    for article in articles:
-        try:
-            sig = article_signature(clean_article(article), (stories or DEFAULT_RULES).min_shingles)
-        except Exception:  # noqa: BLE001 - ingest below says what is wrong with it
-            continue
-        if sig is not None:
-            keys.update(band_keys(sig))
-    xact_lock(session, "story-band", keys)
+    are locked first (one lock over all bands, as a batch), so each article's own band
+    locks cannot deadlock with another transaction's."""
+    lock_all_bands(session)
     done = []
     for article in articles:
         try:
@@ -246,12 +244,14 @@ def ingest_batch(
     source_id: int | None = None,
     now: datetime | None = None,
     relevance: Relevance | None = None,
+    lost: set[int] | None = None,
 ) -> list[Ingested]:
     """``ingest`` of each article, in order, in a few statements for all of them: the same
     articles, stories, alerts, outlets and outbox rows. The caller commits (on PostgreSQL
     the bands of all the batch's articles are locked until then). An article that breaks
     the Python part (cleaning, hashing, matching) is lost alone, logged; a database error
-    or ``BatchConflict`` raises (``ingest_chunk`` then stores them one at a time)."""
+    or ``BatchConflict`` raises (``ingest_chunk`` then stores them one at a time). The
+    positions of the articles lost go into ``lost`` (not tried, nor logged, again)."""
     rules = stories or DEFAULT_RULES
     now = now or utcnow()
     results: list[Ingested | None] = [None] * len(articles)
@@ -269,6 +269,8 @@ def ingest_batch(
             )
         except Exception as exc:  # noqa: BLE001 - this article alone is lost
             results[i] = _lost(original, exc)
+            if lost is not None:
+                lost.add(i)
     stored_by_url, stored_by_content = sql.stored_duplicates(
         session, (u for *_, u, _c in idents if u is not None), (c for *_, c in idents)
     )
@@ -299,7 +301,11 @@ def ingest_batch(
                 item.minhash = signature_to_bytes(sig)
             item.alerts = _alert_rows(article, unchanged, matcher, relevance, session, now)
         except Exception as exc:  # noqa: BLE001 - this article alone is lost
+            if isinstance(exc, sa_exc.SQLAlchemyError):  # the database's (relevance): the batch's
+                raise
             results[i] = _lost(articles[i], exc)
+            if lost is not None:
+                lost.add(i)
             continue
         item.sig = sig
         new.append(item)
@@ -310,7 +316,8 @@ def ingest_batch(
     # Stories: the rule of assign_story, for each new article in turn, over the stored
     # candidates (one look-up for the bands of all of them) and the batch's new stories.
     all_keys = sorted({k for item in new for k in item.keys})
-    xact_lock(session, "story-band", all_keys)
+    if new:
+        lock_all_bands(session)
     by_key_db, sigs_db = sql.candidate_stories(session, all_keys, now - rules.window)
     by_key: dict[int, list[tuple[int, int]]] = {
         k: [(0, s) for s in ids] for k, ids in by_key_db.items()

@@ -41,6 +41,20 @@ _LOCK_ALL = text(
 ).bindparams(bindparam("keys", type_=ARRAY(BIGINT)))
 
 
+_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
+_EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key)")
+
+
+def xact_lock_one(session: Session, what: str, shared: bool = False) -> None:
+    """Hold the advisory lock ``what`` until commit: ``shared`` with other shared holders,
+    else alone. PostgreSQL only; a no-op elsewhere."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        return
+    key = lock_key(namespace(connection), what)
+    connection.execute(_SHARED if shared else _EXCLUSIVE, {"key": key})
+
+
 def xact_lock(session: Session, what: str, keys: Iterable[int]) -> None:
     """Hold transaction-level advisory locks on ``keys`` (of kind ``what``) until commit.
 

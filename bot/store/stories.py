@@ -9,6 +9,11 @@ in-memory ``StoryIndex``); otherwise a new story is stored with its bands.
 On PostgreSQL the article's bands are locked first (advisory transaction
 locks, one per band), so two transactions whose articles could be
 candidates of each other take turns, and the second sees the first's story.
+A batch of articles (``bot.runtime.pipeline.ingest_batch``) would need thousands of
+those locks (32 per article: PostgreSQL's lock table holds 64 per connection), so it
+takes one lock over all bands instead (:func:`lock_all_bands`), which one-article
+transactions hold shared (:func:`lock_bands`): a batch waits for them, they wait for
+the batch, and two of them still only wait for each other when they share a band.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from bot.engine.stories import (
     signature_to_bytes,
 )
 from bot.store.articles import as_article
-from bot.store.locks import xact_lock
+from bot.store.locks import xact_lock, xact_lock_one
 from bot.store.tables import ArticleRow, Story, StoryBand, utcnow
 
 DEFAULT_RULES = StoryRules()
@@ -63,7 +68,7 @@ def assign_story(
     sig = article_signature(as_article(row), rules.min_shingles)
     keys = sorted(set(band_keys(sig))) if sig is not None else []
     if sig is not None:
-        xact_lock(session, "story-band", keys)
+        lock_bands(session, keys)
         found = best_story(sig, _candidates(session, keys, now - rules.window), rules.threshold)
         if found is not None:
             joined = session.execute(
@@ -93,6 +98,18 @@ def assign_story(
         rows = [{"band_key": k, "story_id": story.id, "created_at": now} for k in keys]
         session.execute(insert(StoryBand).values(rows))  # one statement, one round trip
     return StoryAssignment(story.id, True)
+
+
+def lock_bands(session: Session, keys: list[int]) -> None:
+    """Lock the bands of one article until commit (PostgreSQL): the lock over all bands
+    shared, then each band's."""
+    xact_lock_one(session, "story-bands", shared=True)
+    xact_lock(session, "story-band", keys)
+
+
+def lock_all_bands(session: Session) -> None:
+    """Lock every band until commit (PostgreSQL): for a batch's story decisions."""
+    xact_lock_one(session, "story-bands")
 
 
 def _candidates(
