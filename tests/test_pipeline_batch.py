@@ -145,7 +145,7 @@ def _one_at_a_time(engine: Engine, articles: list[Article], matcher: Matcher) ->
 
 
 def test_batches_store_the_same_rows_stories_and_alerts_as_one_at_a_time(
-    engine: Engine, matcher: Matcher
+    engine: Engine, matcher: Matcher, caplog: pytest.LogCaptureFixture
 ) -> None:
     articles = _poll()
     _subscribe_all(engine, matcher)
@@ -156,10 +156,12 @@ def test_batches_store_the_same_rows_stories_and_alerts_as_one_at_a_time(
     assert len(expected["alert_outlets"]) > len(expected["alerts"])  # reprints and copies
     _empty(engine)
     _subscribe_all(engine, matcher)
+    caplog.set_level(logging.INFO)
     # batches of 4: repeats of an article of the same batch and of one stored before
     batched = ingest_all(
         make_session_factory(engine), articles, matcher, StoryRules(), batch_size=4
     )
+    assert not _lines_about(caplog, "one at a time")  # the batches were not redone
     got = _rows(engine)
     batched_summary = _summary(batched, got.pop("ranks"))
     assert got == expected

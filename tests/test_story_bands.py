@@ -9,10 +9,13 @@ from datetime import timedelta
 import pytest
 from newswire import wire
 from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.orm import Session
 from test_stories import NOW, OTHERS, REPRINTS, WIRE
 
+from bot.engine.matcher import Matcher
 from bot.engine.stories import StoryIndex, StoryRules, signature
 from bot.models import Article
+from bot.runtime.pipeline import ingest_batch
 from bot.store.articles import store_article
 from bot.store.db import SessionFactory
 from bot.store.stories import assign_story
@@ -125,3 +128,67 @@ def test_two_writers_at_once_make_one_story_of_two_outlets(
     thread.join(10)
     admin.dispose()
     assert result["second"] == result["first"]
+
+
+def test_a_batch_makes_the_stories_the_in_memory_index_makes(db: SessionFactory) -> None:
+    """The batch's story decisions (one look-up for all its articles, its own new stories
+    as candidates of its later articles) are those of the index, article after article."""
+    articles = _corpus()
+    index, in_memory = StoryIndex(), []
+    for n, art in enumerate(articles):
+        lookup = index.lookup(art, NOW)
+        story = lookup.story_id if lookup.story_id is not None else 1000 + n
+        if lookup.story_id is None and lookup.signature is not None:
+            index.add(story, lookup.signature, NOW)
+        in_memory.append(story)
+    nothing = Matcher([])
+    half = len(articles) // 2  # the second batch's candidates are stored ones too
+    with db.begin() as s:
+        stored = [r.story_id for r in ingest_batch(s, articles[:half], nothing, now=NOW)]
+    with db.begin() as s:
+        stored += [r.story_id for r in ingest_batch(s, articles[half:], nothing, now=NOW)]
+    assert _partition(stored) == _partition(in_memory)
+
+
+@pytest.mark.parametrize("first", ["batch", "one article"])
+def test_a_batch_and_a_one_article_writer_at_once_make_one_story(
+    engine: Engine, db: SessionFactory, first: str
+) -> None:
+    """Whichever holds the story bands first, the other waits for its commit, then joins
+    its story."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: nothing runs at once")
+    nothing = Matcher([])
+    admin = create_engine(engine.url)
+    result: dict[str, int | None] = {}
+    second_pid: list[int] = []
+    started = threading.Event()
+
+    def write(s: Session, article: Article, batch: bool) -> int | None:
+        if batch:
+            return ingest_batch(s, [OTHERS[0], article], nothing, now=NOW)[1].story_id
+        row = store_article(s, article, now=NOW).row
+        return assign_story(s, StoryRules(), row, NOW).story_id
+
+    def second() -> None:
+        with db.begin() as s:
+            second_pid.append(
+                s.connection().exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            )
+            started.set()
+            result["second"] = write(s, REPRINTS[0], first != "batch")
+
+    with db.begin() as s:
+        result["first"] = write(s, WIRE, first == "batch")
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert started.wait(10)
+        for _ in range(200):
+            if _waiting_advisory_locks(admin, second_pid[0]):
+                break
+            threading.Event().wait(0.05)
+        else:
+            pytest.fail("the second writer did not wait for the first's story bands")
+    thread.join(10)
+    admin.dispose()
+    assert result["first"] is not None and result["second"] == result["first"]

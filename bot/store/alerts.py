@@ -117,7 +117,9 @@ def add_story_outlet(
     Returns how many alerts gained the outlet.
     """
     name = outlet_name(source, url)
-    ids = session.scalars(select(Alert.id).where(Alert.story_id == story_id)).all()
+    ids = session.scalars(
+        select(Alert.id).where(Alert.story_id == story_id).order_by(Alert.id)  # a stable order
+    ).all()
     return sum(add_outlet(session, alert_id, name, url, None, now) for alert_id in ids)
 
 

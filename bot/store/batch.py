@@ -143,7 +143,7 @@ def join_stories(session: Session, joins: dict[int, int], now: datetime) -> None
             updated_at=now,
         )
         .returning(Story.id)
-        .execution_options(synchronize_session=False, compiled_cache=None)
+        .execution_options(synchronize_session=False)
     ).scalars()
     if sorted(found) != ids:
         raise BatchConflict("a story the batch joins was deleted meanwhile")
