@@ -33,7 +33,7 @@ from bot.store import batch as sql
 from bot.store.alerts import outlet_name
 from bot.store.articles import content_hash, identity_url, parse_published, url_hash
 from bot.store.db import SessionFactory
-from bot.store.stories import DEFAULT_RULES, lock_all_bands
+from bot.store.stories import DEFAULT_RULES, lock_all_bands, share_bands
 from bot.store.tables import search_text, search_title, utcnow
 
 if TYPE_CHECKING:
@@ -74,6 +74,7 @@ def ingest(
     article = cleaned
     if not (article.title.strip() or article.text.strip()):
         return Ingested(None, False, None)
+    share_bands(session)  # before any write: see bot.store.stories.share_bands
     stored = store_article(session, article, source_id, now)
     row = stored.row
     bind(article_id=row.id)  # the lines about this article say which (in its thread)

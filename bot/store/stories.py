@@ -100,10 +100,17 @@ def assign_story(
     return StoryAssignment(story.id, True)
 
 
+def share_bands(session: Session) -> None:
+    """Hold the lock over all bands shared until commit (PostgreSQL): what a one-article
+    transaction does before it writes anything, so a batch (which holds it alone) and it
+    never wait for each other's rows (the same article stored by both at once)."""
+    xact_lock_one(session, "story-bands", shared=True)
+
+
 def lock_bands(session: Session, keys: list[int]) -> None:
     """Lock the bands of one article until commit (PostgreSQL): the lock over all bands
     shared, then each band's."""
-    xact_lock_one(session, "story-bands", shared=True)
+    share_bands(session)
     xact_lock(session, "story-band", keys)
 
 
