@@ -154,10 +154,57 @@ def insert_stories(session: Session, rows: list[dict[str, Any]]) -> list[int]:
     their ids in the order of ``rows``."""
     if not rows:
         return []
+    if _pg(session):  # ids drawn in the rows' order (ORDER BY the ordinality)
+        return sorted(
+            _unnest_insert(session, "stories", _STORY_COLUMNS, rows, "RETURNING id").scalars()
+        )
     stmt = dialect_insert(session, Story).returning(
         table_of(Story).c.id, sort_by_parameter_order=True
     )
     return list(session.execute(stmt, rows).scalars())
+
+
+# PostgreSQL: a batch's rows as one array per column, unnested by the server. The
+# statement's text is the same for any number of rows: psycopg parses it once and the
+# server prepares it (a multi-row VALUES is a new, long text for every batch size, which
+# psycopg re-parses in Python each time: ~8 ms for 100 articles).
+_STORY_COLUMNS = {
+    "title": "text",
+    "article_count": "int4",
+    "minhash": "bytea",
+    "created_at": "timestamptz",
+    "updated_at": "timestamptz",
+}
+_ARTICLE_COLUMNS = {
+    "canonical_url": "text",
+    "url_hash": "text",
+    "content_hash": "text",
+    "url": "text",
+    "title": "text",
+    "text": "text",
+    "search_title": "text",
+    "search_text": "text",
+    "source_name": "text",
+    "source_id": "int4",
+    "published_at": "timestamptz",
+    "fetched_at": "timestamptz",
+    "story_id": "int4",
+}
+_UNNEST: dict[tuple[str, str], Any] = {}
+
+
+def _unnest_insert(
+    session: Session, table: str, columns: dict[str, str], rows: list[dict[str, Any]], tail: str
+) -> Any:
+    stmt = _UNNEST.get((table, tail))
+    if stmt is None:
+        names = ", ".join(f'"{c}"' for c in columns)
+        arrays = ", ".join(f"CAST(:{c} AS {t}[])" for c, t in columns.items())
+        stmt = _UNNEST[(table, tail)] = text(
+            f'INSERT INTO "{table}" ({names}) SELECT {names} FROM unnest({arrays}) '
+            f"WITH ORDINALITY AS t({names}, n) ORDER BY n {tail}"
+        )
+    return session.execute(stmt, {c: [row[c] for row in rows] for c in columns})
 
 
 _SET_FIRST = (
@@ -169,8 +216,21 @@ _SET_FIRST = (
 
 def set_first_articles(session: Session, pairs: list[tuple[int, int]]) -> None:
     """(story id, article id): the article that started each new story."""
-    if pairs:
+    if not pairs:
+        return
+    if _pg(session):
+        session.execute(
+            _PG_SET_FIRST, {"stories": [s for s, _ in pairs], "articles": [a for _, a in pairs]}
+        )
+    else:
         session.execute(_SET_FIRST, [{"story": s, "article": a} for s, a in pairs])
+
+
+_PG_SET_FIRST = text(
+    "UPDATE stories SET first_article_id = t.a "
+    "FROM unnest(CAST(:stories AS int4[]), CAST(:articles AS int4[])) AS t(s, a) "
+    "WHERE stories.id = t.s"
+)
 
 
 def insert_articles(session: Session, rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -178,13 +238,18 @@ def insert_articles(session: Session, rows: list[dict[str, Any]]) -> dict[str, i
     another writer since ``stored_duplicates`` (its INSERT did nothing)."""
     if not rows:
         return {}
-    table = table_of(ArticleRow)
-    stmt = (
-        dialect_insert(session, ArticleRow)
-        .on_conflict_do_nothing()
-        .returning(table.c.id, table.c.content_hash)
-    )
-    ids = {c_hash: article_id for article_id, c_hash in session.execute(stmt, rows)}
+    if _pg(session):
+        tail = "ON CONFLICT DO NOTHING RETURNING id, content_hash"
+        result = _unnest_insert(session, "articles", _ARTICLE_COLUMNS, rows, tail)
+    else:
+        table = table_of(ArticleRow)
+        stmt = (
+            dialect_insert(session, ArticleRow)
+            .on_conflict_do_nothing()
+            .returning(table.c.id, table.c.content_hash)
+        )
+        result = session.execute(stmt, rows)
+    ids = {c_hash: article_id for article_id, c_hash in result}
     if len(ids) != len(rows):
         raise BatchConflict("another writer stored one of the batch's articles")
     return ids
