@@ -33,7 +33,7 @@ from bot.store import batch as sql
 from bot.store.alerts import outlet_name
 from bot.store.articles import content_hash, identity_url, parse_published, url_hash
 from bot.store.db import SessionFactory
-from bot.store.stories import DEFAULT_RULES, lock_all_bands, share_bands
+from bot.store.stories import DEFAULT_RULES, lock_all_bands, lock_bands
 from bot.store.tables import search_text, search_title, utcnow
 
 if TYPE_CHECKING:
@@ -74,15 +74,20 @@ def ingest(
     article = cleaned
     if not (article.title.strip() or article.text.strip()):
         return Ingested(None, False, None)
-    share_bands(session)  # before any write: see bot.store.stories.share_bands
-    stored = store_article(session, article, source_id, now)
+    min_shingles = (stories or DEFAULT_RULES).min_shingles
+
+    def lock() -> None:  # before the INSERT: see bot.store.stories (a batch at once)
+        sig = article_signature(article, min_shingles)
+        lock_bands(session, sorted(set(band_keys(sig))) if sig is not None else [])
+
+    stored = store_article(session, article, source_id, now, before_insert=lock)
     row = stored.row
     bind(article_id=row.id)  # the lines about this article say which (in its thread)
     if not stored.created:
         if stored.duplicate_by == "content" and row.story_id is not None and article.url:
             add_story_outlet(session, row.story_id, article.source, article.url, now)
         return Ingested(row.id, False, row.story_id)
-    story = assign_story(session, stories, row, now)
+    story = assign_story(session, stories, row, now, locked=True)
     result = Ingested(row.id, True, story.story_id, story.created)
     for match in analyse(article, matcher, clean=not unchanged):
         scored = relevance.score(match, matcher, session) if relevance is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -109,8 +110,11 @@ def store_article(
     article: Article,
     source_id: int | None = None,
     now: datetime | None = None,
+    before_insert: Callable[[], None] | None = None,
 ) -> StoredArticle:
     """Store ``article`` unless an article with its canonical URL or content is stored.
+    ``before_insert`` is called when it is not, just before it is (the pipeline takes its
+    story locks there).
 
     Safe against concurrent writers: the unique keys decide, and the loser
     gets the stored row back with ``created=False``. Articles without a web
@@ -122,6 +126,8 @@ def store_article(
     found = _find(session, u_hash, c_hash)
     if found is not None:
         return StoredArticle(found[0], False, found[1])
+    if before_insert is not None:
+        before_insert()
     # ON CONFLICT DO NOTHING RETURNING the row itself: the new row comes back in the
     # INSERT's own answer (it used to be read back with a SELECT), already in the session
     row = session.scalars(

@@ -41,30 +41,36 @@ _LOCK_ALL = text(
 ).bindparams(bindparam("keys", type_=ARRAY(BIGINT)))
 
 
-_SHARED = text("SELECT pg_advisory_xact_lock_shared(:key)")
 _EXCLUSIVE = text("SELECT pg_advisory_xact_lock(:key)")
+# the first key shared, the others alone, in this order (as _LOCK_ALL, one statement)
+_LOCK_SHARED_FIRST = text(
+    "SELECT count(CASE WHEN n = 1 THEN pg_advisory_xact_lock_shared(k)::text "
+    "ELSE pg_advisory_xact_lock(k)::text END) FROM unnest(:keys) WITH ORDINALITY AS t(k, n)"
+).bindparams(bindparam("keys", type_=ARRAY(BIGINT)))
 
 
-def xact_lock_one(session: Session, what: str, shared: bool = False) -> None:
-    """Hold the advisory lock ``what`` until commit: ``shared`` with other shared holders,
-    else alone. PostgreSQL only; a no-op elsewhere."""
+def xact_lock_one(session: Session, what: str) -> None:
+    """Hold the advisory lock ``what`` alone until commit (PostgreSQL; a no-op elsewhere)."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return
-    key = lock_key(namespace(connection), what)
-    connection.execute(_SHARED if shared else _EXCLUSIVE, {"key": key})
+    connection.execute(_EXCLUSIVE, {"key": lock_key(namespace(connection), what)})
 
 
-def xact_lock(session: Session, what: str, keys: Iterable[int]) -> None:
+def xact_lock(session: Session, what: str, keys: Iterable[int], shared: str | None = None) -> None:
     """Hold transaction-level advisory locks on ``keys`` (of kind ``what``) until commit.
 
     Taken in sorted order in one statement, so two transactions locking
-    overlapping sets never deadlock on them. PostgreSQL only; a no-op elsewhere.
+    overlapping sets never deadlock on them. ``shared``: the lock of that name is taken
+    first, shared with other holders, in the same statement. PostgreSQL only; a no-op
+    elsewhere.
     """
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         return
     space = namespace(connection)
     ordered = sorted({lock_key(space, what, k) for k in keys})
-    if ordered:
+    if shared is not None:
+        connection.execute(_LOCK_SHARED_FIRST, {"keys": [lock_key(space, shared), *ordered]})
+    elif ordered:
         connection.execute(_LOCK_ALL, {"keys": ordered})

@@ -12,8 +12,10 @@ candidates of each other take turns, and the second sees the first's story.
 A batch of articles (``bot.runtime.pipeline.ingest_batch``) would need thousands of
 those locks (32 per article: PostgreSQL's lock table holds 64 per connection), so it
 takes one lock over all bands instead (:func:`lock_all_bands`), which one-article
-transactions hold shared (:func:`lock_bands`): a batch waits for them, they wait for
-the batch, and two of them still only wait for each other when they share a band.
+transactions hold shared (:func:`lock_bands`), taken before they store the article
+(so a batch and one of them storing the same article at once cannot deadlock): a
+batch waits for them, they wait for the batch, and two of them still only wait for
+each other when they share a band.
 """
 
 from __future__ import annotations
@@ -54,12 +56,14 @@ def assign_story(
     rules: StoryRules | None,
     row: ArticleRow,
     now: datetime | None = None,
+    locked: bool = False,
 ) -> StoryAssignment:
     """Put a stored article into its story: a recent near-duplicate's, or a new one.
 
     Sets ``row.story_id``. Call it in the transaction that stored the article
     and commit soon after: on PostgreSQL the article's band locks are held
-    until then.
+    until then. ``locked``: the caller took them already (``lock_bands``, before
+    it stored the article).
     """
     rules = rules or DEFAULT_RULES
     now = now or utcnow()
@@ -68,7 +72,8 @@ def assign_story(
     sig = article_signature(as_article(row), rules.min_shingles)
     keys = sorted(set(band_keys(sig))) if sig is not None else []
     if sig is not None:
-        lock_bands(session, keys)
+        if not locked:
+            lock_bands(session, keys)
         found = best_story(sig, _candidates(session, keys, now - rules.window), rules.threshold)
         if found is not None:
             joined = session.execute(
@@ -100,18 +105,10 @@ def assign_story(
     return StoryAssignment(story.id, True)
 
 
-def share_bands(session: Session) -> None:
-    """Hold the lock over all bands shared until commit (PostgreSQL): what a one-article
-    transaction does before it writes anything, so a batch (which holds it alone) and it
-    never wait for each other's rows (the same article stored by both at once)."""
-    xact_lock_one(session, "story-bands", shared=True)
-
-
 def lock_bands(session: Session, keys: list[int]) -> None:
     """Lock the bands of one article until commit (PostgreSQL): the lock over all bands
-    shared, then each band's."""
-    share_bands(session)
-    xact_lock(session, "story-band", keys)
+    shared, then each band's, in one statement."""
+    xact_lock(session, "story-band", keys, shared="story-bands")
 
 
 def lock_all_bands(session: Session) -> None:
