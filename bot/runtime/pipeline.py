@@ -27,10 +27,10 @@ from bot.engine.matcher import Matcher
 from bot.engine.stories import StoryRules, article_signature, band_keys, signature_to_bytes
 from bot.engine.stories import similarity as sig_similarity
 from bot.logs import bind
-from bot.models import Article, match_record
+from bot.models import Article
 from bot.store import add_story_outlet, assign_story, record_alert, session_scope, store_article
 from bot.store import batch as sql
-from bot.store.alerts import outlet_name
+from bot.store.alerts import alert_values, outlet_name
 from bot.store.articles import content_hash, identity_url, parse_published, url_hash
 from bot.store.db import SessionFactory
 from bot.store.stories import DEFAULT_RULES, lock_all_bands, lock_bands
@@ -460,21 +460,12 @@ def _alert_rows(
     rows = []
     for match in analyse(article, matcher, clean=not unchanged):
         scored = relevance.score(match, matcher, session) if relevance is not None else None
-        record = match_record(match)
-        rows.append(
-            {
-                "watchlist": match.watchlist,
-                "score": match.score,
-                "summary": match.summary,
-                "hits": record["hits"],
-                "score_parts": record["score_parts"],
-                "rule": match.rule,
-                "created_at": now,
-                "relevance": scored.relevance if scored is not None else None,
-                "model_version": scored.version if scored is not None else None,
-                "held_back": scored.held_back if scored is not None else False,
-            }
-        )
+        if scored is None:
+            rows.append(alert_values(match, now))
+        else:
+            rows.append(
+                alert_values(match, now, scored.relevance, scored.version, scored.held_back)
+            )
     return rows
 
 

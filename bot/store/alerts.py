@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -23,6 +24,30 @@ def outlet_name(source: str, url: str) -> str:
         except ValueError:
             name = ""
     return (name or "unknown")[:200]
+
+
+def alert_values(
+    match: Match,
+    now: datetime,
+    relevance: float | None = None,
+    model_version: int | None = None,
+    held_back: bool = False,
+) -> dict[str, Any]:
+    """An alert row's values for ``match`` but its story and article ids (one alert at a
+    time here, a batch's in :mod:`bot.runtime.pipeline`)."""
+    record = match_record(match)
+    return {
+        "watchlist": match.watchlist,
+        "score": match.score,
+        "summary": match.summary,
+        "hits": record["hits"],
+        "score_parts": record["score_parts"],
+        "rule": match.rule,
+        "created_at": now,
+        "relevance": relevance,
+        "model_version": model_version,
+        "held_back": held_back,
+    }
 
 
 def record_alert(
@@ -47,22 +72,9 @@ def record_alert(
     is stored with its ``relevance`` and ``model_version`` but not queued.
     """
     now = now or utcnow()
-    record = match_record(match)
+    values = alert_values(match, now, relevance, model_version, held_back)
     stmt = orm_insert(session, Alert).values(  # the new row comes back with the INSERT
-        {
-            "story_id": story_id,
-            "watchlist": match.watchlist,
-            "article_id": article_id,
-            "score": match.score,
-            "summary": match.summary,
-            "hits": record["hits"],
-            "score_parts": record["score_parts"],
-            "rule": match.rule,
-            "created_at": now,
-            "relevance": relevance,
-            "model_version": model_version,
-            "held_back": held_back,
-        }
+        {"story_id": story_id, "article_id": article_id, **values}
     )
     created = session.scalars(stmt.on_conflict_do_nothing().returning(Alert)).one_or_none()
     if created is None:

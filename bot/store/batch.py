@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from bot.engine.stories import NUM_PERM, signature_from_bytes
 from bot.store._sql import dialect_insert, table_of
-from bot.store.outbox import notify_outbox
+from bot.store.outbox import instant_and_active, notify_outbox, pending_delivery
 from bot.store.tables import (
     Alert,
     AlertOutlet,
@@ -347,25 +347,12 @@ def enqueue_batch(session: Session, alerts: list[tuple[int, str]], now: datetime
     for sub_id, watchlist in session.execute(
         select(Subscription.id, Subscription.watchlist)
         .join(Chat, Chat.id == Subscription.chat_id)
-        .where(
-            Subscription.watchlist.in_(watchlists),
-            Subscription.mode == "instant",
-            Subscription.paused_reason.is_(None),
-            or_(Subscription.muted_until.is_(None), Subscription.muted_until <= now),
-            Chat.allowed.is_(True),
-        )
+        .where(Subscription.watchlist.in_(watchlists), *instant_and_active(now))
         .order_by(Subscription.id)
     ):
         subs.setdefault(watchlist, []).append(sub_id)
     rows = [
-        {
-            "subscription_id": sub_id,
-            "alert_id": alert_id,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
+        pending_delivery(sub_id, alert_id, now)
         for alert_id, watchlist in alerts
         for sub_id in subs.get(watchlist, [])
     ]

@@ -24,6 +24,29 @@ from bot.store.tables import Chat, Delivery, Subscription, utcnow
 MAX_ATTEMPTS = 8
 
 
+def instant_and_active(now: datetime) -> list[ColumnElement[bool]]:
+    """The conditions of a subscription that gets an alert pushed at once: mode
+    ``instant``, not paused, not muted at ``now``, in an allowed chat (join Chat)."""
+    return [
+        Subscription.mode == "instant",
+        Subscription.paused_reason.is_(None),
+        or_(Subscription.muted_until.is_(None), Subscription.muted_until <= now),
+        Chat.allowed.is_(True),
+    ]
+
+
+def pending_delivery(subscription_id: int, alert_id: int, now: datetime) -> dict[str, Any]:
+    """The values of a new outbox row: pending, never tried, due at ``now``."""
+    return {
+        "subscription_id": subscription_id,
+        "alert_id": alert_id,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 def enqueue_deliveries(
     session: Session, alert_id: int, watchlist: str, now: datetime | None = None
 ) -> list[int]:
@@ -37,28 +60,12 @@ def enqueue_deliveries(
     sub_ids = session.scalars(
         select(Subscription.id)
         .join(Chat, Chat.id == Subscription.chat_id)
-        .where(
-            Subscription.watchlist == watchlist,
-            Subscription.mode == "instant",
-            Subscription.paused_reason.is_(None),
-            or_(Subscription.muted_until.is_(None), Subscription.muted_until <= now),
-            Chat.allowed.is_(True),
-        )
+        .where(Subscription.watchlist == watchlist, *instant_and_active(now))
         .order_by(Subscription.id)
     ).all()
     if not sub_ids:
         return []
-    rows = [
-        {
-            "subscription_id": sub_id,
-            "alert_id": alert_id,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for sub_id in sub_ids
-    ]
+    rows = [pending_delivery(sub_id, alert_id, now) for sub_id in sub_ids]
     stmt = dialect_insert(session, Delivery).values(rows).on_conflict_do_nothing()
     created = list(session.execute(stmt.returning(table_of(Delivery).c.id)).scalars())
     if created:
