@@ -33,7 +33,13 @@ from bot.store import batch as sql
 from bot.store.alerts import alert_values, outlet_name
 from bot.store.articles import content_hash, identity_url, parse_published, url_hash
 from bot.store.db import SessionFactory
-from bot.store.stories import DEFAULT_RULES, lock_all_bands, lock_bands
+from bot.store.stories import (
+    DEFAULT_RULES,
+    LockedBands,
+    article_bands,
+    lock_all_bands,
+    lock_bands,
+)
 from bot.store.tables import search_text, search_title, utcnow
 
 if TYPE_CHECKING:
@@ -74,11 +80,11 @@ def ingest(
     article = cleaned
     if not (article.title.strip() or article.text.strip()):
         return Ingested(None, False, None)
-    min_shingles = (stories or DEFAULT_RULES).min_shingles
+    locked: list[LockedBands] = []  # the signature, computed once: to lock, then to assign
 
     def lock() -> None:  # before the INSERT: see bot.store.stories (a batch at once)
-        sig = article_signature(article, min_shingles)
-        lock_bands(session, sorted(set(band_keys(sig))) if sig is not None else [])
+        locked.append(article_bands(article, stories))
+        lock_bands(session, locked[0].keys)
 
     stored = store_article(session, article, source_id, now, before_insert=lock)
     row = stored.row
@@ -87,7 +93,7 @@ def ingest(
         if stored.duplicate_by == "content" and row.story_id is not None and article.url:
             add_story_outlet(session, row.story_id, article.source, article.url, now)
         return Ingested(row.id, False, row.story_id)
-    story = assign_story(session, stories, row, now, locked=True)
+    story = assign_story(session, stories, row, now, locked=locked[0])
     result = Ingested(row.id, True, story.story_id, story.created)
     for match in analyse(article, matcher, clean=not unchanged):
         scored = relevance.score(match, matcher, session) if relevance is not None else None

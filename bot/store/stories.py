@@ -37,11 +37,27 @@ from bot.engine.stories import (
     signature_from_bytes,
     signature_to_bytes,
 )
+from bot.models import Article
 from bot.store.articles import as_article
 from bot.store.locks import xact_lock, xact_lock_one
 from bot.store.tables import ArticleRow, Story, StoryBand, utcnow
 
 DEFAULT_RULES = StoryRules()
+
+
+@dataclass(frozen=True)
+class LockedBands:
+    """An article's signature and band keys (:func:`article_bands`), the bands locked by
+    the caller (:func:`lock_bands`) before it stored the article."""
+
+    sig: LeanMinHash | None
+    keys: list[int]
+
+
+def article_bands(article: Article, rules: StoryRules | None = None) -> LockedBands:
+    """The signature (None: too short to compare) and sorted band keys of ``article``."""
+    sig = article_signature(article, (rules or DEFAULT_RULES).min_shingles)
+    return LockedBands(sig, sorted(set(band_keys(sig))) if sig is not None else [])
 
 
 @dataclass(frozen=True)
@@ -56,23 +72,23 @@ def assign_story(
     rules: StoryRules | None,
     row: ArticleRow,
     now: datetime | None = None,
-    locked: bool = False,
+    locked: LockedBands | None = None,
 ) -> StoryAssignment:
     """Put a stored article into its story: a recent near-duplicate's, or a new one.
 
     Sets ``row.story_id``. Call it in the transaction that stored the article
     and commit soon after: on PostgreSQL the article's band locks are held
-    until then. ``locked``: the caller took them already (``lock_bands``, before
-    it stored the article).
+    until then. ``locked``: the caller computed the article's bands and locked them
+    already (``lock_bands``, before it stored the article).
     """
     rules = rules or DEFAULT_RULES
     now = now or utcnow()
     if row.story_id is not None:
         return StoryAssignment(row.story_id, False, 1.0)
-    sig = article_signature(as_article(row), rules.min_shingles)
-    keys = sorted(set(band_keys(sig))) if sig is not None else []
+    bands = locked if locked is not None else article_bands(as_article(row), rules)
+    sig, keys = bands.sig, bands.keys
     if sig is not None:
-        if not locked:
+        if locked is None:
             lock_bands(session, keys)
         found = best_story(sig, _candidates(session, keys, now - rules.window), rules.threshold)
         if found is not None:
