@@ -23,6 +23,7 @@ import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
@@ -55,6 +56,9 @@ class StoryRules:
     threshold: float = THRESHOLD
     min_shingles: int = MIN_SHINGLES
 
+
+
+K = TypeVar("K", int, tuple[int, int])  # a candidate story's key (best_story)
 
 def shingles(article: Article, size: int = SHINGLE_SIZE) -> set[bytes]:
     """Distinct word ``size``-grams of the normalised title and text."""
@@ -115,10 +119,11 @@ def band_keys(sig: LeanMinHash) -> list[int]:
 
 
 def best_story(
-    sig: LeanMinHash, candidates: Iterable[tuple[int, LeanMinHash]], threshold: float = THRESHOLD
-) -> StoryCandidate | None:
-    """The most similar candidate at or above ``threshold``; ties go to the oldest story."""
-    best: StoryCandidate | None = None
+    sig: LeanMinHash, candidates: Iterable[tuple[K, LeanMinHash]], threshold: float = THRESHOLD
+) -> StoryCandidate[K] | None:
+    """The most similar candidate at or above ``threshold``; ties go to the oldest story
+    (the smallest key: a story id, or any key ordered as the stories' age)."""
+    best: StoryCandidate[K] | None = None
     for story_id, other in candidates:
         sim = similarity(sig, other)
         if sim >= threshold and (
@@ -140,8 +145,8 @@ def article_signature(article: Article, min_shingles: int = MIN_SHINGLES) -> Lea
 
 
 @dataclass(frozen=True)
-class StoryCandidate:
-    story_id: int
+class StoryCandidate(Generic[K]):
+    story_id: K
     similarity: float
 
 

@@ -24,8 +24,7 @@ from sqlalchemy.orm import Session
 from bot import metrics
 from bot.engine.analyse import analyse, clean_article
 from bot.engine.matcher import Matcher
-from bot.engine.stories import StoryRules, article_signature, band_keys, signature_to_bytes
-from bot.engine.stories import similarity as sig_similarity
+from bot.engine.stories import StoryRules, best_story, signature_to_bytes
 from bot.logs import bind
 from bot.models import Article
 from bot.store import add_story_outlet, assign_story, record_alert, session_scope, store_article
@@ -307,9 +306,9 @@ def ingest_batch(
             continue
         item = _New(i, article, canonical, u_hash, c_hash)
         try:
-            sig = article_signature(article, rules.min_shingles)
+            bands = article_bands(article, rules)
+            sig, item.keys = bands.sig, bands.keys
             if sig is not None:
-                item.keys = sorted(set(band_keys(sig)))
                 item.minhash = signature_to_bytes(sig)
             item.alerts = _alert_rows(article, unchanged, matcher, relevance, session, now)
         except Exception as exc:  # noqa: BLE001 - this article alone is lost
@@ -340,25 +339,16 @@ def ingest_batch(
     counts: dict[tuple[int, int], int] = {}
     for item in new:
         sig = item.sig
-        best: tuple[float, tuple[int, int]] | None = None
-        if sig is not None:
-            seen: set[tuple[int, int]] = set()
-            for key in item.keys:
-                for ref in by_key.get(key, ()):
-                    if ref in seen:
-                        continue
-                    seen.add(ref)
-                    sim = sig_similarity(sig, sigs[ref])
-                    if sim >= rules.threshold and (
-                        best is None or sim > best[0] or (sim == best[0] and ref < best[1])
-                    ):
-                        best = (sim, ref)
+        best = None
+        if sig is not None:  # stored stories (0, id) are older than the batch's (1, n)
+            refs = dict.fromkeys(ref for key in item.keys for ref in by_key.get(key, ()))
+            best = best_story(sig, ((ref, sigs[ref]) for ref in refs), rules.threshold)
         if best is not None:
-            item.story = best[1]
-            if best[1][0] == 0:
-                joins[best[1][1]] = joins.get(best[1][1], 0) + 1
+            item.story = best.story_id
+            if item.story[0] == 0:
+                joins[item.story[1]] = joins.get(item.story[1], 0) + 1
             else:
-                counts[best[1]] += 1
+                counts[item.story] += 1
             continue
         item.story, item.starts_story = (1, len(new_stories)), True
         new_stories.append(item)

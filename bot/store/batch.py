@@ -38,9 +38,9 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from bot.engine.stories import NUM_PERM, signature_from_bytes
 from bot.store._sql import dialect_insert, table_of
 from bot.store.outbox import instant_and_active, notify_outbox, pending_delivery
+from bot.store.stories import stored_signature
 from bot.store.tables import (
     Alert,
     AlertOutlet,
@@ -117,11 +117,8 @@ def candidate_stories(
         if story_id in unusable:
             continue
         if story_id not in sigs:
-            try:
-                sig = signature_from_bytes(data) if data else None
-            except ValueError:  # damaged, or written by an incompatible version
-                sig = None
-            if sig is None or len(sig) != NUM_PERM:
+            sig = stored_signature(data)
+            if sig is None:
                 unusable.add(story_id)
                 continue
             sigs[story_id] = sig

@@ -146,15 +146,22 @@ def _candidates(
     )
     out: list[tuple[int, LeanMinHash]] = []
     for story_id, data in rows:
-        if not data:
-            continue
-        try:
-            sig = signature_from_bytes(data)
-        except ValueError:  # damaged, or written by an incompatible version
-            continue
-        if len(sig) == NUM_PERM:
+        sig = stored_signature(data)
+        if sig is not None:
             out.append((story_id, sig))
     return out
+
+
+def stored_signature(data: bytes | None) -> LeanMinHash | None:
+    """A story's stored signature, or None: none stored, damaged, or written by an
+    incompatible version (such a story is never a candidate)."""
+    if not data:
+        return None
+    try:
+        sig = signature_from_bytes(data)
+    except ValueError:
+        return None
+    return sig if len(sig) == NUM_PERM else None
 
 
 def prune_story_bands(
