@@ -29,8 +29,8 @@ from bot.logs import bind
 from bot.models import Article
 from bot.store import add_story_outlet, assign_story, record_alert, session_scope, store_article
 from bot.store import batch as sql
-from bot.store.alerts import alert_values, outlet_name
-from bot.store.articles import content_hash, identity_url, parse_published, url_hash
+from bot.store.alerts import alert_values, outlet_name, outlet_values
+from bot.store.articles import article_values, content_hash, identity_url, url_hash
 from bot.store.db import SessionFactory
 from bot.store.stories import (
     DEFAULT_RULES,
@@ -429,15 +429,7 @@ def ingest_batch(
             name = outlet_name(article.source, article.url)
             for alert_id, of_story in story_alerts:
                 if of_story == story_id and made_by.get(alert_id, -1) < i:
-                    outlets.append(
-                        {
-                            "alert_id": alert_id,
-                            "outlet": name[:200],
-                            "url": article.url,
-                            "article_id": None,
-                            "created_at": now,
-                        }
-                    )
+                    outlets.append(outlet_values(alert_id, name, article.url, None, now))
     sql.insert_outlets(session, outlets)
     sql.enqueue_batch(session, pushes, now)
     return [r if r is not None else Ingested(None, False, None) for r in results]
@@ -468,28 +460,14 @@ def _alert_rows(
 def _article_row(item: _New, source_id: int | None, now: datetime) -> dict[str, Any]:
     article = item.article
     return {
-        "canonical_url": item.canonical,
-        "url_hash": item.u_hash,
-        "content_hash": item.c_hash,
-        "url": article.url,
-        "title": article.title,
-        "text": article.text,
+        **article_values(article, item.canonical, item.u_hash, item.c_hash, source_id, now),
+        # column defaults fill these in the one-at-a-time INSERT; the unnest one names them
         "search_title": search_title(article.title),
         "search_text": search_text(article.text),
-        "source_name": article.source[:200],
-        "source_id": source_id,
-        "published_at": parse_published(article.published),
-        "fetched_at": now,
         "story_id": item.story_id,
     }
 
 
 def _outlet_row(alert_id: int, article: Article, article_id: int, now: datetime) -> dict[str, Any]:
     source, url = article.source[:200], article.url  # the stored row's, as record_alert reads
-    return {
-        "alert_id": alert_id,
-        "outlet": outlet_name(source, url),
-        "url": url,
-        "article_id": article_id,
-        "created_at": now,
-    }
+    return outlet_values(alert_id, outlet_name(source, url), url, article_id, now)

@@ -94,6 +94,19 @@ def record_alert(
     return alert, created is not None
 
 
+def outlet_values(
+    alert_id: int, outlet: str, url: str, article_id: int | None, now: datetime
+) -> dict[str, Any]:
+    """An alert outlet row's values (one at a time here, a batch's in the pipeline)."""
+    return {
+        "alert_id": alert_id,
+        "outlet": outlet[:200],
+        "url": url,
+        "article_id": article_id,
+        "created_at": now,
+    }
+
+
 def add_outlet(
     session: Session,
     alert_id: int,
@@ -104,15 +117,7 @@ def add_outlet(
 ) -> bool:
     """Note that ``outlet`` published the alert's story; False when already noted."""
     new_id = insert_ignore(
-        session,
-        AlertOutlet,
-        {
-            "alert_id": alert_id,
-            "outlet": outlet[:200],
-            "url": url,
-            "article_id": article_id,
-            "created_at": now or utcnow(),
-        },
+        session, AlertOutlet, outlet_values(alert_id, outlet, url, article_id, now or utcnow())
     )
     if new_id is not None:
         loaded = session.get(Alert, alert_id)

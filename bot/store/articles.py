@@ -105,6 +105,29 @@ def _find(
     return (rows[0], "content") if rows else None
 
 
+def article_values(
+    article: Article,
+    canonical: str | None,
+    u_hash: str | None,
+    c_hash: str,
+    source_id: int | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A new article row's values (one at a time here, a batch's in the pipeline)."""
+    return {
+        "canonical_url": canonical,
+        "url_hash": u_hash,
+        "content_hash": c_hash,
+        "url": article.url,
+        "title": article.title,
+        "text": article.text,
+        "source_name": article.source[:200],
+        "source_id": source_id,
+        "published_at": parse_published(article.published),
+        "fetched_at": now,
+    }
+
+
 def store_article(
     session: Session,
     article: Article,
@@ -132,20 +155,7 @@ def store_article(
     # INSERT's own answer (it used to be read back with a SELECT), already in the session
     row = session.scalars(
         _insert(session),
-        [
-            {
-                "canonical_url": canonical,
-                "url_hash": u_hash,
-                "content_hash": c_hash,
-                "url": article.url,
-                "title": article.title,
-                "text": article.text,
-                "source_name": article.source[:200],
-                "source_id": source_id,
-                "published_at": parse_published(article.published),
-                "fetched_at": now or utcnow(),
-            }
-        ],
+        [article_values(article, canonical, u_hash, c_hash, source_id, now or utcnow())],
     ).one_or_none()
     if row is None:  # another writer stored it between our look and our insert
         found = _find(session, u_hash, c_hash)
