@@ -17,6 +17,7 @@ folder opens the same database as ``make run``. ``DATABASE_URL`` overrides it.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from pathlib import Path
@@ -54,6 +55,22 @@ def cache_dir() -> Path:
     profiles, parsed watchlist files): ``cache/`` of :func:`default_data_dir`. Anything
     in it may be deleted at any time; it is rebuilt on first use."""
     return default_data_dir() / "cache"
+
+
+def write_cache_file(path: Path, data: bytes) -> OSError | None:
+    """Write ``data`` at ``path`` (under :func:`cache_dir`) atomically: the file appears
+    whole or not at all, whatever other processes read meanwhile. The error when the
+    folder cannot be written (which only costs the speed), else None."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    except OSError as err:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        return err
+    return None
 
 
 def default_database_url() -> str:

@@ -20,7 +20,6 @@ filters).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import marshal
@@ -34,7 +33,7 @@ from pathlib import Path
 from threading import Lock
 from typing import Any
 
-from bot.bundled import cache_dir
+from bot.bundled import cache_dir, write_cache_file
 from bot.models import Article
 
 __all__ = ["Language", "detect_language", "known_languages", "language_refusal"]
@@ -166,18 +165,16 @@ def _write_cache(path: Path, factory: Any) -> None:
     data = marshal.dumps(
         (CACHE_FORMAT, size, list(factory.langlist), {w: _pack(r) for w, r in table.items()})
     )
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(data)
-        tmp.replace(path)
-        for old in path.parent.glob(f"{CACHE_PREFIX}*.marshal"):
-            if old != path:
-                old.unlink(missing_ok=True)
-    except OSError as err:
+    err = write_cache_file(path, data)
+    if err is None:
+        try:
+            for old in path.parent.glob(f"{CACHE_PREFIX}*.marshal"):
+                if old != path:
+                    old.unlink(missing_ok=True)
+        except OSError as pruning:
+            err = pruning
+    if err is not None:
         log.debug("language profiles not cached in %s: %s", path.parent, err)
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 @lru_cache(maxsize=1)

@@ -42,7 +42,6 @@ import contextlib
 import hashlib
 import io
 import marshal
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedBase, CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
 
-from bot.bundled import cache_dir
+from bot.bundled import cache_dir, write_cache_file
 from bot.configfile import (
     ConfigError,
     RoundTripOnly,
@@ -658,19 +657,14 @@ def _cache_document(path: Path, data: Any) -> None:
         packed = marshal.dumps(data)
     except ValueError:
         return
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_bytes(packed)
-        tmp.replace(path)
+    if write_cache_file(path, packed) is not None:
+        return
+    with contextlib.suppress(OSError):
         cached = list(path.parent.glob("*.marshal"))
         if len(cached) > MAX_CACHED_DOCUMENTS:
             cached.sort(key=lambda p: p.stat().st_mtime_ns)
             for old in cached[: len(cached) - MAX_CACHED_DOCUMENTS]:
                 old.unlink(missing_ok=True)
-    except OSError:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def _round_trip_error(text: str, source: str, build: Callable[[object], T]) -> T:
