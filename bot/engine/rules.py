@@ -792,7 +792,12 @@ def _near_exclude(keep: Result, drop: Result, n: int, side: str = "") -> Result:
     """The ``keep`` spans with no ``drop`` span within ``n`` words; ``side`` "before" or
     "after" (PRE/n with NOT) looks only on that side of each, at spans not overlapping it."""
     index = _SpanIndex(drop.spans)
-    found = {"before": index.has_before, "after": index.has_after}.get(side, index.has_within)
+    if side == "before":
+        found = index.has_before
+    elif side == "after":
+        found = index.has_after
+    else:
+        found = index.has_within
     kept = tuple(a for a in keep.spans if not found(a, n))
     return Result(bool(kept), kept)
 

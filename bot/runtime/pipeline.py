@@ -241,8 +241,8 @@ class _New:
     minhash: bytes | None = None
     alerts: list[dict[str, Any]] = field(default_factory=list)  # rows, in analyse's order
     sig: Any = None  # LeanMinHash, or None: too short to be compared
-    story: tuple[int, int] = (0, 0)
-    starts_story: bool = False  # (0, stored story id) or (1, the batch's n-th new one)
+    story: tuple[int, int] = (0, 0)  # (0, stored story id) or (1, the batch's n-th new one)
+    starts_story: bool = False
     article_id: int = 0
     story_id: int = 0
 
