@@ -106,6 +106,10 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Army sends more soldiers to the Suwalki Gap", "", {BORDER}),
         ("Spain sends extra troops to its enclave of Melilla", "", {BORDER}),
         ("Thousands of reservists deployed to the Belgorod region", "", {BORDER}),
+        # a headline that places counted or named troops somewhere reports a presence
+        ("Minister says the enemy has 30,000 soldiers in the southern province", "", {TROOP}),
+        ("Marines appear in the port city as the governor protests", "", {TROOP}),
+        ("Foreign mercenaries assemble in the mining region, officials say", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -310,6 +314,21 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "business units are not units of an army",
             "Company sends business units across the border as tax rises",
+            "",
+        ),
+        (
+            "troops kept in a place is no movement",
+            "Government poised to keep its soldiers in the enclave past the deadline",
+            "",
+        ),
+        (
+            "troops in a place who were attacked is a combat report",
+            "Soldiers in the northern garrison wounded in a night attack",
+            "",
+        ),
+        (
+            "someone who worked with troops is not troops placed",
+            "Translator who served with foreign troops stranded in the capital",
             "",
         ),
         (
