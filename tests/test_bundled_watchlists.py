@@ -110,6 +110,7 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Minister says the enemy has 30,000 soldiers in the southern province", "", {TROOP}),
         ("Marines appear in the port city as the governor protests", "", {TROOP}),
         ("Foreign mercenaries assemble in the mining region, officials say", "", {TROOP}),
+        ("Marines reach the outskirts of the port after a two-day march", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
