@@ -240,6 +240,22 @@ def test_every_miss_is_a_few_short_lines_naming_the_closest_branch(tmp_path: Pat
     assert "one in the title, the other in the body" in fn.detail[0]
 
 
+def test_a_deep_miss_keeps_the_part_that_says_what_was_missing(tmp_path: Path) -> None:
+    """A long chain of ORs and NEARs: the line drops the levels' wording, not its end."""
+    alts = " OR ".join(f"(alpha{i} NEAR/2 beta{i})" for i in range(12))
+    longs = "quitelongterm OR anotherlongterm OR yetanotherlongterm OR onemorelongterm"
+    rule = f"({alts}) OR ((gamma OR delta) NEAR/3 ({longs} OR finallongtermhere))"
+    deep = f"name: deep\nrule: >-\n  {rule}\nmin_score: 0\n"
+    title = "gamma and then many words before anotherlongterm"
+    rows = [{"id": "d1", "title": title, "text": "", "label": "deep"}]
+    items = load_labelled(write_jsonl(tmp_path / "l.jsonl", rows))
+    (fn,) = evaluate(items, Matcher([load_text(deep)])).errors
+    line = fn.detail[0]
+    assert len(line) <= 160
+    assert "no alternative matched" not in line
+    assert " … " in line and line.endswith("(closest: 6 words apart)"), line
+
+
 def test_a_rule_baseline_is_measured_in_the_same_run(tmp_path: Path) -> None:
     """``--baseline '(a OR b) AND c'`` scores a whole keyword rule beside the watchlists."""
     items = load_labelled(write_jsonl(tmp_path / "l.jsonl", ROWS))

@@ -413,9 +413,27 @@ def _terms(terms: Sequence[str]) -> str:
     return shown + (f" (+{len(terms) - FOUND_SHOWN} more)" if len(terms) > FOUND_SHOWN else "")
 
 
+_MISS_FILLER = re.compile(r"OR: no alternative matched; |(?<=: )neither side matched: ")
+
+
+def _brief_miss(watchlist: str, miss: str, limit: int = MISS_CHARS) -> str:
+    """The closest branch's miss in one line, its deepest part kept.
+
+    A miss reads from the top of the rule down to the part that failed; the
+    wording of the levels between ("no alternative matched", "neither side
+    matched") is dropped, and a line still too long loses its middle, not the
+    end that says what was missing.
+    """
+    text = f"{watchlist}: {_MISS_FILLER.sub('', miss)}"
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return f"{text[:head]} … {text[len(text) - (limit - head - 3) :]}"
+
+
 def _miss_lines(diag: Diagnosis) -> list[str]:
     """A miss in a few short lines: why (the closest branch), then what was found where."""
-    lines = [_cut(f"{diag.watchlist}: {diag.nearest_miss}")]
+    lines = [_brief_miss(diag.watchlist, diag.nearest_miss)]
     if not diag.terms_found:
         return [*lines, "  found: no terms"]
     top = [t for t in diag.terms_found if t in diag.terms_in_top]
