@@ -111,6 +111,9 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Marines appear in the port city as the governor protests", "", {TROOP}),
         ("Foreign mercenaries assemble in the mining region, officials say", "", {TROOP}),
         ("Marines reach the outskirts of the port after a two-day march", "", {TROOP}),
+        # a modal or hedging adjective after the movement judges something else
+        ("Navy destroyer sails to the gulf for a possible escort mission", "", {TROOP}),
+        ("Troops deployed to the capital could stay until the spring", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -330,6 +333,21 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "someone who worked with troops is not troops placed",
             "Translator who served with foreign troops stranded in the capital",
+            "",
+        ),
+        (
+            "a modal before the movement: nothing has moved",
+            "Navy could send a second destroyer to the gulf",
+            "",
+        ),
+        (
+            "a modal between the force and its movement",
+            "Extra soldiers may be deployed to the region next week",
+            "",
+        ),
+        (
+            "a hedging adjective before the movement noun",
+            "Ministers discuss a potential deployment of troops to the island",
             "",
         ),
         (
