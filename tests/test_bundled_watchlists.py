@@ -114,6 +114,9 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # a modal or hedging adjective after the movement judges something else
         ("Navy destroyer sails to the gulf for a possible escort mission", "", {TROOP}),
         ("Troops deployed to the capital could stay until the spring", "", {TROOP}),
+        # a speech verb before the force reports it; after it ("the army says") the
+        # force is the speaker
+        ("Officials said troops were moving towards the capital overnight", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -348,6 +351,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a hedging adjective before the movement noun",
             "Ministers discuss a potential deployment of troops to the island",
+            "",
+        ),
+        (
+            "police forces are not the military",
+            "Police forces deployed to the stadium after the match",
+            "",
+        ),
+        (
+            "the army as a speaker",
+            "Army says soldiers' pay will rise next year",
             "",
         ),
         (
