@@ -117,6 +117,12 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # a speech verb before the force reports it; after it ("the army says") the
         # force is the speaker
         ("Officials said troops were moving towards the capital overnight", "", {TROOP}),
+        # vocabulary: transfers, docking, parachuting, beefing up, call-ups
+        ("Army transfers two battalions to the southern front", "", {TROOP}),
+        ("Navy destroyer docks in the island's main port", "", {TROOP}),
+        ("Paratroopers parachuted into the valley at dawn", "", {TROOP}),
+        ("Government beefs up its battalion in the north", "", {TROOP}),
+        ("Thousands of reservists called up for the winter", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -361,6 +367,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "the army as a speaker",
             "Army says soldiers' pay will rise next year",
+            "",
+        ),
+        (
+            "tanks transferred to an ally are a shipment",
+            "Ministry transfers tanks to its neighbour's army",
+            "",
+        ),
+        (
+            "a crew that bails out is not a parachute drop",
+            "Navy pilots parachute to safety before the jet crashes",
             "",
         ),
         (
