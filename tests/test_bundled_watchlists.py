@@ -123,6 +123,7 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Paratroopers parachuted into the valley at dawn", "", {TROOP}),
         ("Government beefs up its battalion in the north", "", {TROOP}),
         ("Thousands of reservists called up for the winter", "", {TROOP}),
+        ("Troops deployed along the border for a possible operation", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -347,6 +348,11 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a modal before the movement: nothing has moved",
             "Navy could send a second destroyer to the gulf",
+            "",
+        ),
+        (
+            "a modal before a border deployment",
+            "Government could deploy extra troops along the border",
             "",
         ),
         (
