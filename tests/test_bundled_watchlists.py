@@ -124,6 +124,8 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Government beefs up its battalion in the north", "", {TROOP}),
         ("Thousands of reservists called up for the winter", "", {TROOP}),
         ("Troops deployed along the border for a possible operation", "", {BORDER}),
+        # soldiers standing in for striking workers is a domestic deployment
+        ("Soldiers to cover for striking border staff over the holidays", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -353,6 +355,46 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a modal before a border deployment",
             "Government could deploy extra troops along the border",
+            "",
+        ),
+        (
+            "'any' before the movement: a condition or a denial",
+            "Any soldiers sent abroad will need a vote in parliament",
+            "",
+        ),
+        (
+            "a promise to send is not a movement",
+            "General promises to send a brigade to the coast",
+            "",
+        ),
+        (
+            "an airline's fleet is not a navy",
+            "Airline to double its fleet by next year",
+            "",
+        ),
+        (
+            "'doubles as' is not a doubling of forces",
+            "Reservist who doubles as a football coach wins award",
+            "",
+        ),
+        (
+            "an explainer asking who they are",
+            "Who are the mercenaries fighting in the desert?",
+            "",
+        ),
+        (
+            "an army ordered to do something that is not a movement",
+            "Army ordered to help farmers with the harvest",
+            "",
+        ),
+        (
+            "a retrospective a year on",
+            "Marines who withdrew from the city look back a year on",
+            "",
+        ),
+        (
+            "an ambush near a border is a combat report, not a deployment",
+            "Rebel ambush kills six soldiers in the border area",
             "",
         ),
         (
