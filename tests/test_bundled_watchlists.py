@@ -120,6 +120,8 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # vocabulary: transfers, docking, parachuting, beefing up, call-ups
         ("Army transfers two battalions to the southern front", "", {TROOP}),
         ("Navy destroyer docks in the island's main port", "", {TROOP}),
+        # a destroyer is a warship, not a combat word
+        ("Destroyer leaves port for the northern sea", "", {TROOP}),
         ("Paratroopers parachuted into the valley at dawn", "", {TROOP}),
         ("Government beefs up its battalion in the north", "", {TROOP}),
         ("Thousands of reservists called up for the winter", "", {TROOP}),
@@ -396,6 +398,11 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "an ambush near a border is a combat report, not a deployment",
             "Rebel ambush kills six soldiers in the border area",
             "",
+        ),
+        (
+            "an air raid in a frontier region is a combat report",
+            "Jets in fourth air raid over the border region this month",
+            "Helicopter gunships attacked positions near the border, the army said.",
         ),
         (
             "a modal between the force and its movement",
