@@ -713,7 +713,9 @@ async def test_add_refuses_an_unbalanced_quote(service: Service) -> None:
     assert 'Added keyword "O\'Brien" to demo' in fine.plain_text
 
 
-@pytest.mark.parametrize("phrase", ["a NEAR/3 b", "troops AND border", "NOT convoy", "a SENT b"])
+@pytest.mark.parametrize(
+    "phrase", ["a NEAR/3 b", "troops AND border", "NOT convoy", "a SENT b", "a CLAUSE b"]
+)
 async def test_add_keyword_refuses_rule_operators(service: Service, phrase: str) -> None:
     before = (await say(service, ADMIN, "/show demo")).plain_text
     reply = await say(service, ADMIN, f"/add demo keyword {phrase}")

@@ -270,6 +270,16 @@ def test_a_rule_baseline_is_measured_in_the_same_run(tmp_path: Path) -> None:
     assert "baseline: 'troops' anywhere" in text
 
 
+@pytest.mark.parametrize("operator", ["SENT", "CLAUSE"])
+def test_a_baseline_with_only_a_scope_operator_is_a_rule(tmp_path: Path, operator: str) -> None:
+    """``troops SENT arrived`` (or ``CLAUSE``) is a rule, not the phrase 'troops sent arrived'."""
+    items = load_labelled(write_jsonl(tmp_path / "l.jsonl", ROWS))
+    rule = f"troops {operator} arrived"
+    report = evaluate(items, Matcher([load_text(WL)]), baselines=[rule])
+    assert "baseline 1: a rule (below)" in render_text(report)
+    assert report.baselines[rule].tp + report.baselines[rule].fp > 0
+
+
 def test_a_bad_rule_baseline_is_one_line(tmp_path: Path) -> None:
     path = write_jsonl(tmp_path / "l.jsonl", ROWS)
     wl_dir = tmp_path / "wl"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import pickle
+from bisect import bisect_right
 from collections.abc import Callable, Mapping, Sequence
 
 import pytest
@@ -13,8 +14,10 @@ from hypothesis import strategies as st
 from bot.engine.rules import (
     ZONES,
     And,
+    Clause,
     InTitle,
     InZone,
+    Layout,
     Near,
     Node,
     NodeTrace,
@@ -162,10 +165,14 @@ def test_render_uses_minimal_parentheses(rule: str, canonical: str) -> None:
     [
         ("", 0, "a term or '('"),
         ("   ", 0, "a term or '('"),
-        ("troops border", 7, "AND, OR, NEAR/n, PRE/n, SENT or end of rule"),
-        ("(troops border)", 8, "AND, OR, NEAR/n, PRE/n, SENT or ')'"),
-        ("(a OR b", 7, "AND, OR, NEAR/n, PRE/n, SENT or ')' to close the '(' at position 1"),
-        ("a OR b)", 6, "AND, OR, NEAR/n, PRE/n, SENT or end of rule"),
+        ("troops border", 7, "AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or end of rule"),
+        ("(troops border)", 8, "AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or ')'"),
+        (
+            "(a OR b",
+            7,
+            "AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or ')' to close the '(' at position 1",
+        ),
+        ("a OR b)", 6, "AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or end of rule"),
         ("()", 1, "a term or '('"),
         ('a AND "joint force', 6, "a closing '\"'"),
         ('@"Alexander', 1, "a closing '\"'"),
@@ -197,8 +204,8 @@ def test_render_uses_minimal_parentheses(rule: str, canonical: str) -> None:
         ("OR a", 0, "a term or '('"),
         ("NOT a NEAR/3 NOT b", 13, "a term without NOT on this side of NEAR/3"),
         ("(NOT a) NEAR/3 (NOT b)", 15, "a term without NOT on this side of NEAR/3"),
-        ("a - b", 2, "AND, OR, NEAR/n, PRE/n, SENT or end of rule"),
-        ("pro-", 3, "AND, OR, NEAR/n, PRE/n, SENT or end of rule"),
+        ("a - b", 2, "AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or end of rule"),
+        ("pro-", 3, "AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or end of rule"),
         ("(" * 51 + "a" + ")" * 51, 50, "at most 50 parentheses"),
         (" OR ".join(["a"] * 101), 497, "a simpler rule"),  # the 100th OR
     ],
@@ -255,16 +262,16 @@ def test_error_message_format_and_pointer() -> None:
         parse("troops AND (border")
     err = info.value
     assert str(err) == (
-        "rule error at position 19: expected AND, OR, NEAR/n, PRE/n, SENT or ')' to close the '(' "
-        "at position 12, found end of rule"
+        "rule error at position 19: expected AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or ')' "
+        "to close the '(' at position 12, found end of rule"
     )
     assert err.pointer() == "troops AND (border\n                  ^"
 
     with pytest.raises(RuleError) as info:
         parse("troops\tand border")
     assert str(info.value) == (
-        "rule error at position 8: expected AND, OR, NEAR/n, PRE/n, SENT or end of rule, found 'and'; "
-        "operators are written in upper case: AND"
+        "rule error at position 8: expected AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or end of rule, "
+        "found 'and'; operators are written in upper case: AND"
     )
     assert info.value.found == "and"
     assert info.value.pointer() == "troops\tand border\n      \t^"
@@ -362,12 +369,20 @@ def _sent(left: Node, right: Node) -> Sent:
     return Sent(left, right)
 
 
+def _clause(left: Node, right: Node) -> Clause:
+    """A CLAUSE as the parser allows it: never NOT on both sides."""
+    while isinstance(left, Not) and isinstance(right, Not):
+        right = right.child
+    return Clause(left, right)
+
+
 def _extend(children: st.SearchStrategy[Node]) -> st.SearchStrategy[Node]:
     return st.one_of(
         children.map(Not),
         st.builds(_in_title, children, st.sampled_from(ZONES)),
         st.builds(And, children, children),
         st.builds(_sent, children, children),
+        st.builds(_clause, children, children),
         st.builds(Or, children, children),
         st.builds(_near, children, children, st.integers(1, 1000)),
     )
@@ -723,7 +738,7 @@ def test_title_without_field_information_is_the_plain_rule() -> None:
 
 
 def test_lazy_evaluation_gives_what_every_node_computed_gives() -> None:
-    """evaluate stops early (AND, NEAR, SENT with one side empty; NOT asks only whether);
+    """evaluate stops early (AND, NEAR, SENT, CLAUSE with one side empty; NOT asks only whether);
     on thousands of random rules and articles it answers as the full bottom-up pass does."""
     import random
 
@@ -735,7 +750,7 @@ def test_lazy_evaluation_gives_what_every_node_computed_gives() -> None:
     def node(depth: int) -> r.Node:
         if depth == 0 or rng.random() < 0.25:
             return rng.choice(leaves)
-        kind = rng.randrange(7)
+        kind = rng.randrange(8)
         if kind == 0:
             return r.Not(node(depth - 1))
         if kind == 1:
@@ -749,6 +764,8 @@ def test_lazy_evaluation_gives_what_every_node_computed_gives() -> None:
             return r.Near(
                 rng.choice([left, r.Not(left)]), right, rng.randint(1, 4), rng.random() < 0.5
             )
+        if kind == 5:
+            return r.Clause(left, rng.choice([right, r.Not(right)]))
         return r.Sent(left, rng.choice([right, r.Not(right)]))
 
     for _ in range(3000):
@@ -758,7 +775,9 @@ def test_lazy_evaluation_gives_what_every_node_computed_gives() -> None:
             for t in leaves
         }
         layout = r.Layout(10, 14, lambda p: p // 5)
-        for where in (None, layout):
+        # clauses of 3 and 2 words inside those sentences of 5
+        clauses = r.Layout(10, 14, lambda p: p // 5, lambda p: 2 * (p // 5) + (p % 5 >= 3))
+        for where in (None, layout, clauses):
             lazy = r.evaluate(rule, spans.__getitem__, where)
             full = r.evaluate_all(rule, spans.__getitem__, where)
             assert (lazy.matched, lazy.spans) == (full.matched, full.spans), r.render(rule)
@@ -860,3 +879,55 @@ def test_pre_agrees_with_a_brute_force_reading() -> None:
         assert list(before_free.spans) == [
             x for x in a_spans if not any(before(y, x) for y in b_spans)
         ]
+
+
+# --- SENT and CLAUSE against a pairwise reading -----------------------------------
+
+
+@pytest.mark.parametrize("scoped", [Sent, Clause])
+def test_sent_and_clause_agree_with_a_brute_force_reading(scoped: type[Sent | Clause]) -> None:
+    """On random spans and sentences cut into clauses, ``a SENT b`` / ``a CLAUSE b`` and
+    their exclusions keep exactly the spans a pairwise check keeps (an ``a`` with a ``b``
+    in its unit that does not overlap it), lazily and in full."""
+    import random
+
+    from bot.engine.rules import evaluate_all
+
+    rng = random.Random(11)
+    a_term, b_term = Term("word", "a"), Term("word", "b")
+    for _ in range(2000):
+        sentence_starts = sorted(rng.sample(range(1, 25), rng.randint(0, 5)))
+        clause_starts = sorted(
+            set(sentence_starts) | set(rng.sample(range(1, 25), rng.randint(0, 5)))
+        )
+        layout = Layout(
+            title_end=None,
+            sentence_of=lambda p, cut=sentence_starts: bisect_right(cut, p),
+            clause_of=lambda p, cut=clause_starts: bisect_right(cut, p),
+        )
+        unit = layout.sentence if scoped is Sent else layout.clause
+        spans = {
+            t: sorted(
+                {(s, s + rng.randint(1, 2)) for s in rng.sample(range(25), rng.randint(0, 4))}
+            )
+            for t in (a_term, b_term)
+        }
+        a_spans, b_spans = spans[a_term], spans[b_term]
+
+        def together(x: Span, y: Span, unit: Callable[[int], int] = unit) -> bool:
+            return unit(x[0]) == unit(y[0]) and not (x[0] < y[1] and y[0] < x[1])
+
+        paired = [x for x in a_spans if any(together(x, y) for y in b_spans)]
+        # the evidence: those, and every b in a unit where a pair was found (as SENT does)
+        paired_units = {unit(x[0]) for x in paired}
+        expected = sorted({*paired, *(y for y in b_spans if unit(y[0]) in paired_units)})
+        free = [x for x in a_spans if not any(unit(x[0]) == unit(y[0]) for y in b_spans)]
+        for node, want in (
+            (scoped(a_term, b_term), expected),
+            (scoped(a_term, Not(b_term)), free),
+            (scoped(Not(b_term), a_term), free),
+        ):
+            for run in (evaluate, evaluate_all):
+                result = run(node, spans.__getitem__, layout)
+                assert list(result.spans) == want, render(node)
+                assert result.matched is bool(want)

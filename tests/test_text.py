@@ -1,6 +1,7 @@
-"""The normaliser, tokeniser and sentence splitter."""
+"""The normaliser, tokeniser, sentence and clause splitters."""
 
 import re
+import time
 import unicodedata
 
 import pytest
@@ -15,6 +16,7 @@ from bot.engine.text import (
     normalise_str,
     sentence_for,
     sentence_span,
+    split_clauses,
     split_sentences,
     split_tokens,
     tokenise,
@@ -157,3 +159,181 @@ def test_long_texts_in_any_script_mix_fold_character_by_character(text: str) -> 
     expected, sources = reference_normalise(text)
     assert norm.text == expected
     assert [norm.original_span(i, i + 1)[0] for i in range(len(expected))] == sources
+
+
+# --- clauses -------------------------------------------------------------------
+
+
+def _clauses(text: str) -> list[str]:
+    return [text[s:e] for s, e in split_clauses(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "clauses"),
+    [
+        (
+            "Troops appear in the city as the mayor rejects it.",
+            ["Troops appear in the city", "as the mayor rejects it."],
+        ),
+        ("The army advances as talks stall.", ["The army advances", "as talks stall."]),
+        (
+            "Ships wait in port while the crews rest. The talks go on; nobody leaves.",
+            ["Ships wait in port", "while the crews rest.", "The talks go on;", "nobody leaves."],
+        ),
+        ("Two things: calm and rain.", ["Two things:", "calm and rain."]),
+        ("It rained - then it snowed.", ["It rained -", "then it snowed."]),
+        ("It rained – then it snowed.", ["It rained –", "then it snowed."]),
+        ("It rained — then it snowed.", ["It rained —", "then it snowed."]),
+        (
+            "The north is dry, whereas the south floods.",
+            ["The north is dry,", "whereas the south floods."],
+        ),
+        (
+            "The plan is bold but the money is short.",
+            ["The plan is bold", "but the money is short."],
+        ),
+        ("The road is open, although snow falls.", ["The road is open,", "although snow falls."]),
+        ("The road is open though snow falls.", ["The road is open", "though snow falls."]),
+        ("BUT the road WHILE the rain", ["BUT the road", "WHILE the rain"]),  # any case
+    ],
+)
+def test_clauses_split_at_stops_dashes_and_conjunctions(text: str, clauses: list[str]) -> None:
+    assert _clauses(text) == clauses
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # "as" after the words that make it a preposition or a comparison
+        "Allies such as France sent aid.",
+        "Buses as well as trains stopped.",
+        "The gate was left open so as to let the carts through.",
+        "The price is the same as last year.",
+        "The bridge is seen as key.",
+        "The hill is known as the lookout.",
+        "The mayor is regarded as fair.",
+        "The storm was described as mild.",
+        "The barn served as a school.",
+        "The river acts as the border of the farm.",
+        "The clerk is acting as mayor.",
+        "The rain stopped just as planned.",
+        # "as" before the words that make it one
+        "He came as a guest.",
+        "He came as an observer.",
+        "As soon as the bell rang the doors opened.",
+        "The road is safe as long as the weather holds.",
+        "The path goes as far as the lake.",
+        "As many as 5,000 people came.",
+        "It cost as much as a car.",
+        "As few as ten stayed.",
+        "The ferry left as early as six.",
+        "The shop stays open as late as nine.",
+        "The parade took place as part of the fair.",
+        "Prices are fixed as of today.",
+        "Nobody asked as to the cost.",
+        "As for the rest, they waited.",
+        "The dog barked as if it knew.",
+        "She smiled as though nothing happened.",
+        "The shop opened as usual.",
+        # "but" that joins no clauses
+        "The plan is all but certain.",
+        "The town heard nothing but bells.",
+        "The trip was anything but calm.",
+        "Not only the school but also the library closed.",
+        # a colon between digits is a time or a ratio
+        "The train left at 10:30 with a 3:1 share of seats.",
+        # a dash inside a word or without spaces
+        "A well-known writer wrote a two-part essay—brief and dry.",
+    ],
+)
+def test_words_that_are_no_conjunction_here_do_not_split(text: str) -> None:
+    assert _clauses(text) == [text]
+
+
+def test_not_only_waits_for_its_own_but() -> None:
+    text = "Not only the school but also the library closed, but the shops opened."
+    assert _clauses(text) == [
+        "Not only the school but also the library closed,",
+        "but the shops opened.",
+    ]
+
+
+def test_clauses_stay_inside_the_sentences() -> None:
+    text = (
+        "Gen. Ivanov arrived as the rain began. The rest waited while it rained.\nNew line as well"
+    )
+    assert _clauses(text) == [
+        "Gen. Ivanov arrived",
+        "as the rain began.",
+        "The rest waited",
+        "while it rained.",
+        "New line as well",
+    ]
+
+
+def test_a_lone_conjunction_or_stop_makes_no_empty_clause() -> None:
+    assert _clauses("") == []
+    assert _clauses(";;") == [";", ";"]
+    assert _clauses("But then; while") == ["But then;", "while"]
+
+
+def test_clauses_keep_original_offsets_in_any_script() -> None:
+    text = "Straße… gesperrt — Лукашенко спит while «Шойгу» ждёт; tout va bien as usual."
+    assert _clauses(text) == [
+        "Straße… gesperrt —",
+        "Лукашенко спит",
+        "while «Шойгу» ждёт;",
+        "tout va bien as usual.",
+    ]
+
+
+CLAUSY = st.lists(
+    st.sampled_from(
+        [
+            "as",
+            "As",
+            "such",
+            "many",
+            "but",
+            "not",
+            "only",
+            "while",
+            "Ok.",
+            ";",
+            ":",
+            " - ",
+            "—",
+            "10:30",
+            "word",
+            "\n",
+            "though",
+            "all",
+        ]
+    ),
+    max_size=60,
+).map(" ".join)
+
+
+@given(st.one_of(st.text(), SENTENCY, CLAUSY))
+def test_clauses_partition_the_sentences(text: str) -> None:
+    """Each clause lies in one sentence, and the clauses of a sentence cover its words."""
+    sentences = split_sentences(text)
+    clauses = split_clauses(text)
+    assert clauses == sorted(clauses)
+    for first, last in clauses:
+        assert first < last and text[first:last] == text[first:last].strip()
+        assert any(s <= first and last <= e for s, e in sentences)
+    covered = "".join(text[s:e] for s, e in clauses)
+    whole = "".join(text[s:e] for s, e in sentences)
+    assert "".join(covered.split()) == "".join(whole.split())
+
+
+def test_clause_splitting_is_linear_on_hostile_input() -> None:
+    """1 MB of "as as as" (every word a conjunction, each one's neighbours asked about) and
+    1 MB of conjunctions and stops in one sentence: a quadratic pass would take hours."""
+    for text in ("as as as " * 116_509, "but ; while - as such as " * 41_944):
+        assert len(text) >= 1_000_000
+        started = time.perf_counter()
+        clauses = split_clauses(text)
+        assert time.perf_counter() - started < 10
+        assert clauses and clauses[-1][1] == len(text.rstrip())

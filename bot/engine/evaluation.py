@@ -351,7 +351,7 @@ def _tally(
         report.baselines[term].add(hit, positive)
 
 
-_RULE_OPERATOR = re.compile(r"\b(?:AND|OR|NOT|SENT|NEAR/\d+)\b")
+_RULE_OPERATOR = re.compile(r"\b(?:AND|OR|NOT|SENT|CLAUSE|NEAR/\d+)\b")
 
 
 def _baseline(term: str) -> Matcher:

@@ -56,6 +56,7 @@ from bot.engine.text import (
     lead_end,
     normalise,
     sentence_span,
+    split_clauses,
     split_sentences,
     split_tokens,
     tokens,
@@ -334,6 +335,19 @@ class _FieldText:
     def sentence_number(self, position: int) -> int:
         """The sentence of a token position (in the combined space), numbered per field."""
         return self.pos_offset + bisect_right(self._sentence_starts, position - self.pos_offset)
+
+    @cached_property
+    def _clause_starts(self) -> list[int]:
+        """The first token of each clause (made when a CLAUSE needs it: reads the field)."""
+        starts = self._text_starts
+        return [
+            bisect_left(starts, self.norm_offset(first))
+            for first, _ in split_clauses(self.norm.original)
+        ]
+
+    def clause_number(self, position: int) -> int:
+        """The clause of a token position (in the combined space), numbered per field."""
+        return self.pos_offset + bisect_right(self._clause_starts, position - self.pos_offset)
 
     def sentence(self, start: int, end: int) -> str:
         """The sentence holding the hit ``start``…``end``, on one line.
@@ -1003,14 +1017,18 @@ def _with_sentence(hit: Hit, ft: _FieldText) -> Hit:
 
 def _layout(fields: tuple[_FieldText, _FieldText], with_lead: bool) -> rules.Layout:
     """Zones and sentences of an article for a rule; the lead is found only ``with_lead``
-    (a rule with ``lead:`` or ``top:``), the sentences only when a SENT asks."""
+    (a rule with ``lead:`` or ``top:``), the sentences only when a SENT asks, the
+    clauses only when a CLAUSE does."""
     title, body = fields
 
     def sentence_of(position: int) -> int:
         return (title if position < BODY_OFFSET else body).sentence_number(position)
 
+    def clause_of(position: int) -> int:
+        return (title if position < BODY_OFFSET else body).clause_number(position)
+
     lead = BODY_OFFSET + body.lead_tokens if with_lead else None
-    return rules.Layout(BODY_OFFSET, lead, sentence_of)
+    return rules.Layout(BODY_OFFSET, lead, sentence_of, clause_of)
 
 
 def _cut(text: str, limit: int) -> str:

@@ -9,8 +9,8 @@ Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
     rule       = or_expr ;
     or_expr    = and_expr , { "OR" , and_expr } ;
     and_expr   = near_expr , { "AND" , near_expr } ;
-    near_expr  = unary , { ( "NEAR/" , distance | "PRE/" , distance | "SENT" ) , unary } ;
-                                                           (* not NOT on both sides *)
+    near_expr  = unary , { near_op , unary } ;             (* not NOT on both sides *)
+    near_op    = "NEAR/" , distance | "PRE/" , distance | "SENT" | "CLAUSE" ;
     unary      = { "NOT" | zone } , primary ;              (* not NOT right after a zone *)
     zone       = "title:" | "lead:" | "top:" ;
     primary    = term | "(" , or_expr , ")" ;
@@ -30,12 +30,14 @@ between words counts as a space (as it does in articles), and only the last
 word may end in ``*``.  ``@name`` refers to an entity (all its aliases) or a
 keyword group of the same watchlist; the name may also contain ``_`` and ``-``.
 
-Precedence, tightest first: ``NOT`` (and the zones), ``NEAR/n``, ``PRE/n`` and ``SENT``, ``AND``, ``OR``; binary
-operators group from the left, so ``a OR b AND c`` is ``a OR (b AND c)`` and
-``a NEAR/3 b NEAR/5 c`` is ``(a NEAR/3 b) NEAR/5 c``.  Use parentheses when in
-doubt.  Lower-case ``and``/``or``/``not``/``near`` are not operators: where an
-operator is expected they are reported as an error (write ``"and"`` in quotes,
-or in lower case where a term is expected, to search for the word itself).
+Precedence, tightest first: ``NOT`` (and the zones), ``NEAR/n``, ``PRE/n``,
+``SENT`` and ``CLAUSE``, ``AND``, ``OR``; binary operators group from the
+left, so ``a OR b AND c`` is ``a OR (b AND c)`` and ``a NEAR/3 b NEAR/5 c`` is
+``(a NEAR/3 b) NEAR/5 c``.  Use parentheses when in doubt.  Lower-case
+``and``/``or``/``not``/``near`` (and ``pre``, ``sent``, ``clause``) are not
+operators: where an operator is expected they are reported as an error (write
+``"and"`` in quotes, or in lower case where a term is expected, to search for
+the word itself).
 
 Meaning, for one article.  Each term has the word positions where it occurs;
 a part of the rule either matches or not, and carries the positions that made
@@ -56,6 +58,13 @@ it match (used as evidence):
   splitter, :func:`bot.engine.text.split_sentences`; the headline is its own
   sentence); ``a SENT NOT b`` keeps the occurrences of ``a`` whose sentence has
   no ``b``: ``deploy* SENT NOT @hedge`` drops a deployment that is only weighed;
+- ``a CLAUSE b`` and ``a CLAUSE NOT b`` (or ``NOT b CLAUSE a``) are ``SENT``
+  at clause level: each sentence (the headline one of its own) is cut further
+  at ``;``, ``:``, a spaced dash and before a conjunction such as ``as``,
+  ``while`` or ``but`` (:func:`bot.engine.text.split_clauses`), so
+  ``deploy* CLAUSE NOT could`` keeps "troops deployed to the city as officials
+  could not say why", where the hedge is in another clause, and drops "troops
+  could be deployed";
 - ``a NEAR/n b`` matches if some occurrence of ``a`` and some occurrence of
   ``b`` are at most ``n`` words apart, in either order (neighbouring words are
   1 apart); the two must be different words: ``"border patrol" NEAR/3 patrol``
@@ -90,6 +99,7 @@ from typing import Literal, TypeAlias
 
 __all__ = [
     "And",
+    "Clause",
     "InTitle",
     "InZone",
     "Layout",
@@ -189,7 +199,15 @@ class Sent:
     right: Node
 
 
-Node: TypeAlias = Term | Not | InZone | And | Or | Near | Sent
+@dataclass(frozen=True)
+class Clause:
+    """``a CLAUSE b``: :class:`Sent` at clause level (``a`` and ``b`` in the same clause)."""
+
+    left: Node
+    right: Node
+
+
+Node: TypeAlias = Term | Not | InZone | And | Or | Near | Sent | Clause
 
 
 @dataclass(frozen=True)
@@ -199,14 +217,17 @@ class Layout:
     Spans starting before ``title_end`` are in the title, those from
     ``title_end`` up to ``lead_end`` in the lead, the rest in the body.
     ``sentence_of`` gives a token position's sentence number (any numbering,
-    equal within a sentence). Without ``title_end`` ``title:x`` is ``x``;
-    without ``lead_end`` the lead is empty; without ``sentence_of`` the title
-    is one sentence and the rest another.
+    equal within a sentence), ``clause_of`` its clause number (the same, for
+    clauses: a clause never spans two sentences). Without ``title_end``
+    ``title:x`` is ``x``; without ``lead_end`` the lead is empty; without
+    ``sentence_of`` the title is one sentence and the rest another; without
+    ``clause_of`` each sentence is one clause.
     """
 
     title_end: int | None = None
     lead_end: int | None = None
     sentence_of: Callable[[int], int] | None = None
+    clause_of: Callable[[int], int] | None = None
 
     def in_zone(self, zone: Zone, start: int) -> bool:
         """Whether a span starting at ``start`` lies in ``zone`` (given ``title_end``)."""
@@ -223,6 +244,11 @@ class Layout:
         if self.sentence_of is not None:
             return self.sentence_of(position)
         return 0 if self.title_end is None or position < self.title_end else 1
+
+    def clause(self, position: int) -> int:
+        if self.clause_of is not None:
+            return self.clause_of(position)
+        return self.sentence(position)
 
 
 @dataclass(frozen=True)
@@ -279,14 +305,14 @@ class RuleError(ValueError):
 
 # --- tokens ----------------------------------------------------------------
 
-_OPERATORS = ("AND", "OR", "NOT", "SENT")
+_OPERATORS = ("AND", "OR", "NOT", "SENT", "CLAUSE")
 _TERM_KINDS: dict[str, TermKind] = {
     "word": "word",
     "prefix": "prefix",
     "phrase": "phrase",
     "entity": "entity",
 }
-_OPERATOR_KINDS = ("AND", "OR", "NOT", "NEAR", "SENT", "ZONE")
+_OPERATOR_KINDS = ("AND", "OR", "NOT", "NEAR", "SENT", "CLAUSE", "ZONE")
 _OPERATOR_HINTS = {  # for a token found where an operator is expected
     "NOT": "NOT goes before a term: write AND NOT",
     "*": "write '*' right after the word, without a space: deploy*",
@@ -299,6 +325,7 @@ _LOWER_HINTS = {
     "near": "NEAR/n (e.g. NEAR/5)",
     "pre": "PRE/n (e.g. PRE/3: the left side before the right)",
     "sent": "SENT (e.g. troops SENT deploy*)",
+    "clause": "CLAUSE (e.g. deploy* CLAUSE NOT could)",
 }
 _INNER = "-'’"  # may join two letters of a word
 _SMART_QUOTES = "“”„«»"
@@ -518,7 +545,7 @@ class _Parser:
         return self.binary("AND", self.near_expr)
 
     def near_expr(self) -> _Parsed:
-        return self.binary(("NEAR", "SENT"), self.unary)
+        return self.binary(("NEAR", "SENT", "CLAUSE"), self.unary)
 
     def binary(self, kind: str | tuple[str, ...], operand: Callable[[], _Parsed]) -> _Parsed:
         kinds = (kind,) if isinstance(kind, str) else kind
@@ -543,6 +570,8 @@ class _Parser:
             raise RuleError(self.rule, right_tok.pos, expected, right_tok.text)
         if op.kind == "SENT":
             return Sent(left, right)
+        if op.kind == "CLAUSE":
+            return Clause(left, right)
         return Near(left, right, op.n, op.ordered)
 
     def unary(self) -> _Parsed:
@@ -604,8 +633,10 @@ class _Parser:
 
     def operator_error(self) -> RuleError:
         if not self.open_parens:
-            return self.error("AND, OR, NEAR/n, PRE/n, SENT or end of rule", self.operator_hint())
-        expected = "AND, OR, NEAR/n, PRE/n, SENT or ')'"
+            return self.error(
+                "AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or end of rule", self.operator_hint()
+            )
+        expected = "AND, OR, NEAR/n, PRE/n, SENT, CLAUSE or ')'"
         if self.tok.kind == "end":
             expected += f" to close the '(' at position {self.open_parens[-1] + 1}"
         return self.error(expected, self.operator_hint())
@@ -641,7 +672,16 @@ def parse(rule: str) -> Node:
 
 # --- rendering -------------------------------------------------------------
 
-_PRECEDENCE: dict[type, int] = {Or: 1, And: 2, Near: 3, Sent: 3, Not: 4, InZone: 4, Term: 5}
+_PRECEDENCE: dict[type, int] = {
+    Or: 1,
+    And: 2,
+    Near: 3,
+    Sent: 3,
+    Clause: 3,
+    Not: 4,
+    InZone: 4,
+    Term: 5,
+}
 
 
 def _render_term(term: Term) -> str:
@@ -659,11 +699,13 @@ def _operand(node: Node, min_precedence: int) -> str:
     return text if _PRECEDENCE[type(node)] >= min_precedence else f"({text})"
 
 
-def _operator(node: And | Or | Near | Sent) -> str:
+def _operator(node: And | Or | Near | Sent | Clause) -> str:
     if isinstance(node, Near):
         return f"PRE/{node.n}" if node.ordered else f"NEAR/{node.n}"
     if isinstance(node, Sent):
         return "SENT"
+    if isinstance(node, Clause):
+        return "CLAUSE"
     return "AND" if isinstance(node, And) else "OR"
 
 
@@ -844,15 +886,24 @@ def _layout(where: int | Layout | None) -> Layout:
     return where if isinstance(where, Layout) else Layout(title_end=where)
 
 
-def _sentence_pairs(left: Result, right: Result, layout: Layout) -> Result:
-    """``left SENT right``: pairs of *different* words in one sentence (as for NEAR)."""
+Scoped: TypeAlias = Sent | Clause  # both sides in one sentence, or in one clause
+
+
+def _scope(node: Scoped, layout: Layout) -> Callable[[int], int]:
+    """The numbering a SENT (sentences) or a CLAUSE (clauses) compares."""
+    return layout.sentence if isinstance(node, Sent) else layout.clause
+
+
+def _sentence_pairs(left: Result, right: Result, unit: Callable[[int], int]) -> Result:
+    """``left SENT right`` (``unit``: a position's sentence) or ``left CLAUSE right`` (its
+    clause): pairs of *different* words in one sentence or clause (as for NEAR)."""
     by_sentence: dict[int, list[Span]] = {}
     for b in right.spans:
-        by_sentence.setdefault(layout.sentence(b[0]), []).append(b)
+        by_sentence.setdefault(unit(b[0]), []).append(b)
     found: set[Span] = set()
     paired: set[int] = set()
     for a in left.spans:
-        sentence = layout.sentence(a[0])
+        sentence = unit(a[0])
         others = by_sentence.get(sentence, ())
         # spans overlapping ``a`` are few (they start within it): the loop ends soon
         if any(not _overlap(a, b) for b in others):
@@ -863,10 +914,11 @@ def _sentence_pairs(left: Result, right: Result, layout: Layout) -> Result:
     return Result(bool(found), tuple(sorted(found)))
 
 
-def _sentence_exclude(keep: Result, drop: Result, layout: Layout) -> Result:
-    """``keep SENT NOT drop``: the ``keep`` spans whose sentence has no ``drop``."""
-    dropped = {layout.sentence(b[0]) for b in drop.spans}
-    kept = tuple(a for a in keep.spans if layout.sentence(a[0]) not in dropped)
+def _sentence_exclude(keep: Result, drop: Result, unit: Callable[[int], int]) -> Result:
+    """``keep SENT NOT drop``: the ``keep`` spans whose sentence (``unit``) has no ``drop``;
+    ``keep CLAUSE NOT drop`` with ``unit`` giving a position's clause."""
+    dropped = {unit(b[0]) for b in drop.spans}
+    kept = tuple(a for a in keep.spans if unit(a[0]) not in dropped)
     return Result(bool(kept), kept)
 
 
@@ -905,7 +957,7 @@ class _Evaluator:
             return (
                 Result(True, _merge(left, right)) if left.matched and right.matched else _NO_MATCH
             )
-        if isinstance(node, Sent):
+        if isinstance(node, Sent | Clause):
             return self.sent(node)
         return self.near(node)
 
@@ -928,15 +980,17 @@ class _Evaluator:
             return _near_exclude(self[node.left], self[node.right.child], node.n, _drop_side(node))
         return _near_pairs(self[node.left], self[node.right], node.n, node.ordered)
 
-    def sent(self, node: Sent) -> Result:
+    def sent(self, node: Scoped) -> Result:
+        """SENT, or CLAUSE: the same over clauses."""
+        unit = _scope(node, self.layout)
         if isinstance(node.left, Not):
-            return _sentence_exclude(self[node.right], self[node.left.child], self.layout)
+            return _sentence_exclude(self[node.right], self[node.left.child], unit)
         if isinstance(node.right, Not):
-            return _sentence_exclude(self[node.left], self[node.right.child], self.layout)
+            return _sentence_exclude(self[node.left], self[node.right.child], unit)
         left, right = self[node.left], self[node.right]
         if not left.spans or not right.spans:
             return _NO_MATCH
-        return _sentence_pairs(left, right, self.layout)
+        return _sentence_pairs(left, right, unit)
 
 
 class _Lazy:
@@ -944,7 +998,7 @@ class _Lazy:
 
     The same results as :class:`_Evaluator` (which computes every node: :func:`trace`
     and :func:`nearest_miss` show them all), but an AND whose one side fails, a NEAR or
-    SENT whose one side has no span, never looks at the other side, and under NOT only
+    SENT/CLAUSE whose one side has no span, never looks at the other side, and under NOT only
     whether a part matches is asked (an OR stops at its first matching side). Most
     watchlists whose term occurs in an article do not fire on it, so most rules stop at
     their first condition. Recursion is bounded by the parser's ``MAX_DEPTH``.
@@ -996,7 +1050,7 @@ class _Lazy:
             if self.layout.title_end is None:
                 return self.matched(node.child)
             return self._zone(node.zone).matched(node.child)
-        return self.result(node).matched  # NEAR and SENT need the spans
+        return self.result(node).matched  # NEAR, SENT and CLAUSE need the spans
 
     def _result(self, node: Node) -> Result:
         if isinstance(node, Term):
@@ -1039,7 +1093,7 @@ class _Lazy:
         child.term_spans = self.zoned.setdefault(zone, {})
         return child
 
-    def _pair_sides(self, node: Near | Sent) -> tuple[Result, Result] | None:
+    def _pair_sides(self, node: Near | Scoped) -> tuple[Result, Result] | None:
         """Both sides' results, or None when the side looked at first has no span."""
         left = self.result(node.left)
         if not left.spans:
@@ -1047,7 +1101,7 @@ class _Lazy:
         right = self.result(node.right)
         return (left, right) if right.spans else None
 
-    def _exclude_sides(self, node: Near | Sent) -> tuple[Result, Result] | None:
+    def _exclude_sides(self, node: Near | Scoped) -> tuple[Result, Result] | None:
         """(kept, dropped) of ``a OP NOT b`` / ``NOT b OP a``; None when nothing can be kept."""
         keep_node, drop_node = (
             (node.right, node.left) if isinstance(node.left, Not) else (node.left, node.right)
@@ -1067,14 +1121,14 @@ class _Lazy:
         pair = self._pair_sides(node)
         return _NO_MATCH if pair is None else _near_pairs(pair[0], pair[1], node.n, node.ordered)
 
-    def sent(self, node: Sent) -> Result:
+    def sent(self, node: Scoped) -> Result:
+        """SENT, or CLAUSE: the same over clauses."""
+        unit = _scope(node, self.layout)
         if isinstance(node.left, Not) or isinstance(node.right, Not):
             sides = self._exclude_sides(node)
-            return (
-                _NO_MATCH if sides is None else _sentence_exclude(sides[0], sides[1], self.layout)
-            )
+            return _NO_MATCH if sides is None else _sentence_exclude(sides[0], sides[1], unit)
         pair = self._pair_sides(node)
-        return _NO_MATCH if pair is None else _sentence_pairs(pair[0], pair[1], self.layout)
+        return _NO_MATCH if pair is None else _sentence_pairs(pair[0], pair[1], unit)
 
 
 def evaluate(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> Result:
@@ -1153,7 +1207,7 @@ class _Explainer:
         """How near ``node`` came to matching, from 0 (nothing of it) to 1 (it matched).
 
         Used to follow, in an OR, the alternative that came closest. A NEAR,
-        SENT or zone whose parts are all found but not together counts 0.75.
+        SENT, CLAUSE or zone whose parts are all found but not together counts 0.75.
         """
         cached = self.closeness_of.get(id(node))
         if cached is not None:
@@ -1194,13 +1248,13 @@ class _Explainer:
         ]
         if failing:
             return self.sides_miss(label, failing)
-        if isinstance(node, Sent):
+        if isinstance(node, Sent | Clause):
             return self.sent_miss(node)
         assert isinstance(node, Near)  # an AND with both sides matched would have matched
         return self.near_miss(node)
 
     @staticmethod
-    def sides(node: And | Near | Sent) -> list[tuple[str, Node]]:
+    def sides(node: And | Near | Scoped) -> list[tuple[str, Node]]:
         """The sides that must match: for NEAR with a NOT side, only the other one."""
         sides = [("left", node.left), ("right", node.right)]
         if isinstance(node, And):
@@ -1306,19 +1360,22 @@ class _Explainer:
             best = distance if best is None else min(best, distance)
         return best
 
-    def sent_miss(self, node: Sent) -> str:
+    def sent_miss(self, node: Scoped) -> str:
+        """Why a SENT (or CLAUSE) with both sides matched did not match."""
+        label = _operator(node)
+        unit = "sentence" if isinstance(node, Sent) else "clause"
         if isinstance(node.left, Not) or isinstance(node.right, Not):
             keep, drop = (
                 (node.right, node.left) if isinstance(node.left, Not) else (node.left, node.right)
             )
             assert isinstance(drop, Not)
             if not self.results[keep].spans:
-                return f"SENT: {_show(keep)} has no word positions (it matches only through NOT)"
-            return f"SENT: every {_show(keep)} has {_show(drop.child)} in its sentence"
+                return f"{label}: {_show(keep)} has no word positions (it matches only through NOT)"
+            return f"{label}: every {_show(keep)} has {_show(drop.child)} in its {unit}"
         left, right = self.results[node.left], self.results[node.right]
         if not left.spans or not right.spans:
-            return "SENT: a side that matches only through NOT has no word positions"
-        return f"SENT: {_show(node.left)} and {_show(node.right)} are not in the same sentence"
+            return f"{label}: a side that matches only through NOT has no word positions"
+        return f"{label}: {_show(node.left)} and {_show(node.right)} are not in the same {unit}"
 
 
 def nearest_miss(node: Node, lookup: Lookup, layout: int | Layout | None = None) -> str:

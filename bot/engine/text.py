@@ -378,3 +378,120 @@ def lead_end(text: str, limit: int = LEAD_CHARS) -> int:
         return last
     space = window.rfind(" ", first)
     return space if space > first else len(window)
+
+
+# --- clauses ---------------------------------------------------------------
+
+# A clause ends at ";", at ":" (not one between digits: 10:30, 3:1) and at a dash with white
+# space around it; the other alternative is a word (letters and digits, as the matcher's tokens).
+_CLAUSE_PART = re.compile(r"(?P<stop>;|(?<!\d):|:(?!\d)|(?<=\s)[-–—](?=\s))|[^\W_]+")
+_CONJUNCTIONS = frozenset(["as", "while", "whereas", "but", "although", "though"])
+# "as" is a preposition or part of a comparison after these words ...
+_AS_NOT_AFTER = frozenset(
+    [
+        "such",
+        "well",
+        "so",
+        "same",
+        "seen",
+        "known",
+        "regarded",
+        "described",
+        "served",
+        "acts",
+        "acting",
+        "just",
+    ]
+)
+# ... and before these ("as a", "as soon as", "as part of", "as if", "as usual")
+_AS_NOT_BEFORE = frozenset(
+    [
+        "a",
+        "an",
+        "well",
+        "soon",
+        "long",
+        "far",
+        "many",
+        "much",
+        "few",
+        "early",
+        "late",
+        "part",
+        "of",
+        "to",
+        "for",
+        "if",
+        "though",
+        "usual",
+    ]
+)
+_BUT_NOT_AFTER = frozenset(["all", "nothing", "anything"])  # "all but", "nothing but"
+
+
+def _starts_clause(word: str, before: str, before2: str, after: str, not_only: bool) -> bool:
+    """Whether the conjunction ``word`` (lower case) starts a clause, given the words
+    before it (``before2 before word after``, "" where there is none) and whether a
+    "not only" waits for its "but" in this sentence."""
+    if word == "as":
+        return not (
+            before in _AS_NOT_AFTER
+            or after in _AS_NOT_BEFORE
+            or before2 == "as"  # the second "as" of "as many as", "as soon as", "as far as"
+        )
+    if word == "but":
+        return not (not_only or before in _BUT_NOT_AFTER)
+    if word == "though":
+        return before != "as"  # "as though": one conjunction, and "as" does not split there
+    return True
+
+
+def split_clauses(text: str) -> list[tuple[int, int]]:
+    """Clause spans of ``text`` (original offsets), stripped of outer space.
+
+    Each sentence of :func:`split_sentences` is cut further at ``;``, at ``:``
+    (not between two digits) and at a dash with white space on both sides
+    (`` - ``, `` – ``, `` — ``), and before the conjunctions ``as``, ``while``,
+    ``whereas``, ``but``, ``although`` and ``though`` (any case), which start
+    the new clause: "troops appear in the city | as the mayor rejects it". Not
+    where the word is not a conjunction:
+
+    - ``as`` after ``such``, ``well`` (``as well as``), ``so``, ``same``,
+      ``seen``, ``known``, ``regarded``, ``described``, ``served``, ``acts``,
+      ``acting`` or ``just``; before ``a``, ``an``, ``well``, ``soon``,
+      ``long``, ``far``, ``many``, ``much``, ``few``, ``early``, ``late``,
+      ``part``, ``of``, ``to``, ``for``, ``if``, ``though`` or ``usual``; and
+      the second ``as`` of ``as many as`` (two words after an ``as``);
+    - ``but`` after ``all``, ``nothing`` or ``anything``, and the first
+      ``but`` after a ``not only`` in the same sentence;
+    - ``though`` after ``as`` (``as though`` does not split at all).
+
+    The words before and after are the neighbouring words of the same clause
+    (a ``;`` or dash between them starts afresh). One pass over the text.
+    """
+    spans: list[tuple[int, int]] = []
+    for first, last in split_sentences(text):
+        start = first
+        before2 = before = ""
+        not_only = False
+        parts = list(_CLAUSE_PART.finditer(text, first, last))
+        for i, m in enumerate(parts):
+            if m.lastgroup == "stop":
+                _append_span(spans, text, start, m.end())
+                start = m.end()
+                before2 = before = ""
+                continue
+            word = m.group().lower()
+            if word in _CONJUNCTIONS:
+                nxt = parts[i + 1] if i + 1 < len(parts) else None
+                after = "" if nxt is None or nxt.lastgroup == "stop" else nxt.group().lower()
+                if _starts_clause(word, before, before2, after, not_only):
+                    _append_span(spans, text, start, m.start())
+                    start = m.start()
+                if word == "but":
+                    not_only = False
+            elif word == "only" and before == "not":
+                not_only = True
+            before2, before = before, word
+        _append_span(spans, text, start, last)
+    return spans

@@ -70,7 +70,7 @@ MAX_DESCRIPTION = 300
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://\S*$")
 _AKA = re.compile(r"(?:^|\s+)aka(?:\s+|$)", re.IGNORECASE)
 # A rule operator as the rule grammar writes it (upper case, a word of its own).
-_OPERATOR = re.compile(r"(?<!\S)(AND|OR|NOT|SENT|NEAR/\d*)(?!\S)")
+_OPERATOR = re.compile(r"(?<!\S)(AND|OR|NOT|SENT|CLAUSE|NEAR/\d*)(?!\S)")
 
 _EDIT_LOCK = threading.Lock()  # one read-modify-write of a watchlist at a time
 
