@@ -126,6 +126,10 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Government beefs up its battalion in the north", "", {TROOP}),
         ("Thousands of reservists called up for the winter", "", {TROOP}),
         ("Troops deployed along the border for a possible operation", "", {BORDER}),
+        # a hedge in another clause ("as", "while") does not undo the movement
+        ("Troops arrive in the port as the governor rejects the order", "", {TROOP}),
+        ("Marines appear in the capital as the mayor refuses to meet them", "", {TROOP}),
+        ("Army advances on the capital while ministers plan talks", "", {TROOP}),
         # soldiers standing in for striking workers is a domestic deployment
         ("Soldiers to cover for striking border staff over the holidays", "", {TROOP}),
     ],
@@ -403,6 +407,11 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "an air raid in a frontier region is a combat report",
             "Jets in fourth air raid over the border region this month",
             "Helicopter gunships attacked positions near the border, the army said.",
+        ),
+        (
+            "a hedge in the movement's own clause still hedges it",
+            "Army could advance on the capital as talks stall",
+            "",
         ),
         (
             "a modal between the force and its movement",
