@@ -130,6 +130,8 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Troops arrive in the port as the governor rejects the order", "", {TROOP}),
         ("Marines appear in the capital as the mayor refuses to meet them", "", {TROOP}),
         ("Army advances on the capital while ministers plan talks", "", {TROOP}),
+        # armour sent to one's own border is a deployment, not a transfer
+        ("State to send armoured vehicles to the border", "", {BORDER}),
         # soldiers standing in for striking workers is a domestic deployment
         ("Soldiers to cover for striking border staff over the holidays", "", {TROOP}),
     ],
@@ -412,6 +414,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "a hedge in the movement's own clause still hedges it",
             "Army could advance on the capital as talks stall",
             "",
+        ),
+        (
+            "a modal after a movement noun hedges it",
+            "Charity appeal for flood victims",
+            "The ministry has offered help. The deployment would involve troops from a battalion.",
+        ),
+        (
+            "a headline about an aid package is a transfer",
+            "Government announces new package of security assistance for its ally",
+            "Rocket launchers seen during a military exercise last year.",
         ),
         (
             "a modal between the force and its movement",
