@@ -323,14 +323,15 @@ class _FieldText:
         """Tokens of the lead: those before :attr:`lead_end`."""
         return len(split_tokens(self.norm.text[: self.norm_offset(self.lead_end)]))
 
+    def _first_tokens(self, spans: list[tuple[int, int]]) -> list[int]:
+        """The first token of each of ``spans`` (original offsets of sentences or clauses)."""
+        starts = self._text_starts
+        return [bisect_left(starts, self.norm_offset(first)) for first, _ in spans]
+
     @cached_property
     def _sentence_starts(self) -> list[int]:
         """The first token of each sentence (made when a SENT needs it: reads the field)."""
-        starts = self._text_starts
-        return [
-            bisect_left(starts, self.norm_offset(first))
-            for first, _ in split_sentences(self.norm.original)
-        ]
+        return self._first_tokens(split_sentences(self.norm.original))
 
     def sentence_number(self, position: int) -> int:
         """The sentence of a token position (in the combined space), numbered per field."""
@@ -339,11 +340,7 @@ class _FieldText:
     @cached_property
     def _clause_starts(self) -> list[int]:
         """The first token of each clause (made when a CLAUSE needs it: reads the field)."""
-        starts = self._text_starts
-        return [
-            bisect_left(starts, self.norm_offset(first))
-            for first, _ in split_clauses(self.norm.original)
-        ]
+        return self._first_tokens(split_clauses(self.norm.original))
 
     def clause_number(self, position: int) -> int:
         """The clause of a token position (in the combined space), numbered per field."""
