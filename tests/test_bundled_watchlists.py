@@ -134,6 +134,25 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("State to send armoured vehicles to the border", "", {BORDER}),
         # soldiers standing in for striking workers is a domestic deployment
         ("Soldiers to cover for striking border staff over the holidays", "", {TROOP}),
+        # advances told with their particles, and where they have got to
+        ("Armoured columns close in on the provincial capital", "", {TROOP}),
+        ("Marines push on from the port towards the river", "", {TROOP}),
+        ("Infantry cross the last bridge before the city", "", {TROOP}),
+        ("Allied forces gain ground in the southern desert", "", {TROOP}),
+        ("Tanks rumble through the old town at dawn", "", {TROOP}),
+        ("Forward troops 40 km from the capital, reports say", "", {TROOP}),
+        ("Government commits troops to the allied mission", "", {TROOP}),
+        ("Reserve soldiers join the front line in the east", "", {TROOP}),
+        ("Soldiers spotted at the regional airport overnight", "", {TROOP}),
+        ("Garrison troops abandoned their base before dawn", "", {TROOP}),
+        ("Pentagon deploys second carrier to the region", "", {TROOP}),
+        # a state or armed group as the actor of an invasion or incursion (headline)
+        ("Russia invades Ukraine", "", {TROOP}),
+        ("Ukraine launches incursion into Russia's Kursk region", "", {TROOP}),
+        ("Turkey pushes into northern Syria", "", {TROOP}),
+        # moving towards a border to build up there
+        ("Military heads to the eastern border as tension rises", "", {BORDER}),
+        ("Forces move towards the border after the talks fail", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -453,6 +472,71 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a crew that bails out is not a parachute drop",
             "Navy pilots parachute to safety before the jet crashes",
+            "",
+        ),
+        (
+            "'forces' as a verb",
+            "Wildfire forces residents to leave their homes",
+            "",
+        ),
+        (
+            "a commander arriving is a person, not forces",
+            "Allied forces commander arrives for talks",
+            "",
+        ),
+        (
+            "troops left where they are",
+            "President decides to leave troops in the region",
+            "",
+        ),
+        (
+            "a presence kept",
+            "Soldiers in the capital to stay until the new year",
+            "",
+        ),
+        (
+            "troops committed to a cause",
+            "Soldiers committed to peace, general tells the nation",
+            "",
+        ),
+        (
+            "an invasion only prepared for",
+            "Allied troops prepare for an invasion of the island",
+            "",
+        ),
+        (
+            "attackers driven back: fighting",
+            "Government forces drive back rebel troops in the north",
+            "",
+        ),
+        (
+            "a right reserved",
+            "Parliament reserves the right to deploy troops abroad",
+            "",
+        ),
+        (
+            "a hope",
+            "Allied forces hopeful of reaching the capital soon",
+            "",
+        ),
+        (
+            "an invasion only feared, threatened or hypothetical",
+            "Fears that Russia will invade grow in the Baltics",
+            "",
+        ),
+        (
+            "an invasion only possible",
+            "China could invade Taiwan, admiral warns",
+            "",
+        ),
+        (
+            "an invasion as a condition",
+            "If Russia invades, sanctions will follow",
+            "",
+        ),
+        (
+            "a withdrawal from a treaty is not an incursion",
+            "Russia withdraws from the arms treaty",
             "",
         ),
         (

@@ -13,7 +13,8 @@ Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
     near_op    = "NEAR/" , distance | "PRE/" , distance | "SENT" | "CLAUSE" ;
     unary      = { "NOT" | zone } , primary ;              (* not NOT right after a zone *)
     zone       = "title:" | "lead:" | "top:" ;
-    primary    = term | "(" , or_expr , ")" ;
+    primary    = term | part | "(" , or_expr , ")" ;
+    part       = "$" , name ;                              (* $force: a named part *)
     term       = word | prefix | phrase | entity ;
     word       = alnum , { alnum | mark | inner } ;        (* troops, Лукашенко, pro-Russian *)
     inner      = ( "-" | "'" | "’" ) , alnum ;             (* hyphen/apostrophe inside a word *)
@@ -29,6 +30,11 @@ Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
 between words counts as a space (as it does in articles), and only the last
 word may end in ``*``.  ``@name`` refers to an entity (all its aliases) or a
 keyword group of the same watchlist; the name may also contain ``_`` and ``-``.
+``$name`` stands for a *part*: a rule fragment the watchlist names under
+``parts:`` (see :func:`parse`), as if written there in parentheses. A part may
+use the parts named before it. Parts let a long rule say a thing once; equal
+sub-expressions, written once or many times, are one node after parsing (see
+:func:`intern`), so each is evaluated once per article.
 
 Precedence, tightest first: ``NOT`` (and the zones), ``NEAR/n``, ``PRE/n``,
 ``SENT`` and ``CLAUSE``, ``AND``, ``OR``; binary operators group from the
@@ -92,10 +98,10 @@ from __future__ import annotations
 
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from itertools import accumulate, chain
-from typing import Literal, TypeAlias
+from typing import Any, Literal, TypeAlias
 
 __all__ = [
     "And",
@@ -208,6 +214,7 @@ class Clause:
 
 
 Node: TypeAlias = Term | Not | InZone | And | Or | Near | Sent | Clause
+_NODE_TYPES = (Term, Not, InZone, And, Or, Near, Sent, Clause)
 
 
 @dataclass(frozen=True)
@@ -329,6 +336,7 @@ _LOWER_HINTS = {
 }
 _INNER = "-'’"  # may join two letters of a word
 _SMART_QUOTES = "“”„«»"
+_PART_EXPECTED = "a part's name right after '$' (e.g. $force)"
 _ENTITY_EXPECTED = "an entity name right after '@' (e.g. @Belarus or @\"Alexander Lukashenko\")"
 
 
@@ -408,6 +416,8 @@ class _Lexer:
             return self._phrase(i)
         if char == "@":
             return self._entity(i)
+        if char == "$":
+            return self._part(i)
         if char.isalnum():
             return self._word(i)
         self.i = i + 1
@@ -514,6 +524,13 @@ class _Lexer:
         self.i = end
         return _Token("entity", s[i:end], i, s[i + 1 : end])
 
+    def _part(self, i: int) -> _Token:
+        end = _scan_name(self.rule, i + 1)
+        if end == i + 1:
+            raise self.error(i, _PART_EXPECTED, self.rule[i : i + 2])
+        self.i = end
+        return _Token("part", self.rule[i:end], i, self.rule[i + 1 : end])
+
 
 # --- parser ----------------------------------------------------------------
 
@@ -523,8 +540,9 @@ _Parsed: TypeAlias = tuple[Node, int]  # a node and its depth
 class _Parser:
     """Recursive descent over the grammar in the module docstring."""
 
-    def __init__(self, rule: str) -> None:
+    def __init__(self, rule: str, parts: Mapping[str, Part] | None = None) -> None:
         self.rule = rule
+        self.parts = parts or {}
         self.lexer = _Lexer(rule)
         self.prev: _Token | None = None
         self.tok = self.lexer.next()
@@ -536,10 +554,13 @@ class _Parser:
         return tok
 
     def parse(self) -> Node:
-        node, _ = self.binary("OR", self.and_expr)
+        return self._parse_with_depth()[0]
+
+    def _parse_with_depth(self) -> _Parsed:
+        parsed = self.binary("OR", self.and_expr)
         if self.tok.kind != "end":
             raise self.operator_error()
-        return node
+        return parsed
 
     def and_expr(self) -> _Parsed:
         return self.binary("AND", self.near_expr)
@@ -597,7 +618,19 @@ class _Parser:
             return Term(kind, tok.value), 1
         if tok.kind == "(":
             return self.group()
+        if tok.kind == "part":
+            return self.part()
         raise self.term_error()
+
+    def part(self) -> _Parsed:
+        tok = self.tok
+        found = self.parts.get(tok.value)
+        if found is None:
+            known = ", ".join("$" + name for name in self.parts) or "none"
+            expected = f"a part named before this rule (known: {known})"
+            raise self.error(expected, f"${tok.value} is not a part of this watchlist")
+        self.advance()
+        return found.node, self.check_depth(found.depth, tok)
 
     def group(self) -> _Parsed:
         opening = self.advance()
@@ -662,12 +695,56 @@ def _upper_case_hint(tok: _Token) -> str:
     return ""
 
 
-def parse(rule: str) -> Node:
-    """Parse ``rule`` into an AST; any problem raises :class:`RuleError`."""
+@dataclass(frozen=True)
+class Part:
+    """A named rule fragment (``$name``), parsed: its tree and that tree's depth."""
+
+    node: Node
+    depth: int
+
+
+def parse(rule: str, parts: Mapping[str, Part] | None = None) -> Node:
+    """Parse ``rule`` into an AST, ``$name`` taken from ``parts``; any problem
+    raises :class:`RuleError`. Equal sub-expressions come out as one node."""
+    return parse_part(rule, parts).node
+
+
+def parse_part(rule: str, parts: Mapping[str, Part] | None = None) -> Part:
+    """:func:`parse`, keeping the depth, so that the fragment can be a part of later rules
+    (a ``$name`` counts with its whole depth, so a chain of parts stays within MAX_DEPTH)."""
     try:
-        return _Parser(rule).parse()
+        node, depth = _Parser(rule, parts)._parse_with_depth()
     except RecursionError:
         raise RuleError(rule, 0, "a simpler rule", _chunk(rule, 0)) from None
+    return Part(intern(node), depth)
+
+
+def intern(node: Node) -> Node:
+    """``node`` with equal subtrees made one object (bottom-up, each node visited once).
+
+    The evaluators cache results by node identity, so a sub-expression a rule
+    writes several times (or takes from a part several times) is computed once.
+    """
+    table: dict[Node, Node] = {}
+    done: dict[int, Node] = {}
+
+    def visit(current: Node) -> Node:
+        key = id(current)
+        if key in done:
+            return done[key]
+        changes: dict[str, Any] = {}
+        for f in fields(current):
+            value = getattr(current, f.name)
+            if isinstance(value, _NODE_TYPES):
+                new = visit(value)
+                if new is not value:
+                    changes[f.name] = new
+        rebuilt = replace(current, **changes) if changes else current
+        canonical = table.setdefault(rebuilt, rebuilt)
+        done[key] = canonical
+        return canonical
+
+    return visit(node)
 
 
 # --- rendering -------------------------------------------------------------

@@ -83,6 +83,7 @@ TOP_FIELDS = (
     "entities",
     "keywords",
     "groups",
+    "parts",
     "rule",
     "min_score",
     "title_weight",
@@ -169,6 +170,8 @@ class Watchlist:
     entities: list[Entity] = field(default_factory=list)
     keywords: list[Keyword] = field(default_factory=list)
     groups: dict[str, list[Keyword]] = field(default_factory=dict)
+    # named rule fragments, ``$name`` in the rule and in later parts (texts as written)
+    parts: dict[str, str] = field(default_factory=dict)
     rule: str | None = None
     min_score: float = DEFAULT_MIN_SCORE
     title_weight: float = 1.0  # multiplies the extra weight a title hit gets
@@ -452,6 +455,7 @@ def from_mapping(
         entities=entities,
         keywords=keywords,
         groups=_parse_groups(source, data.get("groups")),
+        parts=_parse_parts(source, data.get("parts")),
         min_score=_number(source, "min_score", data.get("min_score", DEFAULT_MIN_SCORE), 0, 1),
         title_weight=_number(source, "title_weight", data.get("title_weight", 1.0), 0, 10),
         languages=_parse_languages(source, data.get("languages")),
@@ -523,41 +527,84 @@ def _resolve_use(source: str, use: list[str], lexicons: Mapping[str, Lexicon]) -
     return resolved
 
 
-def compile_rule(wl: Watchlist, rule_text: str, source: str = "<rule>") -> rules.Node:
-    """Parse a rule and check that it can be evaluated for ``wl`` (its ``@x`` found in
-    its entities, its groups or the lexicons it uses)."""
-    if len(rule_text) > MAX_RULE_CHARS or len(normalise_str(rule_text)) > MAX_RULE_CHARS:
+def _parse_parts(source: str, raw: object) -> dict[str, str]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
         raise WatchlistError(
-            source, "rule", f"too long: a rule has at most {MAX_RULE_CHARS} characters"
+            source, "parts", f"expected a mapping of name: rule fragment, got {_type_name(raw)}"
         )
-    try:
-        ast = rules.parse(rule_text)
-    except rules.RuleError as err:
-        raise WatchlistError(source, "rule", str(err)) from None
-    leaves = rules.terms(ast)
-    if len(leaves) > MAX_RULE_TERMS:
-        raise WatchlistError(
-            source, "rule", f"{len(leaves)} terms: a rule has at most {MAX_RULE_TERMS}"
-        )
-    for term in leaves:
-        problem = term_problem(term.value) if term.kind != "entity" else None
-        if problem:
-            raise WatchlistError(source, "rule", problem)
-        if term.kind == "entity" and wl.entity(term.value) is None and wl.group(term.value) is None:
-            own = [e.name for e in wl.entities] + list(wl.groups)
-            shared = [g for lex in wl.lexicons for g in lex.groups if g not in wl.groups]
-            known = _known(dict.fromkeys(own + shared))
-            where = "this watchlist or the lexicons it uses" if wl.use else "this watchlist"
+    parts: dict[str, str] = {}
+    for name, text in raw.items():
+        key = str(name)
+        if not NAME_RE.match(key):
             raise WatchlistError(
                 source,
-                "rule",
-                f"@{term.value} is not an entity or group of {where} (known: {known})",
+                f"parts.{key}",
+                "not a valid part name (lower-case letters, digits, - and _)",
             )
+        if not isinstance(text, str) or not text.strip():
+            raise WatchlistError(source, f"parts.{key}", "expected a rule fragment (text)")
+        parts[key] = text.strip()
+    return parts
+
+
+def _check_rule_text(text: str, source: str, where: str) -> None:
+    if len(text) > MAX_RULE_CHARS or len(normalise_str(text)) > MAX_RULE_CHARS:
+        what = "a rule" if where == "rule" else "a part"
+        raise WatchlistError(source, where, f"too long: {what} has at most {MAX_RULE_CHARS} characters")
+
+
+def _compile_parts(wl: Watchlist, source: str) -> dict[str, rules.Part]:
+    """The watchlist's parts, parsed in order (a part may use the ones before it)."""
+    compiled: dict[str, rules.Part] = {}
+    for name, text in wl.parts.items():
+        where = f"parts.{name}"
+        _check_rule_text(text, source, where)
+        try:
+            compiled[name] = rules.parse_part(text, compiled)
+        except rules.RuleError as err:
+            raise WatchlistError(source, where, str(err)) from None
+        _check_terms(wl, rules.terms(compiled[name].node), source, where)
+    return compiled
+
+
+def compile_rule(wl: Watchlist, rule_text: str, source: str = "<rule>") -> rules.Node:
+    """Parse a rule and check that it can be evaluated for ``wl`` (its ``@x`` found in
+    its entities, its groups or the lexicons it uses; its ``$x`` in its parts)."""
+    _check_rule_text(rule_text, source, "rule")
+    parts = _compile_parts(wl, source)
+    try:
+        ast = rules.parse(rule_text, parts)
+    except rules.RuleError as err:
+        raise WatchlistError(source, "rule", str(err)) from None
+    _check_terms(wl, rules.terms(ast), source, "rule")
     if not _has_positive_term(ast):
         raise WatchlistError(
             source, "rule", "the rule has no term outside NOT, so it would match every article"
         )
     return ast
+
+
+def _check_terms(wl: Watchlist, leaves: list[rules.Term], source: str, where: str) -> None:
+    if len(leaves) > MAX_RULE_TERMS:
+        raise WatchlistError(
+            source, where, f"{len(leaves)} terms: a rule has at most {MAX_RULE_TERMS}"
+        )
+    for term in leaves:
+        problem = term_problem(term.value) if term.kind != "entity" else None
+        if problem:
+            raise WatchlistError(source, where, problem)
+        if term.kind == "entity" and wl.entity(term.value) is None and wl.group(term.value) is None:
+            own = [e.name for e in wl.entities] + list(wl.groups)
+            shared = [g for lex in wl.lexicons for g in lex.groups if g not in wl.groups]
+            known = _known(dict.fromkeys(own + shared))
+            owner = "this watchlist or the lexicons it uses" if wl.use else "this watchlist"
+            raise WatchlistError(
+                source,
+                where,
+                f"@{term.value} is not an entity or group of {owner} (known: {known})",
+            )
 
 
 def lexicon_from_mapping(data: object, source: str = "<lexicon>") -> Lexicon:
@@ -817,6 +864,15 @@ def to_document(wl: Watchlist, base: CommentedMap | None = None) -> CommentedMap
         for name, terms in wl.groups.items():
             groups[name] = _merge_seq(groups.get(name), [_keyword_doc(k) for k in terms])
         doc["groups"] = groups
+    if wl.parts or "parts" in doc:
+        parts = doc.get("parts")
+        parts = parts if isinstance(parts, CommentedMap) else CommentedMap()
+        for name in [n for n in parts if n not in wl.parts]:
+            del parts[name]
+        for name, text in wl.parts.items():
+            if parts.get(name) != text:
+                parts[name] = text
+        doc["parts"] = parts
     if wl.rule:
         doc["rule"] = wl.rule
     elif "rule" in doc:
