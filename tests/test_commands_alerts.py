@@ -340,3 +340,28 @@ async def test_superscript_digits_are_not_an_alert_id(service: Service) -> None:
     for command in ("explain ²", "removesource ²"):
         reply = await handle_text(service, ADMIN, command)
         assert reply.error and "went wrong" not in reply.plain_text, command
+
+
+async def test_a_watchlist_with_parts_is_imported_shown_and_ruled_from_chat(
+    service: Service,
+) -> None:
+    content = (
+        "name: parted\n"
+        "groups:\n  moves: [arriv*, deploy*]\n"
+        "parts:\n  force: troops OR convoy*   # a force word\n"
+        "rule: $force NEAR/4 @moves\n"
+    )
+    created = await handle_file(service, ADMIN, "parted.yaml", content.encode("utf-8"))
+    assert created.plain_text.startswith("Created watchlist parted")
+    shown = (await say(service, ADMIN, "/show parted")).plain_text
+    assert "Part $force: troops OR convoy*" in shown and "Rule: $force NEAR/4 @moves" in shown
+    good = await say(service, ADMIN, "/rule parted $force NEAR/2 tanks")
+    assert not good.error and "Rule of parted set" in good.plain_text
+    bad = await say(service, ADMIN, "/rule parted $forse NEAR/2 tanks")
+    assert bad.error
+    assert "$forse is not a part of this watchlist" in bad.plain_text
+    assert "\n" not in bad.plain_text.split("Usage")[0].strip()
+    exported = await say(service, ADMIN, "/export parted")
+    assert exported.attachment is not None
+    text = exported.attachment.content.decode("utf-8")
+    assert "# a force word" in text and "rule: $force NEAR/2 tanks" in text

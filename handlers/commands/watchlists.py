@@ -271,6 +271,8 @@ def describe(wl: Watchlist, p: str) -> Reply:
         reply.line(bold(f"Shared groups ({len(shared)}): "), text(_shared_text(shared)))
     elif wl.use:
         reply.line(italic("Its rule uses no group of these lexicons yet."))
+    for part, fragment in wl.parts.items():
+        reply.line(bold(f"Part ${part}: "), code(fragment))
     reply.line(bold("Rule: "), code(wl.rule) if wl.rule else text(_default_rule(wl)))
     reply.line(bold("Min score: "), text(f"{wl.min_score:g}"))
     if wl.languages:
