@@ -510,6 +510,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "",
         ),
         (
+            "drills cut back",
+            "Government to scale back military drills with its ally",
+            "",
+        ),
+        (
+            "a deployment with a deadline years ahead",
+            "Navy to deploy missiles on the southern islands by 2030",
+            "",
+        ),
+        (
             "a right reserved",
             "Parliament reserves the right to deploy troops abroad",
             "",
