@@ -150,6 +150,10 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Russia invades Ukraine", "", {TROOP}),
         ("Ukraine launches incursion into Russia's Kursk region", "", {TROOP}),
         ("Turkey pushes into northern Syria", "", {TROOP}),
+        # more forces told in a headline; a way headed
+        ("More troops for the northern province", "", {TROOP}),
+        ("Extra marines to the gulf after the attack", "", {TROOP}),
+        ("Fresh troops head north to the front", "", {TROOP}),
         # moving towards a border to build up there
         ("Military heads to the eastern border as tension rises", "", {BORDER}),
         ("Forces move towards the border after the talks fail", "", {BORDER}),
@@ -517,6 +521,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a deployment with a deadline years ahead",
             "Navy to deploy missiles on the southern islands by 2030",
+            "",
+        ),
+        (
+            "more forces only needed",
+            "More troops needed in the north, general says",
+            "",
+        ),
+        (
+            "more soldiers as casualties",
+            "More soldiers killed in the east overnight",
             "",
         ),
         (
