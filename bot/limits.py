@@ -17,6 +17,9 @@ MAX_TERM_CHARS = 200  # one entity alias, keyword or rule phrase, normalised
 MAX_TERM_WORDS = 20  # words in one of them
 MAX_RULE_CHARS = 5_000  # a rule, normalised
 MAX_RULE_TERMS = 500  # words, phrases and @names in one rule
+# nodes of a rule with its parts written out: a chain of parts each using the one
+# before twice doubles at every step, and explain/render walk the written-out tree
+MAX_RULE_NODES = 10_000
 MAX_WATCHLIST_TERMS = 100_000  # aliases + keywords + group terms in one watchlist (with the
 # shared groups its rule uses), and terms in one lexicon
 

@@ -140,3 +140,23 @@ def test_the_bundled_troop_rule_uses_parts_and_fits_the_limit() -> None:
     wl = next(w for w in watchlists if w.name == "troop-movements")
     assert {"force", "moved", "told"} <= set(wl.parts)
     assert "$force" in (wl.rule or "")
+
+
+def test_a_chain_of_parts_that_doubles_is_refused_in_one_line_and_fast() -> None:
+    """Each part using the one before twice doubles the written-out rule: 40 steps
+    would be 2**40 nodes. It is refused by size, without writing it out."""
+    lines = ["  p0: troops"] + [f"  p{i}: $p{i - 1} OR ($p{i - 1} NEAR/2 x{i})" for i in range(1, 41)]
+    text = "name: demo\nparts:\n" + "\n".join(lines) + "\nrule: $p40\n"
+    with pytest.raises(WatchlistError) as err:
+        load_text(text, "demo.yaml")
+    message = str(err.value)
+    assert "with its parts written out" in message and "\n" not in message
+
+
+def test_interning_a_shared_tree_is_linear() -> None:
+    parts: dict[str, rules.Part] = {"p0": rules.parse_part("troops")}
+    for i in range(1, 13):  # 2**13 nodes written out, 13 distinct shapes
+        parts[f"p{i}"] = rules.parse_part(f"$p{i - 1} OR $p{i - 1}", parts)
+    tree = parts["p12"].node
+    assert rules.tree_size(tree) == 2**13 - 1
+    assert isinstance(tree, rules.Or) and tree.left is tree.right

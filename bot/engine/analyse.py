@@ -12,15 +12,40 @@ from dataclasses import replace
 from bot.engine.language import Language, detect_language, language_refusal
 from bot.engine.matcher import Matcher
 from bot.engine.summarize import PUSH_BUDGET, clean_text, summarize, summary_sentences
+from bot.engine.text import split_sentences
 from bot.models import Article, Match
+
+# A title longer than this with more than one sentence is a paragraph, not a headline
+HEADLINE_MAX_CHARS = 150
 
 
 def clean_article(article: Article) -> Article:
-    """The article without boilerplate lines and appeal blocks."""
-    cleaned = clean_text(article.text)
-    if cleaned == article.text:
+    """The article without boilerplate lines and appeal blocks, and with a paragraph
+    that stands as its title split (see :func:`headline_of`)."""
+    title, moved = headline_of(article.title)
+    text = article.text if not moved else moved + ("\n\n" + article.text if article.text else "")
+    cleaned = clean_text(text)
+    if cleaned == article.text and title == article.title:
         return article
-    return replace(article, text=cleaned)
+    return replace(article, title=title, text=cleaned)
+
+
+def headline_of(title: str) -> tuple[str, str]:
+    """``title`` as a headline and what is left of it for the text.
+
+    Some feeds have no headline and put a description of several sentences where
+    it should be. A rule's ``title:`` tests a headline's wording ("troops in …",
+    "Russia invades …"), which means something else in the fourth sentence of a
+    paragraph, so only the first sentence stays the headline and the rest becomes
+    the lead of the text. A headline of one sentence, or a short one, is kept whole.
+    """
+    if len(title) <= HEADLINE_MAX_CHARS:
+        return title, ""
+    spans = split_sentences(title)
+    if len(spans) < 2:
+        return title, ""
+    first_end = spans[0][1]
+    return title[:first_end].strip(), title[spans[1][0] :].strip()
 
 
 def analyse(

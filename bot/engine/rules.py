@@ -103,6 +103,8 @@ from dataclasses import dataclass, fields, replace
 from itertools import accumulate, chain
 from typing import Any, Literal, TypeAlias
 
+from bot.limits import MAX_RULE_NODES
+
 __all__ = [
     "And",
     "Clause",
@@ -123,6 +125,10 @@ __all__ = [
     "evaluate",
     "nearest_miss",
     "parse",
+    "parse_part",
+    "Part",
+    "intern",
+    "tree_size",
     "render",
     "span_distance",
     "terms",
@@ -716,6 +722,12 @@ def parse_part(rule: str, parts: Mapping[str, Part] | None = None) -> Part:
         node, depth = _Parser(rule, parts)._parse_with_depth()
     except RecursionError:
         raise RuleError(rule, 0, "a simpler rule", _chunk(rule, 0)) from None
+    if tree_size(node) > MAX_RULE_NODES:
+        expected = (
+            f"a smaller rule (at most {MAX_RULE_NODES:,} operators and terms"
+            " with its parts written out)"
+        )
+        raise RuleError(rule, 0, expected, _chunk(rule, 0))
     return Part(intern(node), depth)
 
 
@@ -724,27 +736,54 @@ def intern(node: Node) -> Node:
 
     The evaluators cache results by node identity, so a sub-expression a rule
     writes several times (or takes from a part several times) is computed once.
+    A node is keyed by its type, its own values and its children's identities
+    (already shared, so equal children are the same object): linear in the number
+    of distinct nodes, never hashing a written-out tree.
     """
-    table: dict[Node, Node] = {}
+    table: dict[tuple[object, ...], Node] = {}
     done: dict[int, Node] = {}
 
     def visit(current: Node) -> Node:
-        key = id(current)
-        if key in done:
-            return done[key]
+        known = done.get(id(current))
+        if known is not None:
+            return known
         changes: dict[str, Any] = {}
+        key: list[object] = [type(current)]
         for f in fields(current):
             value = getattr(current, f.name)
             if isinstance(value, _NODE_TYPES):
                 new = visit(value)
                 if new is not value:
                     changes[f.name] = new
+                key.append(id(new))
+            else:
+                key.append(value)
         rebuilt = replace(current, **changes) if changes else current
-        canonical = table.setdefault(rebuilt, rebuilt)
-        done[key] = canonical
+        canonical = table.setdefault(tuple(key), rebuilt)
+        done[id(current)] = canonical
         return canonical
 
     return visit(node)
+
+
+def tree_size(node: Node) -> int:
+    """Nodes of ``node`` written out (a shared subtree counted each time it is used),
+    worked out once per distinct node."""
+    sizes: dict[int, int] = {}
+
+    def size(current: Node) -> int:
+        known = sizes.get(id(current))
+        if known is not None:
+            return known
+        total = 1 + sum(
+            size(getattr(current, f.name))
+            for f in fields(current)
+            if isinstance(getattr(current, f.name), _NODE_TYPES)
+        )
+        sizes[id(current)] = total
+        return total
+
+    return size(node)
 
 
 # --- rendering -------------------------------------------------------------
