@@ -534,6 +534,21 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "",
         ),
         (
+            "a court case about a deployment",
+            "Appeals court ruling sets the rules for Guard troops sent to the city",
+            "",
+        ),
+        (
+            "technology deployed, not forces",
+            "Navy to start deploying new sensor technology in the strait",
+            "",
+        ),
+        (
+            "people who serve the forces",
+            "Ministry sends military lawyers to the overloaded courts",
+            "",
+        ),
+        (
             "a right reserved",
             "Parliament reserves the right to deploy troops abroad",
             "",
