@@ -157,6 +157,10 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # moving towards a border to build up there
         ("Military heads to the eastern border as tension rises", "", {BORDER}),
         ("Forces move towards the border after the talks fail", "", {BORDER}),
+        # holding a border: patrols and guards posted on it, a zone taken over
+        ("Army patrols along the northern border begin", "", {BORDER}),
+        ("Soldiers standing guard on the border as the crossing stays shut", "", {BORDER}),
+        ("Troops ordered to take over the buffer zone along the border", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
