@@ -150,6 +150,7 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Russia invades Ukraine", "", {TROOP}),
         ("Ukraine launches incursion into Russia's Kursk region", "", {TROOP}),
         ("Turkey pushes into northern Syria", "", {TROOP}),
+        ("Troops surged into the northern city overnight", "", {TROOP}),
         # more forces told in a headline; a way headed
         ("More troops for the northern province", "", {TROOP}),
         ("Extra marines to the gulf after the attack", "", {TROOP}),
@@ -550,6 +551,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "people who serve the forces",
             "Ministry sends military lawyers to the overloaded courts",
+            "",
+        ),
+        (
+            "something else surged",
+            "Killings by insurgents have surged since the military took power",
+            "",
+        ),
+        (
+            "technology deployed some words after the verb",
+            "Navy will be deploying a new generation of drone-based countermeasures",
             "",
         ),
         (
