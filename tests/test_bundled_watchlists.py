@@ -151,6 +151,8 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Ukraine launches incursion into Russia's Kursk region", "", {TROOP}),
         ("Turkey pushes into northern Syria", "", {TROOP}),
         ("Troops surged into the northern city overnight", "", {TROOP}),
+        # "would" in reported speech is an announcement's "will"
+        ("The ministry said on Monday it would send 1,500 troops to the north", "", {TROOP}),
         # more forces told in a headline; a way headed
         ("More troops for the northern province", "", {TROOP}),
         ("Extra marines to the gulf after the attack", "", {TROOP}),
@@ -561,6 +563,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "technology deployed some words after the verb",
             "Navy will be deploying a new generation of drone-based countermeasures",
+            "",
+        ),
+        (
+            "'would' as a condition",
+            "Britain would deploy troops to the region, minister hints",
+            "",
+        ),
+        (
+            "'could' even in reported speech",
+            "Officials said troops could be deployed to the region",
             "",
         ),
         (
