@@ -20,6 +20,7 @@ MAX_RULE_TERMS = 500  # words, phrases and @names in one rule
 # nodes of a rule with its parts written out: a chain of parts each using the one
 # before twice doubles at every step, and explain/render walk the written-out tree
 MAX_RULE_NODES = 10_000
+MAX_PARTS = 100  # named rule parts in one watchlist (each is parsed and checked)
 MAX_WATCHLIST_TERMS = 100_000  # aliases + keywords + group terms in one watchlist (with the
 # shared groups its rule uses), and terms in one lexicon
 

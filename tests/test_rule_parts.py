@@ -9,6 +9,7 @@ from bot.engine.analyse import analyse
 from bot.engine.matcher import Matcher
 from bot.engine.rules import MAX_DEPTH
 from bot.engine.watchlist import WatchlistError, dump, load_dir, load_file, load_text, save
+from bot.limits import MAX_PARTS
 from bot.models import Article
 
 WITH_PARTS = """\
@@ -113,8 +114,8 @@ def test_a_watchlist_back_on_its_default_rule_keeps_its_parts_and_reloads(
 
 
 def test_a_chain_of_parts_cannot_nest_past_the_depth_limit() -> None:
-    lines = ["  p0: troops"] + [f"  p{i}: NOT (x OR $p{i - 1})" for i in range(1, MAX_DEPTH + 5)]
-    text = "name: demo\nparts:\n" + "\n".join(lines) + f"\nrule: $p{MAX_DEPTH + 4} OR troops\n"
+    lines = ["  p0: troops"] + [f"  p{i}: NOT (x OR $p{i - 1})" for i in range(1, MAX_DEPTH // 2 + 5)]
+    text = "name: demo\nparts:\n" + "\n".join(lines) + f"\nrule: $p{MAX_DEPTH // 2 + 4} OR troops\n"
     with pytest.raises(WatchlistError) as err:
         load_text(text, "demo.yaml")
     assert "a simpler rule" in str(err.value)
@@ -160,3 +161,10 @@ def test_interning_a_shared_tree_is_linear() -> None:
     tree = parts["p12"].node
     assert rules.tree_size(tree) == 2**13 - 1
     assert isinstance(tree, rules.Or) and tree.left is tree.right
+
+
+def test_a_watchlist_has_at_most_so_many_parts() -> None:
+    lines = [f"  p{i}: troops" for i in range(MAX_PARTS + 1)]
+    text = "name: demo\nparts:\n" + "\n".join(lines) + "\nrule: $p0\n"
+    with pytest.raises(WatchlistError, match=f"a watchlist has at most {MAX_PARTS}"):
+        load_text(text, "demo.yaml")

@@ -65,6 +65,7 @@ from bot.configfile import type_name as _type_name
 from bot.engine import rules
 from bot.engine.text import normalise_str, split_tokens
 from bot.limits import (
+    MAX_PARTS,
     MAX_RULE_CHARS,
     MAX_RULE_TERMS,
     MAX_TERM_CHARS,
@@ -534,6 +535,8 @@ def _parse_parts(source: str, raw: object) -> dict[str, str]:
         raise WatchlistError(
             source, "parts", f"expected a mapping of name: rule fragment, got {_type_name(raw)}"
         )
+    if len(raw) > MAX_PARTS:
+        raise WatchlistError(source, "parts", f"{len(raw)} parts: a watchlist has at most {MAX_PARTS}")
     parts: dict[str, str] = {}
     for name, text in raw.items():
         key = str(name)
