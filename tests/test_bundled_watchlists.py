@@ -576,6 +576,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "",
         ),
         (
+            "an invasion asked about",
+            "Will Russia invade Ukraine this winter?",
+            "",
+        ),
+        (
+            "an invasion explained",
+            "Why did China invade the island in the film",
+            "",
+        ),
+        (
             "a right reserved",
             "Parliament reserves the right to deploy troops abroad",
             "",
