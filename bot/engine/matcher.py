@@ -145,9 +145,8 @@ class CompiledWatchlist:
     entity_keys: list[str] = field(default_factory=list)
     keyword_keys: list[str] = field(default_factory=list)
     evidence_keys: set[str] = field(default_factory=set)  # terms whose hits are evidence
-    # evidence keys the rule uses only inside zones (title:, lead:, top:): the zones
-    # their hits count in; a key not here counts wherever it is found
-    evidence_zones: dict[str, frozenset[Zone]] = field(default_factory=dict)
+    # evidence keys the rule uses only inside title:: their hits count in the headline only
+    title_only_keys: set[str] = field(default_factory=set)
     weights: dict[tuple[str, TermKind], float] | None = None  # made by score_parts
     uses_lead: bool = False  # the rule has lead: or top: (the lead's tokens are then needed)
 
@@ -459,19 +458,16 @@ class Matcher:
         cwl.evidence_keys = set(cwl.entity_keys) | plain_keywords
         for term in positive_terms(wl.rule_ast):
             cwl.evidence_keys.update(cwl.keys_by_rule_term.get(term, []))
-        # entities and the watchlist's own keywords count wherever they are found
-        zones_by_key: dict[str, set[Zone] | None] = dict.fromkeys(
-            [*cwl.entity_keys, *plain_keywords]
-        )
-        for term, zones in evidence_zones(wl.rule_ast).items():
-            for key in cwl.keys_by_rule_term.get(term, ()):
-                if key in zones_by_key and zones_by_key[key] is None:
-                    continue
-                if zones is None:
-                    zones_by_key[key] = None
-                else:
-                    zones_by_key[key] = (zones_by_key.get(key) or set()) | zones
-        cwl.evidence_zones = {k: frozenset(z) for k, z in zones_by_key.items() if z is not None}
+        title_only = title_only_terms(wl.rule_ast)
+        # entities, the watchlist's own keywords and rule terms used outside title:
+        # count wherever they are found, even when another use is in the title only
+        anywhere = set(cwl.entity_keys) | plain_keywords
+        for term in positive_terms(wl.rule_ast):
+            if term not in title_only:
+                anywhere.update(cwl.keys_by_rule_term.get(term, ()))
+        cwl.title_only_keys = {
+            key for term in title_only for key in cwl.keys_by_rule_term.get(term, ())
+        } - anywhere
 
     def _add_term(self, index: int, cwl: CompiledWatchlist, text: str, info: TermInfo) -> str:
         pattern = self._pattern(text)
@@ -965,16 +961,15 @@ class Matcher:
         """
         # by token span: in the same order as by offsets (title first), and far cheaper
         found: dict[tuple[int, int, str], tuple[TermInfo, Occurrence]] = {}
-        lead = BODY_OFFSET + fields[1].lead_tokens if cwl.evidence_zones else BODY_OFFSET
         for key, occs in occ_by_key.items():
             if key not in cwl.evidence_keys:
                 continue
             info = cwl.terms[key]
-            zones = cwl.evidence_zones.get(key)
+            title_only = key in cwl.title_only_keys
             for o in occs:
                 if info.kind == "rule" and (o.tok_start, o.tok_end) not in evidence_spans:
                     continue
-                if zones is not None and _token_zone(o.tok_start, lead) not in zones:
+                if title_only and o.tok_start >= BODY_OFFSET:  # title tokens come first
                     continue
                 found.setdefault((o.tok_start, o.tok_end, info.label), (info, o))
         counts: dict[tuple[str, TermKind], int] = defaultdict(int)
@@ -1005,60 +1000,36 @@ class Matcher:
         return hits, dict(counts)
 
 
-# Only title: narrows where a term is evidence: a title: branch tests a headline's
-# wording, while top: and lead: say what the story must be about, and the body's
-# later mentions are its details (highlighted, in the summary and the score).
-_ZONE_HITS: dict[str, frozenset[Zone] | None] = {
-    "title": frozenset({"title"}),
-    "lead": None,
-    "top": None,
-}
+def title_only_terms(node: rules.Node) -> set[rules.Term]:
+    """Evidence terms (see :func:`positive_terms`) that the rule uses only inside ``title:``.
 
+    Such a term (``title:(@state_actor PRE/3 invades)``) tests a headline's wording, so
+    it is evidence in the headline alone: neither highlighted nor scored in the body.
+    ``top:`` and ``lead:`` do not narrow: they say what the story must be about, and
+    the body's later mentions are its details.
+    """
+    inside: set[rules.Term] = set()
+    outside: set[rules.Term] = set()
+    seen: set[tuple[int, bool, bool]] = set()
 
-def _token_zone(position: int, lead: int) -> Zone:
-    """The zone of a token position (title tokens first, then the body's: see _layout)."""
-    if position < BODY_OFFSET:
-        return "title"
-    return "lead" if position < lead else "body"
-
-
-def evidence_zones(node: rules.Node) -> dict[rules.Term, frozenset[Zone] | None]:
-    """For each evidence term (see :func:`positive_terms`), the zones its hits count in:
-    ``None`` (anywhere) where some use of it is outside ``title:``. A term the rule wants
-    only in the headline (``title:(@state_actor PRE/3 invades)``) is not evidence in the
-    body, so it is neither highlighted nor scored there."""
-    out: dict[rules.Term, frozenset[Zone] | None] = {}
-    seen: set[tuple[int, bool, frozenset[Zone] | None]] = set()
-
-    def walk(current: rules.Node, negated: bool, zones: frozenset[Zone] | None) -> None:
-        key = (id(current), negated, zones)
+    def walk(current: rules.Node, negated: bool, in_title: bool) -> None:
+        key = (id(current), negated, in_title)
         if key in seen:  # a shared subtree in the same context: already walked
             return
         seen.add(key)
         if isinstance(current, rules.Term):
-            if negated:
-                return
-            if current in out and out[current] is None:
-                return
-            if zones is None or (current in out and out[current] is None):
-                out[current] = None
-            else:
-                out[current] = (out.get(current) or frozenset()) | zones
-            return
-        if isinstance(current, rules.Not):
-            walk(current.child, not negated, zones)
-            return
-        if isinstance(current, rules.InZone):
-            inner = _ZONE_HITS[current.zone]
-            if inner is not None:
-                zones = inner if zones is None else zones & inner
-            walk(current.child, negated, zones)
-            return
-        walk(current.left, negated, zones)
-        walk(current.right, negated, zones)
+            if not negated:
+                (inside if in_title else outside).add(current)
+        elif isinstance(current, rules.Not):
+            walk(current.child, not negated, in_title)
+        elif isinstance(current, rules.InZone):
+            walk(current.child, negated, in_title or current.zone == "title")
+        else:
+            walk(current.left, negated, in_title)
+            walk(current.right, negated, in_title)
 
-    walk(node, False, None)
-    return out
+    walk(node, False, False)
+    return inside - outside
 
 
 def positive_terms(node: rules.Node, negated: bool = False) -> list[rules.Term]:

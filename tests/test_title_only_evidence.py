@@ -1,7 +1,7 @@
 """Evidence and zones: a term a rule wants only in the headline is not evidence in the body."""
 
 from bot.engine.analyse import analyse
-from bot.engine.matcher import Matcher, evidence_zones
+from bot.engine.matcher import Matcher, title_only_terms
 from bot.engine.rules import Term, parse
 from bot.engine.watchlist import load_text
 from bot.models import Article
@@ -49,11 +49,12 @@ def test_top_and_lead_do_not_narrow_the_evidence() -> None:
     assert any(h.term.lower() == "elbonia" and h.zone != "title" for h in match.hits)
 
 
-def test_evidence_zones_of_a_rule() -> None:
-    zones = evidence_zones(parse("title:(a OR b) OR (b NEAR/3 c) OR NOT title:d"))
-    assert zones[Term("word", "a")] == frozenset({"title"})
-    assert zones[Term("word", "b")] is None
-    assert zones[Term("word", "c")] is None
-    assert Term("word", "d") not in zones  # under NOT: not evidence
-    double = evidence_zones(parse("x AND NOT (title:y AND NOT title:z)"))
-    assert double[Term("word", "z")] == frozenset({"title"})
+def test_the_terms_a_rule_uses_only_in_the_headline() -> None:
+    title_only = title_only_terms(parse("title:(a OR b) OR (b NEAR/3 c) OR NOT title:d"))
+    assert Term("word", "a") in title_only
+    assert Term("word", "b") not in title_only  # also used outside title:
+    assert Term("word", "c") not in title_only
+    assert Term("word", "d") not in title_only  # under NOT: not evidence
+    double = title_only_terms(parse("x AND NOT (title:y AND NOT title:z)"))
+    assert Term("word", "z") in double
+    assert Term("word", "y") not in double
