@@ -559,10 +559,7 @@ class _Parser:
         self.tok = self.lexer.next()
         return tok
 
-    def parse(self) -> Node:
-        return self._parse_with_depth()[0]
-
-    def _parse_with_depth(self) -> _Parsed:
+    def parse(self) -> _Parsed:
         parsed = self.binary("OR", self.and_expr)
         if self.tok.kind != "end":
             raise self.operator_error()
@@ -719,7 +716,7 @@ def parse_part(rule: str, parts: Mapping[str, Part] | None = None) -> Part:
     """:func:`parse`, keeping the depth, so that the fragment can be a part of later rules
     (a ``$name`` counts with its whole depth, so a chain of parts stays within MAX_DEPTH)."""
     try:
-        node, depth = _Parser(rule, parts)._parse_with_depth()
+        node, depth = _Parser(rule, parts).parse()
     except RecursionError:
         raise RuleError(rule, 0, "a simpler rule", _chunk(rule, 0)) from None
     if tree_size(node) > MAX_RULE_NODES:
@@ -775,11 +772,7 @@ def tree_size(node: Node) -> int:
         known = sizes.get(id(current))
         if known is not None:
             return known
-        total = 1 + sum(
-            size(getattr(current, f.name))
-            for f in fields(current)
-            if isinstance(getattr(current, f.name), _NODE_TYPES)
-        )
+        total = 1 + sum(size(child) for child in _children(current))
         sizes[id(current)] = total
         return total
 
