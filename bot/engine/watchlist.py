@@ -860,22 +860,14 @@ def to_document(wl: Watchlist, base: CommentedMap | None = None) -> CommentedMap
     _set_seq(doc, "entities", [_entity_doc(e) for e in wl.entities])
     _set_seq(doc, "keywords", [_keyword_doc(k) for k in wl.keywords])
     if wl.groups or "groups" in doc:
-        groups = doc.get("groups")
-        groups = groups if isinstance(groups, CommentedMap) else CommentedMap()
-        for name in [n for n in groups if n not in wl.groups]:
-            del groups[name]
-        for name, terms in wl.groups.items():
-            groups[name] = _merge_seq(groups.get(name), [_keyword_doc(k) for k in terms])
-        doc["groups"] = groups
-    if wl.parts or "parts" in doc:
-        parts = doc.get("parts")
-        parts = parts if isinstance(parts, CommentedMap) else CommentedMap()
-        for name in [n for n in parts if n not in wl.parts]:
-            del parts[name]
-        for name, text in wl.parts.items():
-            if parts.get(name) != text:
-                parts[name] = text
-        doc["parts"] = parts
+        _set_map(
+            doc,
+            "groups",
+            {name: [_keyword_doc(k) for k in terms] for name, terms in wl.groups.items()},
+            _merge_seq,
+        )
+    if wl.parts or "parts" in doc:  # a text kept as it is keeps its style (folded, quoted)
+        _set_map(doc, "parts", dict(wl.parts), lambda old, text: old if old == text else text)
     if wl.rule:
         doc["rule"] = wl.rule
     elif "rule" in doc:
@@ -909,6 +901,22 @@ def _keyword_doc(kw: Keyword) -> object:
     if kw.weight == 1.0:
         return kw.term
     return CommentedMap(term=kw.term, weight=kw.weight)
+
+
+def _set_map(
+    doc: CommentedMap, key: str, values: dict[str, T], merge: Callable[[object, T], object]
+) -> None:
+    """Set a mapping field name by name, keeping the comments of the names still there:
+    names no longer in ``values`` go, each value is ``merge(old value, new value)``."""
+    found = doc.get(key)
+    mapping = found if isinstance(found, CommentedMap) else CommentedMap()
+    for name in [n for n in mapping if n not in values]:
+        del mapping[name]
+    for name, value in values.items():
+        merged = merge(mapping.get(name), value)
+        if merged is not mapping.get(name):
+            mapping[name] = merged
+    doc[key] = mapping
 
 
 def _set_seq(doc: CommentedMap, key: str, items: list[object]) -> None:
