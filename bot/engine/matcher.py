@@ -456,13 +456,14 @@ class Matcher:
         cwl.rule_terms_by_key = {key: tuple(ts) for key, ts in by_key.items()}
         plain_keywords = {Pattern.from_text(kw.term).key for kw in wl.keywords}
         cwl.evidence_keys = set(cwl.entity_keys) | plain_keywords
-        for term in positive_terms(wl.rule_ast):
+        positives = positive_terms(wl.rule_ast)
+        for term in positives:
             cwl.evidence_keys.update(cwl.keys_by_rule_term.get(term, []))
         title_only = title_only_terms(wl.rule_ast)
         # entities, the watchlist's own keywords and rule terms used outside title:
         # count wherever they are found, even when another use is in the title only
         anywhere = set(cwl.entity_keys) | plain_keywords
-        for term in positive_terms(wl.rule_ast):
+        for term in positives:
             if term not in title_only:
                 anywhere.update(cwl.keys_by_rule_term.get(term, ()))
         cwl.title_only_keys = {
