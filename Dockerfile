@@ -16,7 +16,7 @@ ENV PATH=/opt/alertbot/bin:$PATH \
 WORKDIR /src
 # the lock first: this layer is rebuilt only when a pin changes
 COPY requirements.lock ./
-RUN pip install --no-cache-dir --require-hashes -r requirements.lock
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock && pip check
 COPY pyproject.toml setup.py README.md ./
 COPY bot ./bot
 COPY handlers ./handlers

@@ -13,10 +13,14 @@ UV     := uv==0.13.8
 .PHONY: run test lint install lock env-example bench bench-pipeline bench-replicas clean
 
 # every package at the version and hash in the lock file, then the project itself
-# (no deps, built with the locked setuptools: nothing unpinned is fetched)
+# (no deps, built with the locked setuptools: nothing unpinned is fetched). The lock is
+# complete, so pip resolves nothing (--no-deps): pip 23 otherwise re-resolves a dependency
+# asked for with an extra (justext's lxml[html_clean]) to the newest release and refuses it
+# as unpinned. pip check then proves the locked set consistent.
 $(STAMP): $(BUILD)
 	$(PYTHON) -m venv $(VENV)
-	$(PIP) install --require-hashes -r requirements-dev.lock
+	$(PIP) install --require-hashes --no-deps -r requirements-dev.lock
+	$(BIN)/pip check --disable-pip-version-check
 	$(PIP) install --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)

@@ -60,7 +60,8 @@ def test_every_stage_is_slim_python_and_the_lock_is_installed_with_hashes() -> N
     bases = [args.split()[0] for word, args in steps if word == "FROM"]
     assert bases and all(re.fullmatch(r"python:3\.\d+-slim", b) for b in bases)
     runs = " && ".join(args for word, args in steps if word == "RUN")
-    assert "pip install --no-cache-dir --require-hashes -r requirements.lock" in runs
+    assert "pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock" in runs
+    assert "pip check" in runs  # the locked set is consistent on its own
     assert "--no-deps ." in runs  # the bot itself resolves nothing beyond the lock
 
 
