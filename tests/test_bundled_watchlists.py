@@ -164,6 +164,15 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Army patrols along the northern border begin", "", {BORDER}),
         ("Soldiers standing guard on the border as the crossing stays shut", "", {BORDER}),
         ("Troops ordered to take over the buffer zone along the border", "", {BORDER}),
+        # a decided plan is a decision, not a hedge
+        ("Ministry has approved plans to cut troops in the north", "", {TROOP}),
+        ("Government announced plans to withdraw its soldiers from the island", "", {TROOP}),
+        # under way to a destination, leaving a country
+        ("Carrier strike group approaching the gulf as tension mounts", "", {TROOP}),
+        ("Two destroyers making their way to the eastern sea", "", {TROOP}),
+        ("4,000 troops exit the southern province after ten years", "", {TROOP}),
+        # a question asking why or how says that they go
+        ("Why is the navy sending warships to the strait?", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -613,6 +622,21 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a withdrawal from a treaty is not an incursion",
             "Russia withdraws from the arms treaty",
+            "",
+        ),
+        (
+            "a yes/no question only asks whether troops go",
+            "Will the government send troops to the northern border?",
+            "",
+        ),
+        (
+            "a headline question after a label",
+            "Border crisis: is the army massing tanks near the frontier?",
+            "",
+        ),
+        (
+            "a plan not yet decided",
+            "Ministry plans to cut troops in the north next decade",
             "",
         ),
         (

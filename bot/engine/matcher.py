@@ -53,6 +53,7 @@ from bot.engine import rules
 from bot.engine.text import (
     LEAD_MAX,
     NormText,
+    is_yes_no_question,
     lead_end,
     normalise,
     sentence_span,
@@ -331,13 +332,33 @@ class _FieldText:
         return [bisect_left(starts, self.norm_offset(first)) for first, _ in spans]
 
     @cached_property
+    def _sentence_spans(self) -> list[tuple[int, int]]:
+        return split_sentences(self.norm.original)
+
+    @cached_property
     def _sentence_starts(self) -> list[int]:
         """The first token of each sentence (made when a SENT needs it: reads the field)."""
-        return self._first_tokens(split_sentences(self.norm.original))
+        return self._first_tokens(self._sentence_spans)
 
     def sentence_number(self, position: int) -> int:
         """The sentence of a token position (in the combined space), numbered per field."""
         return self.pos_offset + bisect_right(self._sentence_starts, position - self.pos_offset)
+
+    @cached_property
+    def _questions(self) -> frozenset[int]:
+        """Numbers (as :meth:`sentence_number` gives) of the sentences asking yes or no."""
+        original = self.norm.original
+        return frozenset(
+            self.pos_offset + number
+            for number, (first, last) in enumerate(self._sentence_spans, start=1)
+            if "?" in original[max(first, last - 8) : last]  # most sentences: no regex
+            and is_yes_no_question(original[first:last])
+        )
+
+    def in_question(self, position: int) -> bool:
+        """Whether the token at ``position`` is in a yes/no question (``question:``)."""
+        questions = self._questions
+        return bool(questions) and self.sentence_number(position) in questions
 
     @cached_property
     def _clause_starts(self) -> list[int]:
@@ -1072,8 +1093,11 @@ def _layout(fields: tuple[_FieldText, _FieldText], with_lead: bool) -> rules.Lay
     def clause_of(position: int) -> int:
         return (title if position < BODY_OFFSET else body).clause_number(position)
 
+    def question_of(position: int) -> bool:
+        return (title if position < BODY_OFFSET else body).in_question(position)
+
     lead = BODY_OFFSET + body.lead_tokens if with_lead else None
-    return rules.Layout(BODY_OFFSET, lead, sentence_of, clause_of)
+    return rules.Layout(BODY_OFFSET, lead, sentence_of, clause_of, question_of)
 
 
 def _cut(text: str, limit: int) -> str:

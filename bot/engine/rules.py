@@ -12,7 +12,7 @@ Grammar (EBNF; spaces between tokens are free, operators are UPPER CASE)::
     near_expr  = unary , { near_op , unary } ;             (* not NOT on both sides *)
     near_op    = "NEAR/" , distance | "PRE/" , distance | "SENT" | "CLAUSE" ;
     unary      = { "NOT" | zone } , primary ;              (* not NOT right after a zone *)
-    zone       = "title:" | "lead:" | "top:" ;
+    zone       = "title:" | "lead:" | "top:" | "question:" ;
     primary    = term | part | "(" , or_expr , ")" ;
     part       = "$" , name ;                              (* $force: a named part *)
     term       = word | prefix | phrase | entity ;
@@ -59,6 +59,12 @@ it match (used as evidence):
   never more than 600), and
   ``top:a`` on the headline and lead together: ``top:@forces AND ...`` keeps
   a long article whose body mentions forces only in passing from alerting;
+- ``question:a`` is ``a`` judged on the sentences that ask a yes/no question
+  only (they end in ``?`` and do not open with a question word:
+  :func:`bot.engine.text.is_yes_no_question`): such a sentence asks whether
+  something happens, as a hedge does, so ``NOT title:question:@forces`` drops
+  "Will Russia send troops to Belarus?" and keeps "Why is the US deploying
+  warships?" (which says it is); zones combine, ``title:question:x``;
 - ``a SENT b`` matches if some occurrence of ``a`` and some occurrence of a
   different word ``b`` are in the same sentence (the engine's sentence
   splitter, :func:`bot.engine.text.split_sentences`; the headline is its own
@@ -162,16 +168,17 @@ class Not:
     child: Node
 
 
-Zone: TypeAlias = Literal["title", "lead", "top"]
-ZONES: tuple[Zone, ...] = ("title", "lead", "top")
+Zone: TypeAlias = Literal["title", "lead", "top", "question"]
+ZONES: tuple[Zone, ...] = ("title", "lead", "top", "question")
 
 
 @dataclass(frozen=True)
 class InZone:
-    """``title:x``, ``lead:x``, ``top:x``: ``x`` evaluated on one zone of the article.
+    """``title:x``, ``lead:x``, ``top:x``, ``question:x``: ``x`` evaluated on one zone.
 
     ``title`` is the headline, ``lead`` the first sentences of the body (see
-    :func:`bot.engine.text.lead_end`), ``top`` the two together.
+    :func:`bot.engine.text.lead_end`), ``top`` the two together, ``question``
+    the sentences, anywhere, that ask a yes/no question.
     """
 
     child: Node
@@ -234,16 +241,24 @@ class Layout:
     clauses: a clause never spans two sentences). Without ``title_end``
     ``title:x`` is ``x``; without ``lead_end`` the lead is empty; without
     ``sentence_of`` the title is one sentence and the rest another; without
-    ``clause_of`` each sentence is one clause.
+    ``clause_of`` each sentence is one clause; without ``question_of`` no
+    sentence asks a question.
     """
 
     title_end: int | None = None
     lead_end: int | None = None
     sentence_of: Callable[[int], int] | None = None
     clause_of: Callable[[int], int] | None = None
+    question_of: Callable[[int], bool] | None = None
+
+    def knows(self, zone: Zone) -> bool:
+        """Whether ``zone`` can be told apart here (without a title, ``title:x`` is ``x``)."""
+        return zone == "question" or self.title_end is not None
 
     def in_zone(self, zone: Zone, start: int) -> bool:
         """Whether a span starting at ``start`` lies in ``zone`` (given ``title_end``)."""
+        if zone == "question":
+            return self.question_of is not None and self.question_of(start)
         title_end = self.title_end
         assert title_end is not None
         lead_end = title_end if self.lead_end is None else self.lead_end
@@ -436,9 +451,13 @@ class _Lexer:
             return self._prefix(i, end)
         if text == "NEAR" or (text == "PRE" and self.rule[end : end + 1] == "/"):
             return self._near(i, end)
-        if text in ZONES and self.rule[end : end + 1] == ":":
-            self.i = end + 1
-            return _Token("ZONE", text + ":", i, text)
+        if self.rule[end : end + 1] == ":":
+            if text in ZONES:
+                self.i = end + 1
+                return _Token("ZONE", text + ":", i, text)
+            if text.isalpha():  # never a term: a colon outside quotes ends no word
+                zones = ", ".join(f"{zone}:" for zone in ZONES)
+                raise self.error(i, f"a zone ({zones})", text + ":")
         self.i = end
         if text in _OPERATORS:
             return _Token(text, text, i)
@@ -1073,9 +1092,9 @@ class _Evaluator:
     def in_zone(self, node: InZone) -> Result:
         """The child evaluated again with only the spans that lie in the zone."""
         layout = self.layout
-        if layout.title_end is None:
-            return self[node.child]
         zone = node.zone
+        if not layout.knows(zone):
+            return self[node.child]
 
         def zone_lookup(term: Term) -> list[Span]:
             return [span for span in self.spans(term) if layout.in_zone(zone, span[0])]
@@ -1156,7 +1175,7 @@ class _Lazy:
         if isinstance(node, And):
             return self.matched(node.left) and self.matched(node.right)
         if isinstance(node, InZone):
-            if self.layout.title_end is None:
+            if not self.layout.knows(node.zone):
                 return self.matched(node.child)
             return self._zone(node.zone).matched(node.child)
         return self.result(node).matched  # NEAR, SENT and CLAUSE need the spans
@@ -1183,7 +1202,7 @@ class _Lazy:
         return self.sent(node)
 
     def in_zone(self, node: InZone) -> Result:
-        if self.layout.title_end is None:
+        if not self.layout.knows(node.zone):
             return self.result(node.child)
         return self._zone(node.zone).result(node.child)
 
@@ -1303,6 +1322,7 @@ def _only_terms(node: Node) -> bool:
 
 
 _ZONE_NAMES = {"title": "title", "lead": "lead", "top": "title or lead"}
+_ZONE_MISSES = {"question": "is not in a yes/no question"}
 
 
 class _Explainer:
@@ -1347,8 +1367,10 @@ class _Explainer:
         if isinstance(node, InZone):
             if not self.results[node.child].matched:
                 return self.miss(node.child)
-            where = _ZONE_NAMES[node.zone]
-            return f"{node.zone}: {_show(node.child)} is not in the {where} (only further down)"
+            where = _ZONE_MISSES.get(node.zone)
+            if where is None:
+                where = f"is not in the {_ZONE_NAMES[node.zone]} (only further down)"
+            return f"{node.zone}: {_show(node.child)} {where}"
         if isinstance(node, Or):
             return self.or_miss(node)
         label = _operator(node)

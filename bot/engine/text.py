@@ -280,6 +280,28 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_QUESTION_END = re.compile(r"\?[\"'”’)\]]*$")
+_QUESTION_STOP = re.compile(r";|(?<!\d):|:(?!\d)|(?<=\s)[-–—](?=\s)")
+_WH_OPENING = re.compile(
+    r"[\"'“‘(\[]*(?!what\s+if\b)(?:what|why|how|who|whom|whose|which|when|where)\b", re.IGNORECASE
+)
+
+
+def is_yes_no_question(sentence: str) -> bool:
+    """Whether ``sentence`` asks a yes/no question ("Will Russia send troops?",
+    "Troops to stay in Iraq?"): it ends in ``?`` and its last clause (after a
+    ``;``, ``:`` or spaced dash, so "Ukraine war: will…?" counts) does not open
+    with a question word. A question word presupposes the event ("Why is the US
+    deploying warships?" says it is deploying them); a yes/no question only asks
+    whether it happens, like a hedge. "What if…?" is a yes/no question.
+    """
+    text = sentence.rstrip()
+    if not _QUESTION_END.search(text):
+        return False
+    last = _QUESTION_STOP.split(text)[-1].lstrip()
+    return not _WH_OPENING.match(last)
+
+
 def _ends_with_abbreviation(text: str, dot: int) -> bool:
     word_start = dot
     while word_start > 0 and (text[word_start - 1].isalpha() or text[word_start - 1] == "."):
