@@ -171,6 +171,10 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Carrier strike group approaching the gulf as tension mounts", "", {TROOP}),
         ("Two destroyers making their way to the eastern sea", "", {TROOP}),
         ("4,000 troops exit the southern province after ten years", "", {TROOP}),
+        # a fear in the background ("amid fears of invasion") does not hedge the news
+        ("Ruritania sends 300 troops to the north amid fears of an invasion", "", {TROOP}),
+        # an order that names its forces and where they go
+        ("Ministry to order 2,500 reserve soldiers to the coast", "", {TROOP}),
         # a question asking why or how says that they go
         ("Why is the navy sending warships to the strait?", "", {TROOP}),
     ],
@@ -632,6 +636,16 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a headline question after a label",
             "Border crisis: is the army massing tanks near the frontier?",
+            "",
+        ),
+        (
+            "forces ordered as equipment, not sent",
+            "Minister ordered tanks and helicopters, the audit found",
+            "",
+        ),
+        (
+            "a feared invasion is not one",
+            "Fears of an invasion grow as talks stall",
             "",
         ),
         (
