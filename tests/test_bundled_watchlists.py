@@ -175,6 +175,11 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Ruritania sends 300 troops to the north amid fears of an invasion", "", {TROOP}),
         # an order that names its forces and where they go
         ("Ministry to order 2,500 reserve soldiers to the coast", "", {TROOP}),
+        # closing on a place; forces built up
+        ("Aircraft carrier nears the coast as the crisis deepens", "", {TROOP}),
+        ("Ruritania builds up forces on the island", "", {TROOP}),
+        # a military build-up named at a border, with no force word
+        ("Russian build-up at the northern border continues, officials say", "", {BORDER}),
         # a question asking why or how says that they go
         ("Why is the navy sending warships to the strait?", "", {TROOP}),
     ],
@@ -646,6 +651,11 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         (
             "a feared invasion is not one",
             "Fears of an invasion grow as talks stall",
+            "",
+        ),
+        (
+            "a build-up of lorries is not forces",
+            "Build-up of lorries at the border as checks resume",
             "",
         ),
         (
