@@ -351,8 +351,7 @@ class _FieldText:
         return frozenset(
             self.pos_offset + number
             for number, (first, last) in enumerate(self._sentence_spans, start=1)
-            if "?" in original[max(first, last - 8) : last]  # most sentences: no regex
-            and is_yes_no_question(original[first:last])
+            if is_yes_no_question(original[first:last])
         )
 
     def in_question(self, position: int) -> bool:

@@ -1321,8 +1321,12 @@ def _only_terms(node: Node) -> bool:
     return all(isinstance(alt, Term) for alt in _alternatives(node))
 
 
-_ZONE_NAMES = {"title": "title", "lead": "lead", "top": "title or lead"}
-_ZONE_MISSES = {"question": "is not in a yes/no question"}
+_ZONE_MISSES = {
+    "title": "is not in the title (only further down)",
+    "lead": "is not in the lead (only further down)",
+    "top": "is not in the title or lead (only further down)",
+    "question": "is not in a yes/no question",
+}
 
 
 class _Explainer:
@@ -1367,10 +1371,7 @@ class _Explainer:
         if isinstance(node, InZone):
             if not self.results[node.child].matched:
                 return self.miss(node.child)
-            where = _ZONE_MISSES.get(node.zone)
-            if where is None:
-                where = f"is not in the {_ZONE_NAMES[node.zone]} (only further down)"
-            return f"{node.zone}: {_show(node.child)} {where}"
+            return f"{node.zone}: {_show(node.child)} {_ZONE_MISSES[node.zone]}"
         if isinstance(node, Or):
             return self.or_miss(node)
         label = _operator(node)

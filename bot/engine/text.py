@@ -280,8 +280,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return spans
 
 
+_CLAUSE_STOP = r";|(?<!\d):|:(?!\d)|(?<=\s)[-–—](?=\s)"  # ends a clause: see split_clauses
 _QUESTION_END = re.compile(r"\?[\"'”’)\]]*$")
-_QUESTION_STOP = re.compile(r";|(?<!\d):|:(?!\d)|(?<=\s)[-–—](?=\s)")
+_QUESTION_STOP = re.compile(_CLAUSE_STOP)
 _WH_OPENING = re.compile(
     r"[\"'“‘(\[]*(?!what\s+if\b)(?:what|why|how|who|whom|whose|which|when|where)\b", re.IGNORECASE
 )
@@ -406,7 +407,7 @@ def lead_end(text: str, limit: int = LEAD_CHARS) -> int:
 
 # A clause ends at ";", at ":" (not one between digits: 10:30, 3:1) and at a dash with white
 # space around it; the other alternative is a word (letters and digits, as the matcher's tokens).
-_CLAUSE_PART = re.compile(r"(?P<stop>;|(?<!\d):|:(?!\d)|(?<=\s)[-–—](?=\s))|[^\W_]+")
+_CLAUSE_PART = re.compile(rf"(?P<stop>{_CLAUSE_STOP})|[^\W_]+")
 _CONJUNCTIONS = frozenset(["as", "while", "whereas", "but", "although", "though"])
 # "as" is a preposition or part of a comparison after these words ...
 _AS_NOT_AFTER = frozenset(
