@@ -394,3 +394,82 @@ def test_the_term_limit_counts_lexicons_and_the_shared_groups_a_rule_uses(
     assert load_text(MOVES, "moves.yaml", lexicons).term_count == 20
     more = MOVES.replace("rule: ((@forces", "rule: (@place AND @forces AND troops) OR ((@forces")
     assert load_text(more, "moves.yaml", lexicons).term_count == 20  # the same groups
+
+
+# --- shared parts: $name from a lexicon ------------------------------------------
+
+PARTS_LEXICON = LEXICON + (
+    "parts:\n"
+    "  hedged: '@hedge'\n"
+    "  told: '@movement NEAR/3 NOT $hedged'\n"
+)
+
+
+def _parts_folder(tmp_path: Path, lexicon: str, watchlist: str) -> Path:
+    (tmp_path / "lexicon.yaml").write_text(lexicon, encoding="utf-8")
+    (tmp_path / "moves.yaml").write_text(watchlist, encoding="utf-8")
+    return tmp_path
+
+
+def test_a_lexicon_part_is_said_by_the_watchlist_as_its_own(tmp_path: Path) -> None:
+    moves = "name: moves\nuse: [military]\nrule: '@forces NEAR/6 $told'\n"
+    folder = load_folder(_parts_folder(tmp_path, PARTS_LEXICON, moves))
+    assert not folder.errors, folder.errors
+    wl = folder.watchlists[0]
+    assert [(n, lex) for n, lex, _ in wl.shared_parts()] == [("told", "military"), ("hedged", "military")]
+    matcher = Matcher(folder.watchlists)
+    assert matcher.match(Article(title="Soldiers deployed north", text=""))
+    assert not matcher.match(Article(title="Soldiers may deploy north", text=""))  # $hedged
+
+
+def test_its_own_part_wins_over_the_lexicons(tmp_path: Path) -> None:
+    moves = (
+        "name: moves\nuse: [military]\n"
+        "parts:\n  told: '@movement'\n"  # no hedge check of its own
+        "rule: '@forces NEAR/6 $told'\n"
+    )
+    folder = load_folder(_parts_folder(tmp_path, PARTS_LEXICON, moves))
+    wl = folder.watchlists[0]
+    assert wl.shared_parts() == []
+    assert Matcher(folder.watchlists).match(Article(title="Soldiers may deploy north", text=""))
+    assert "hedged" not in dump(wl)  # the lexicon's parts are never copied into the watchlist
+
+
+@pytest.mark.parametrize(
+    ("parts", "says"),
+    [
+        ("  told: '@movment NEAR/3 @forces'\n", "parts.told: @movment is not a group of this lexicon"),
+        ("  told: '@movement NEAR/3 $hedgd'\n", "parts.told: "),
+        ("  told: '@movement NEAR/3 ('\n", "parts.told: "),
+    ],
+)
+def test_a_lexicon_part_with_a_typo_is_the_lexicons_one_line_error(
+    tmp_path: Path, parts: str, says: str
+) -> None:
+    moves = "name: moves\nuse: [military]\nrule: '@forces'\n"
+    folder = load_folder(_parts_folder(tmp_path, LEXICON + "parts:\n" + parts, moves))
+    first = str(folder.errors[0])
+    assert first.startswith(f"{tmp_path / 'lexicon.yaml'}: {says}"), first
+    assert "\n" not in first
+
+
+def test_a_part_of_no_lexicon_it_uses_is_refused_naming_those_it_has(tmp_path: Path) -> None:
+    moves = "name: moves\nuse: [military]\nrule: '@forces NEAR/6 $tld'\n"
+    folder = load_folder(_parts_folder(tmp_path, PARTS_LEXICON, moves))
+    error = str(folder.errors[0])
+    assert error.startswith(f"{tmp_path / 'moves.yaml'}: rule: ") and "$tld" in error, error
+    assert "$hedged" in error and "$told" in error  # the ones it could have meant
+
+
+async def test_show_lists_the_lexicon_parts_the_rule_says(tmp_path: Path) -> None:
+    lists = tmp_path / "lists"
+    lists.mkdir()
+    moves = "name: moves\nuse: [military]\nrule: '@forces NEAR/6 $told'\n"
+    _parts_folder(lists, PARTS_LEXICON, moves)
+    svc = make_service(tmp_path, lists)
+    try:
+        shown = (await say(svc, ADMIN, "/show moves")).plain_text
+        assert "Part $told (military): @movement NEAR/3 NOT $hedged" in shown
+        assert "Part $hedged (military): @hedge" in shown
+    finally:
+        await svc.close()

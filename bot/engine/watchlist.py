@@ -25,8 +25,15 @@ A *lexicon* is a file of groups that any watchlist can use instead of a copy::
       forces: [troops, battalion*, {term: "armoured brigade", weight: 2}]
       hedge: [weighs, "could send", threaten*]
 
-A watchlist says ``use: [shared]`` and its rule may then say ``@forces``.
-Its own group of the same name wins. The shared groups stay in the
+A lexicon may also hold ``parts:`` (named rule fragments, as a watchlist's
+own ``parts:``), written with its own groups and the parts before it::
+
+    parts:
+      force: "@forces NEAR/2 NOT @hedge"
+
+A watchlist says ``use: [shared]`` and its rule may then say ``@forces`` and
+``$force``. Its own group or part of the same name wins (a lexicon's part
+reads ``@x`` as the watchlist does, so an own group ``x`` changes it too). The shared groups stay in the
 watchlist's :attr:`Watchlist.lexicons` (never in :attr:`Watchlist.groups`),
 so a chat edit saved with :func:`dump` never copies them into its YAML.
 A lexicon never alerts and is not a watchlist: :func:`load_dir` returns it
@@ -91,7 +98,7 @@ TOP_FIELDS = (
     "languages",
     "relevance_threshold",
 )
-LEXICON_FIELDS = ("lexicon", "description", "groups")
+LEXICON_FIELDS = ("lexicon", "description", "groups", "parts")
 MAX_KNOWN_SHOWN = 12  # names listed after "known:" in an error
 ENTITY_FIELDS = ("name", "aliases", "fuzzy", "weight")
 KEYWORD_FIELDS = ("term", "weight")
@@ -123,6 +130,9 @@ class Entity:
         return list(seen)
 
 
+_PART_REF = re.compile(r"\$([a-z0-9_-]+)")
+
+
 @dataclass
 class Keyword:
     term: str
@@ -136,6 +146,8 @@ class Lexicon:
     name: str
     description: str = ""
     groups: dict[str, list[Keyword]] = field(default_factory=dict)
+    # named rule fragments a watchlist that uses the lexicon may say as ``$name``
+    parts: dict[str, str] = field(default_factory=dict)
     path: Path | None = None
 
     def group(self, name: str) -> list[Keyword] | None:
@@ -228,6 +240,26 @@ class Watchlist:
             shared = self.lexicon_group(term.value)
             if shared is not None:
                 found[term.value.casefold()] = shared
+        return list(found.values())
+
+    def shared_parts(self) -> list[tuple[str, str, str]]:
+        """``(name, lexicon, text)`` of the lexicon parts the rule says (directly, in its
+        own parts or through other lexicon parts), in the order they are first said."""
+        if self.rule is None or not self.lexicons:
+            return []
+        lexicon_parts: dict[str, tuple[str, str]] = {}
+        for lex in self.lexicons:
+            for name, text in lex.parts.items():
+                lexicon_parts.setdefault(name, (lex.name, text))
+        found: dict[str, tuple[str, str, str]] = {}
+        pending = [*self.parts.values(), self.rule]
+        while pending:
+            for name in _PART_REF.findall(pending.pop(0)):
+                if name in found or name in self.parts or name not in lexicon_parts:
+                    continue
+                owner, text = lexicon_parts[name]
+                found[name] = (name, owner, text)
+                pending.append(text)
         return list(found.values())
 
     def rule_groups(self) -> list[tuple[str, str]]:
@@ -559,11 +591,29 @@ def _check_rule_text(text: str, source: str, where: str) -> None:
 
 
 def _compile_parts(wl: Watchlist, source: str) -> dict[str, rules.Part]:
-    """The watchlist's parts, parsed in order (a part may use the ones before it)."""
+    """The parts a rule of ``wl`` may say: the lexicons' (the first lexicon in ``use``
+    that has a name wins), then its own, parsed in order (a part may use the ones
+    before it; an own part replaces a lexicon's of the same name)."""
     compiled: dict[str, rules.Part] = {}
+    for lexicon in wl.lexicons:
+        for name, part in _lexicon_parts(wl, lexicon, source).items():
+            compiled.setdefault(name, part)
     for name, text in wl.parts.items():
         where = f"parts.{name}"
         _check_rule_text(text, source, where)
+        try:
+            compiled[name] = rules.parse_part(text, compiled)
+        except rules.RuleError as err:
+            raise WatchlistError(source, where, str(err)) from None
+        _check_terms(wl, rules.terms(compiled[name].node), source, where)
+    return compiled
+
+
+def _lexicon_parts(wl: Watchlist, lexicon: Lexicon, source: str) -> dict[str, rules.Part]:
+    """``lexicon``'s parts as ``wl`` reads them (its ``@x`` resolved as the watchlist's)."""
+    compiled: dict[str, rules.Part] = {}
+    for name, text in lexicon.parts.items():
+        where = f"use: {lexicon.name}: parts.{name}"
         try:
             compiled[name] = rules.parse_part(text, compiled)
         except rules.RuleError as err:
@@ -626,12 +676,38 @@ def lexicon_from_mapping(data: object, source: str = "<lexicon>") -> Lexicon:
     if not groups:
         raise WatchlistError(source, "groups", "a lexicon needs at least one group")
     _check_size(source, sum(len(terms) for terms in groups.values()), "a lexicon")
-    return Lexicon(
+    lexicon = Lexicon(
         name=name,
         description=str(data.get("description") or "").strip(),
         groups=groups,
+        parts=_parse_parts(source, data.get("parts")),
         path=Path(source) if source and not source.startswith("<") else None,
     )
+    _check_lexicon_parts(lexicon, source)
+    return lexicon
+
+
+def _check_lexicon_parts(lexicon: Lexicon, source: str) -> None:
+    """Each part parses with the parts before it and names only the lexicon's groups
+    (a typo is the lexicon file's error, not that of every watchlist using it)."""
+    compiled: dict[str, rules.Part] = {}
+    for name, text in lexicon.parts.items():
+        where = f"parts.{name}"
+        _check_rule_text(text, source, where)
+        try:
+            compiled[name] = rules.parse_part(text, compiled)
+        except rules.RuleError as err:
+            raise WatchlistError(source, where, str(err)) from None
+        for term in rules.terms(compiled[name].node):
+            problem = term_problem(term.value) if term.kind != "entity" else None
+            if problem:
+                raise WatchlistError(source, where, problem)
+            if term.kind == "entity" and lexicon.group(term.value) is None:
+                raise WatchlistError(
+                    source,
+                    where,
+                    f"@{term.value} is not a group of this lexicon (known: {_known(lexicon.groups)})",
+                )
 
 
 def is_lexicon(data: object) -> bool:

@@ -273,6 +273,8 @@ def describe(wl: Watchlist, p: str) -> Reply:
         reply.line(italic("Its rule uses no group of these lexicons yet."))
     for part, fragment in wl.parts.items():
         reply.line(bold(f"Part ${part}: "), code(fragment))
+    for part, lexicon, fragment in wl.shared_parts():
+        reply.line(bold(f"Part ${part} ({lexicon}): "), code(fragment))
     reply.line(bold("Rule: "), code(wl.rule) if wl.rule else text(_default_rule(wl)))
     reply.line(bold("Min score: "), text(f"{wl.min_score:g}"))
     if wl.languages:
