@@ -182,6 +182,27 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Russian build-up at the northern border continues, officials say", "", {BORDER}),
         # a question asking why or how says that they go
         ("Why is the navy sending warships to the strait?", "", {TROOP}),
+        # a movement verb split by its object
+        ("Ruritania to pull its 1,200 soldiers out of the enclave", "", {TROOP}),
+        ("Government brings the marines home after six months", "", {TROOP}),
+        # a defence force named as such
+        ("Defence Force personnel sent to the flooded valley", "", {TROOP}),
+        # an order to prepare for a deployment that is only possible is still an alert state
+        ("Ministry orders 900 troops to prepare for possible deployment abroad", "", {TROOP}),
+        # forces mobilised to a border
+        ("Ruritania mobilises troops to the Freedonian border", "", {BORDER}),
+        ("Ruritania to pull its remaining forces from the enclave", "", {TROOP}),
+        # forces made ready for a deployment; exercises a state joins; forces received
+        ("Ministry preparing 800 soldiers for potential deployment to the capital", "", {TROOP}),
+        ("Navies of three countries join in Coral Sea drills", "", {TROOP}),
+        ("Ruritania receives 900 Freedonian army troops", "", {TROOP}),
+        # ships where they have arrived; alliance aircraft; a deployment authorised
+        ("Carrier strike group operates in the Coral Sea", "", {TROOP}),
+        ("Two destroyers visit the port of Freedonia", "", {TROOP}),
+        ("NATO aircraft to arrive in Iceland for routine exercises", "", {TROOP}),
+        # "caught on camera" is how it was seen, not a camera deployed
+        ("Navy launches largest drills in the strait, with live-fire exercises caught on camera", "", {TROOP}),
+        ("Governor authorizes National Guard deployment to the city", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -668,6 +689,28 @@ MOVEMENT_LISTS = {TROOP, BORDER}
             "Troops exchange fire along the border overnight",
             "Militants attacked several army posts along the frontier.",
         ),
+        ("a poll about a deployment", "Poll: most voters oppose Guard deployments to cities", ""),
+        (
+            "a lawsuit about a deployment",
+            "City sues governor over National Guard deployment",
+            "Hundreds of Guard troops were deployed to the city last month.",
+        ),
+        ("troops pledged, not sent", "Twenty countries pledge troops to deploy to the region", ""),
+        (
+            "a deployment on a condition later in the headline",
+            "Ruritania preparing to send troops to the island as part of a new force if a peace deal is signed",
+            "",
+        ),
+        ("money to prepare for a deployment", "Budget earmarks funds to prepare for a possible troop deployment", ""),
+        ("a school's fire drills", "School holds fire drills for pupils", ""),
+        ("a visit to a ship", "Minister visits the new destroyer in dry dock", ""),
+        ("an airliner's aircraft", "Airline aircraft to arrive in the capital for the air show", ""),
+        ("cameras deployed", "Police deploy new cameras across the capital", ""),
+        (
+            "a modal five words before",
+            "Here are the cities the president could target with National Guard deployments next year",
+            "",
+        ),
     ],
 )
 def test_false_friends_stay_quiet(matcher: Matcher, why: str, title: str, text: str) -> None:
@@ -720,3 +763,22 @@ def test_a_long_story_about_something_else_does_not_alert(matcher: Matcher) -> N
     assert not fired(matcher, "City council approves new budget", text) & MOVEMENT_LISTS
     lead_first = aside + " " + filler
     assert TROOP in fired(matcher, "Troops on the move", lead_first)
+
+
+def test_a_false_friend_deep_in_the_body_does_not_cancel_the_headlines_news(
+    matcher: Matcher,
+) -> None:
+    """Zones: the exclusions (arms shipments, civilian convoys) are judged where the
+    news is, the headline and lead; a background paragraph about an arms sale far down
+    a long story does not cancel the warships its headline reports."""
+    filler = " ".join(
+        f"Paragraph {i} recalls the history of the strait and its fishing towns." for i in range(30)
+    )
+    body = (
+        "Four warships sailed into the strait on Monday, the navy said. "
+        + filler
+        + " Last year the government approved an arms sale of missiles to the island."
+    )
+    assert TROOP in fired(matcher, "Warships sail into the strait", body)
+    shipment = "The navy said missiles were delivered to the island as part of an arms sale."
+    assert TROOP not in fired(matcher, "Missiles delivered to the island", shipment)
