@@ -203,6 +203,11 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # "caught on camera" is how it was seen, not a camera deployed
         ("Navy launches largest drills in the strait, with live-fire exercises caught on camera", "", {TROOP}),
         ("Governor authorizes National Guard deployment to the city", "", {TROOP}),
+        # marching (not the month), rotating, a port call after a ship's name, police at a border
+        ("Soldiers marching towards the capital, witnesses say", "", {TROOP}),
+        ("Marines rotate out of the base after nine months", "", {TROOP}),
+        ("Navy destroyer Freedonia Star makes a rare port call in the capital", "", {TROOP}),
+        ("Ministry sends 300 more police officers to the border", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -706,6 +711,8 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("a visit to a ship", "Minister visits the new destroyer in dry dock", ""),
         ("an airliner's aircraft", "Airline aircraft to arrive in the capital for the air show", ""),
         ("cameras deployed", "Police deploy new cameras across the capital", ""),
+        ("an army of helpers", "An army of volunteers is heading to the flooded town", ""),
+        ("the month, not a march", "Soldiers to get a pay rise from March, ministry says", ""),
         (
             "a modal five words before",
             "Here are the cities the president could target with National Guard deployments next year",
