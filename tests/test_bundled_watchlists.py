@@ -208,6 +208,9 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Marines rotate out of the base after nine months", "", {TROOP}),
         ("Navy destroyer Freedonia Star makes a rare port call in the capital", "", {TROOP}),
         ("Ministry sends 300 more police officers to the border", "", {BORDER}),
+        ("The last foreign troops have now left the base", "", {TROOP}),
+        # clashes in the background ("as clashes continue") do not make it a combat report
+        ("Army steps up patrols along the northern border as clashes continue", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -712,6 +715,8 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("an airliner's aircraft", "Airline aircraft to arrive in the capital for the air show", ""),
         ("cameras deployed", "Police deploy new cameras across the capital", ""),
         ("an army of helpers", "An army of volunteers is heading to the flooded town", ""),
+        ("a state preparing to send troops", "Ruritania is preparing to send troops to the zone, media say", ""),
+        ("talks about a pull-back", "Two neighbours talk disengagement at the lake", ""),
         ("the month, not a march", "Soldiers to get a pay rise from March, ministry says", ""),
         (
             "a modal five words before",
