@@ -211,6 +211,9 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("The last foreign troops have now left the base", "", {TROOP}),
         # clashes in the background ("as clashes continue") do not make it a combat report
         ("Army steps up patrols along the northern border as clashes continue", "", {BORDER}),
+        # the migrants' hedge is theirs, in another clause; a proposal approved is decided
+        ("Army deployed at the southern border as migrants seek to enter", "", {TROOP, BORDER}),
+        ("Ministry approves proposal to redeploy 2,000 troops from the north", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -717,6 +720,12 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("an army of helpers", "An army of volunteers is heading to the flooded town", ""),
         ("a state preparing to send troops", "Ruritania is preparing to send troops to the zone, media say", ""),
         ("talks about a pull-back", "Two neighbours talk disengagement at the lake", ""),
+        ("a plan drawn up", "Ruritania draws up roadmap with Freedonia to reinforce the eastern flank", ""),
+        (
+            "a plan rejected, with its forces named in the lead",
+            "President rejects plan to send troops across the border",
+            "Thousands of troops were deployed along the border last year.",
+        ),
         ("the month, not a march", "Soldiers to get a pay rise from March, ministry says", ""),
         (
             "a modal five words before",
