@@ -214,6 +214,7 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         # the migrants' hedge is theirs, in another clause; a proposal approved is decided
         ("Army deployed at the southern border as migrants seek to enter", "", {TROOP, BORDER}),
         ("Ministry approves proposal to redeploy 2,000 troops from the north", "", {TROOP}),
+        ("Freedonia launches security operations along its northern border", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -721,6 +722,7 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("a state preparing to send troops", "Ruritania is preparing to send troops to the zone, media say", ""),
         ("talks about a pull-back", "Two neighbours talk disengagement at the lake", ""),
         ("a plan drawn up", "Ruritania draws up roadmap with Freedonia to reinforce the eastern flank", ""),
+        ("a pact signed about a deployment", "Three leaders sign troop deployment pact for the peace force", ""),
         (
             "a plan rejected, with its forces named in the lead",
             "President rejects plan to send troops across the border",
