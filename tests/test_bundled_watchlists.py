@@ -215,6 +215,11 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Army deployed at the southern border as migrants seek to enter", "", {TROOP, BORDER}),
         ("Ministry approves proposal to redeploy 2,000 troops from the north", "", {TROOP}),
         ("Freedonia launches security operations along its northern border", "", {BORDER}),
+        # a carrier on the move in a headline; a presence ended; forces committed in a push
+        ("Second carrier enters the gulf, officials say", "", {TROOP}),
+        ("Ruritania ends military presence in Freedonia", "", {TROOP}),
+        ("The army commits new forces in a southward push", "", {TROOP}),
+        ("1,000 more troops will be stationed in the north", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -723,6 +728,23 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("talks about a pull-back", "Two neighbours talk disengagement at the lake", ""),
         ("a plan drawn up", "Ruritania draws up roadmap with Freedonia to reinforce the eastern flank", ""),
         ("a pact signed about a deployment", "Three leaders sign troop deployment pact for the peace force", ""),
+        ("a mobile carrier", "Mobile carrier arrives in new market", ""),
+        ("a company ends operations", "Company ends operations in the capital", ""),
+        (
+            "'a move' is a decision",
+            "Ministry bans exports of dual-use goods",
+            "The ban on goods for military use is a move that escalates tensions, officials said.",
+        ),
+        (
+            "forces only said to be stationed somewhere",
+            "Commander praises the alliance",
+            "The commander of foreign forces stationed in the country said the alliance is strong.",
+        ),
+        (
+            "detainees moved by the military",
+            "Unrest sparks fears of prison breaks",
+            "The military rushed detainees out of the region and into a neighbouring country.",
+        ),
         (
             "a plan rejected, with its forces named in the lead",
             "President rejects plan to send troops across the border",
