@@ -220,6 +220,10 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Ruritania ends military presence in Freedonia", "", {TROOP}),
         ("The army commits new forces in a southward push", "", {TROOP}),
         ("1,000 more troops will be stationed in the north", "", {TROOP}),
+        # a state advancing on, pushing deeper into or withdrawing from a place
+        ("Russia advances on the river port as defenders regroup", "", {TROOP}),
+        ("Israel pushes deeper into the northern district", "", {TROOP}),
+        ("Russia withdraws from the border town", "", {TROOP}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -729,6 +733,8 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("a plan drawn up", "Ruritania draws up roadmap with Freedonia to reinforce the eastern flank", ""),
         ("a pact signed about a deployment", "Three leaders sign troop deployment pact for the peace force", ""),
         ("a mobile carrier", "Mobile carrier arrives in new market", ""),
+        ("a state leaving a body", "France withdraws from the world health body", ""),
+        ("a state leaving a contest", "France pulls out of the song contest", ""),
         ("a company ends operations", "Company ends operations in the capital", ""),
         (
             "'a move' is a decision",

@@ -593,32 +593,38 @@ def _check_rule_text(text: str, source: str, where: str) -> None:
 def _compile_parts(wl: Watchlist, source: str) -> dict[str, rules.Part]:
     """The parts a rule of ``wl`` may say: the lexicons' (the first lexicon in ``use``
     that has a name wins), then its own, parsed in order (a part may use the ones
-    before it; an own part replaces a lexicon's of the same name)."""
-    compiled: dict[str, rules.Part] = {}
+    before it; an own part replaces a lexicon's of the same name). A lexicon's part
+    reads its ``@x`` as the watchlist does."""
+
+    def check(leaves: list[rules.Term], where: str) -> None:
+        _check_terms(wl, leaves, source, where)
+
+    shared: dict[str, rules.Part] = {}
     for lexicon in wl.lexicons:
-        for name, part in _lexicon_parts(wl, lexicon, source).items():
-            compiled.setdefault(name, part)
-    for name, text in wl.parts.items():
-        where = f"parts.{name}"
+        prefix = f"use: {lexicon.name}: parts."
+        for name, part in _parse_in_order(lexicon.parts, source, prefix, check).items():
+            shared.setdefault(name, part)
+    return _parse_in_order(wl.parts, source, "parts.", check, shared)
+
+
+def _parse_in_order(
+    texts: Mapping[str, str],
+    source: str,
+    prefix: str,
+    check: Callable[[list[rules.Term], str], None],
+    known: Mapping[str, rules.Part] | None = None,
+) -> dict[str, rules.Part]:
+    """``texts`` (name: rule fragment) parsed in order, each with ``known`` and the
+    ones before it; ``check`` sees each part's terms (``prefix`` + name is where)."""
+    compiled = dict(known or {})
+    for name, text in texts.items():
+        where = prefix + name
         _check_rule_text(text, source, where)
         try:
             compiled[name] = rules.parse_part(text, compiled)
         except rules.RuleError as err:
             raise WatchlistError(source, where, str(err)) from None
-        _check_terms(wl, rules.terms(compiled[name].node), source, where)
-    return compiled
-
-
-def _lexicon_parts(wl: Watchlist, lexicon: Lexicon, source: str) -> dict[str, rules.Part]:
-    """``lexicon``'s parts as ``wl`` reads them (its ``@x`` resolved as the watchlist's)."""
-    compiled: dict[str, rules.Part] = {}
-    for name, text in lexicon.parts.items():
-        where = f"use: {lexicon.name}: parts.{name}"
-        try:
-            compiled[name] = rules.parse_part(text, compiled)
-        except rules.RuleError as err:
-            raise WatchlistError(source, where, str(err)) from None
-        _check_terms(wl, rules.terms(compiled[name].node), source, where)
+        check(rules.terms(compiled[name].node), where)
     return compiled
 
 
@@ -690,15 +696,9 @@ def lexicon_from_mapping(data: object, source: str = "<lexicon>") -> Lexicon:
 def _check_lexicon_parts(lexicon: Lexicon, source: str) -> None:
     """Each part parses with the parts before it and names only the lexicon's groups
     (a typo is the lexicon file's error, not that of every watchlist using it)."""
-    compiled: dict[str, rules.Part] = {}
-    for name, text in lexicon.parts.items():
-        where = f"parts.{name}"
-        _check_rule_text(text, source, where)
-        try:
-            compiled[name] = rules.parse_part(text, compiled)
-        except rules.RuleError as err:
-            raise WatchlistError(source, where, str(err)) from None
-        for term in rules.terms(compiled[name].node):
+
+    def check(leaves: list[rules.Term], where: str) -> None:
+        for term in leaves:
             problem = term_problem(term.value) if term.kind != "entity" else None
             if problem:
                 raise WatchlistError(source, where, problem)
@@ -708,6 +708,8 @@ def _check_lexicon_parts(lexicon: Lexicon, source: str) -> None:
                     where,
                     f"@{term.value} is not a group of this lexicon (known: {_known(lexicon.groups)})",
                 )
+
+    _parse_in_order(lexicon.parts, source, "parts.", check)
 
 
 def is_lexicon(data: object) -> bool:
