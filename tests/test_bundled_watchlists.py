@@ -224,6 +224,15 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Russia advances on the river port as defenders regroup", "", {TROOP}),
         ("Israel pushes deeper into the northern district", "", {TROOP}),
         ("Russia withdraws from the border town", "", {TROOP}),
+        # a first told as "historic"; fighter types; readiness raised; battalions summoned
+        ("Attack submarine makes historic first port call in the capital", "", {TROOP}),
+        ("F-22 Raptors arrive in the north for air policing", "", {TROOP}),
+        ("Ministry places 8,500 troops on heightened readiness", "", {TROOP}),
+        ("After the earthquake, the government summons battalions to the region", "", {TROOP}),
+        ("Ruritanian military rolls toward the capital", "", {TROOP}),
+        # security stepped up along a border; drones deployed there
+        ("Ruritania beefs up security along its northern border", "", {BORDER}),
+        ("Ruritania's drone deployment to the border raises stakes", "", {BORDER}),
     ],
 )
 def test_real_movements_alert(matcher: Matcher, title: str, text: str, expected: set[str]) -> None:
@@ -735,6 +744,10 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("a mobile carrier", "Mobile carrier arrives in new market", ""),
         ("a state leaving a body", "France withdraws from the world health body", ""),
         ("a state leaving a contest", "France pulls out of the song contest", ""),
+        ("a missile fired off", "Watch the navy destroyer fire off a missile for the first time", ""),
+        ("drills ended", "Two allies end spring military drills to back diplomacy", ""),
+        ("talk of cuts", "Commander defends troop levels amid talk of cuts", ""),
+        ("anti-drone works at a border", "Ruritania preparing anti-drone fortifications along its eastern border", ""),
         ("a company ends operations", "Company ends operations in the capital", ""),
         (
             "'a move' is a decision",
