@@ -230,6 +230,8 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Ministry places 8,500 troops on heightened readiness", "", {TROOP}),
         ("After the earthquake, the government summons battalions to the region", "", {TROOP}),
         ("Ruritanian military rolls toward the capital", "", {TROOP}),
+        ("Some military personnel told to leave the bases in the gulf", "", {TROOP}),
+        ("Carrier strike group conducts maritime operations in the Coral Sea", "", {TROOP}),
         # security stepped up along a border; drones deployed there
         ("Ruritania beefs up security along its northern border", "", {BORDER}),
         ("Ruritania's drone deployment to the border raises stakes", "", {BORDER}),
@@ -747,6 +749,8 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("a missile fired off", "Watch the navy destroyer fire off a missile for the first time", ""),
         ("drills ended", "Two allies end spring military drills to back diplomacy", ""),
         ("talk of cuts", "Commander defends troop levels amid talk of cuts", ""),
+        ("a demand to withdraw", "Prime minister tells peacekeepers to withdraw immediately", ""),
+        ("strikes, not a movement", "Destroyer conducts strike operations off the coast", ""),
         ("anti-drone works at a border", "Ruritania preparing anti-drone fortifications along its eastern border", ""),
         ("a company ends operations", "Company ends operations in the capital", ""),
         (
