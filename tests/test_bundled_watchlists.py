@@ -232,6 +232,11 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Ruritanian military rolls toward the capital", "", {TROOP}),
         ("Some military personnel told to leave the bases in the gulf", "", {TROOP}),
         ("Carrier strike group conducts maritime operations in the Coral Sea", "", {TROOP}),
+        ("Two NATO ships have arrived in the northern gulf", "", {TROOP}),
+        # a state reinforcing its border; fighter jets at a border are forces, not fighting
+        ("Tajikistan to reinforce its border with Afghanistan", "", {BORDER}),
+        ("Deployment of troops and fighter jets at the northern border", "", {BORDER}),
+        ("Army to conduct live-fire drill near the Freedonian border", "", {BORDER}),
         # security stepped up along a border; drones deployed there
         ("Ruritania beefs up security along its northern border", "", {BORDER}),
         ("Ruritania's drone deployment to the border raises stakes", "", {BORDER}),
@@ -751,6 +756,9 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("talk of cuts", "Commander defends troop levels amid talk of cuts", ""),
         ("a demand to withdraw", "Prime minister tells peacekeepers to withdraw immediately", ""),
         ("strikes, not a movement", "Destroyer conducts strike operations off the coast", ""),
+        ("cargo ships", "Cargo ships arrive in the port after the storm", ""),
+        ("a border fence reinforced", "Poland to reinforce border fence with Belarus", ""),
+        ("fighters trying to breach a border", "Armed fighters try to breach the border amid protests", ""),
         ("anti-drone works at a border", "Ruritania preparing anti-drone fortifications along its eastern border", ""),
         ("a company ends operations", "Company ends operations in the capital", ""),
         (
