@@ -233,6 +233,9 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Some military personnel told to leave the bases in the gulf", "", {TROOP}),
         ("Carrier strike group conducts maritime operations in the Coral Sea", "", {TROOP}),
         ("Two NATO ships have arrived in the northern gulf", "", {TROOP}),
+        ("Navy hospital ship arrives in the harbour", "", {TROOP}),
+        ("Army on 'highest alert' over the protests in the north", "", {TROOP}),
+        ("Troops opposed to the regime move into the capital", "", {TROOP}),
         # a state reinforcing its border; fighter jets at a border are forces, not fighting
         ("Tajikistan to reinforce its border with Afghanistan", "", {BORDER}),
         ("Deployment of troops and fighter jets at the northern border", "", {BORDER}),
@@ -757,6 +760,7 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("a demand to withdraw", "Prime minister tells peacekeepers to withdraw immediately", ""),
         ("strikes, not a movement", "Destroyer conducts strike operations off the coast", ""),
         ("cargo ships", "Cargo ships arrive in the port after the storm", ""),
+        ("a minister opposing a deployment", "Minister says he opposes using the army to quell unrest in the cities", ""),
         ("a border fence reinforced", "Poland to reinforce border fence with Belarus", ""),
         ("fighters trying to breach a border", "Armed fighters try to breach the border amid protests", ""),
         ("anti-drone works at a border", "Ruritania preparing anti-drone fortifications along its eastern border", ""),
