@@ -234,6 +234,7 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Carrier strike group conducts maritime operations in the Coral Sea", "", {TROOP}),
         ("Two NATO ships have arrived in the northern gulf", "", {TROOP}),
         ("Navy hospital ship arrives in the harbour", "", {TROOP}),
+        ("President announces troop withdrawal plan for the island", "", {TROOP}),
         ("Army on 'highest alert' over the protests in the north", "", {TROOP}),
         ("Troops opposed to the regime move into the capital", "", {TROOP}),
         # a state reinforcing its border; fighter jets at a border are forces, not fighting
