@@ -235,6 +235,7 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Two NATO ships have arrived in the northern gulf", "", {TROOP}),
         ("Navy hospital ship arrives in the harbour", "", {TROOP}),
         ("President announces troop withdrawal plan for the island", "", {TROOP}),
+        ("Troops deployed to the border fire tear gas at the crowd", "", {BORDER}),
         ("Army on 'highest alert' over the protests in the north", "", {TROOP}),
         ("Troops opposed to the regime move into the capital", "", {TROOP}),
         # a state reinforcing its border; fighter jets at a border are forces, not fighting
@@ -762,6 +763,13 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("strikes, not a movement", "Destroyer conducts strike operations off the coast", ""),
         ("cargo ships", "Cargo ships arrive in the port after the storm", ""),
         ("a minister opposing a deployment", "Minister says he opposes using the army to quell unrest in the cities", ""),
+        (
+            "tear gas deployed by border agents",
+            "Protesters clash with federal agents at the hotel, as agents deploy tear gas",
+            "Protesters were arrested after clashing with federal agents, who used tear gas "
+            "after a shooting by Border Patrol agents. Border Patrol agents were seen standing "
+            "near the entrance to the hotel.",
+        ),
         ("a border fence reinforced", "Poland to reinforce border fence with Belarus", ""),
         ("fighters trying to breach a border", "Armed fighters try to breach the border amid protests", ""),
         ("anti-drone works at a border", "Ruritania preparing anti-drone fortifications along its eastern border", ""),
