@@ -236,6 +236,8 @@ def fired(matcher: Matcher, title: str, text: str = "") -> set[str]:
         ("Navy hospital ship arrives in the harbour", "", {TROOP}),
         ("President announces troop withdrawal plan for the island", "", {TROOP}),
         ("Troops deployed to the border fire tear gas at the crowd", "", {BORDER}),
+        # a departure told after a list of the forces' countries
+        ("Peacekeepers from France, Italy and Spain leave the island", "", {TROOP}),
         ("Army on 'highest alert' over the protests in the north", "", {TROOP}),
         ("Troops opposed to the regime move into the capital", "", {TROOP}),
         # a state reinforcing its border; fighter jets at a border are forces, not fighting
@@ -762,6 +764,7 @@ MOVEMENT_LISTS = {TROOP, BORDER}
         ("a demand to withdraw", "Prime minister tells peacekeepers to withdraw immediately", ""),
         ("strikes, not a movement", "Destroyer conducts strike operations off the coast", ""),
         ("cargo ships", "Cargo ships arrive in the port after the storm", ""),
+        ("a state leaving, no forces named", "Delegates from France and Italy leave the summit early", ""),
         ("a minister opposing a deployment", "Minister says he opposes using the army to quell unrest in the cities", ""),
         (
             "tear gas deployed by border agents",
