@@ -441,6 +441,15 @@ def test_its_own_part_wins_over_the_lexicons(tmp_path: Path) -> None:
         ("  told: '@movment NEAR/3 @forces'\n", "parts.told: @movment is not a group of this lexicon"),
         ("  told: '@movement NEAR/3 $hedgd'\n", "parts.told: "),
         ("  told: '@movement NEAR/3 ('\n", "parts.told: "),
+        (
+            "  told: '"
+            + " OR ".join(
+                "(" + " OR ".join(f"w{i}" for i in range(k, min(k + 50, 501))) + ")"
+                for k in range(0, 501, 50)
+            )
+            + "'\n",
+            "parts.told: 501 terms: a rule has at most 500",
+        ),
     ],
 )
 def test_a_lexicon_part_with_a_typo_is_the_lexicons_one_line_error(

@@ -875,6 +875,18 @@ def uses_zone(node: Node, zones: Sequence[Zone]) -> bool:
     return any(isinstance(n, InZone) and n.zone in zones for n, _ in _preorder(node))
 
 
+def part_names(rule: str) -> list[str]:
+    """The ``$name`` parts a rule text says, in order, read by the rule lexer (so a
+    ``$`` inside a quoted phrase is not one); raises :class:`RuleError` as
+    :func:`parse` would on a text that does not lex."""
+    lexer = _Lexer(rule)
+    names: list[str] = []
+    while (tok := lexer.next()).kind != "end":
+        if tok.kind == "part":
+            names.append(tok.value)
+    return names
+
+
 def terms(node: Node) -> list[Term]:
     """The leaf terms in order of appearance, each once."""
     seen: dict[Term, None] = {}

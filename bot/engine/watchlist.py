@@ -130,9 +130,6 @@ class Entity:
         return list(seen)
 
 
-_PART_REF = re.compile(r"\$([a-z0-9_-]+)")
-
-
 @dataclass
 class Keyword:
     term: str
@@ -254,7 +251,7 @@ class Watchlist:
         found: dict[str, tuple[str, str, str]] = {}
         pending = [*self.parts.values(), self.rule]
         while pending:
-            for name in _PART_REF.findall(pending.pop(0)):
+            for name in rules.part_names(pending.pop(0)):
                 if name in found or name in self.parts or name not in lexicon_parts:
                     continue
                 owner, text = lexicon_parts[name]
@@ -646,24 +643,33 @@ def compile_rule(wl: Watchlist, rule_text: str, source: str = "<rule>") -> rules
 
 
 def _check_terms(wl: Watchlist, leaves: list[rules.Term], source: str, where: str) -> None:
+    """``leaves`` as a rule of ``wl`` may say them (see :func:`_check_leaves`)."""
+
+    def unknown(name: str) -> str | None:
+        if wl.entity(name) is not None or wl.group(name) is not None:
+            return None
+        own = [e.name for e in wl.entities] + list(wl.groups)
+        shared = [g for lex in wl.lexicons for g in lex.groups if g not in wl.groups]
+        known = _known(dict.fromkeys(own + shared))
+        owner = "this watchlist or the lexicons it uses" if wl.use else "this watchlist"
+        return f"@{name} is not an entity or group of {owner} (known: {known})"
+
+    _check_leaves(leaves, source, where, unknown)
+
+
+def _check_leaves(
+    leaves: list[rules.Term], source: str, where: str, unknown: Callable[[str], str | None]
+) -> None:
+    """At most MAX_RULE_TERMS terms, each a valid pattern, every ``@x`` known
+    (``unknown(x)`` is None, else the message)."""
     if len(leaves) > MAX_RULE_TERMS:
         raise WatchlistError(
             source, where, f"{len(leaves)} terms: a rule has at most {MAX_RULE_TERMS}"
         )
     for term in leaves:
-        problem = term_problem(term.value) if term.kind != "entity" else None
+        problem = term_problem(term.value) if term.kind != "entity" else unknown(term.value)
         if problem:
             raise WatchlistError(source, where, problem)
-        if term.kind == "entity" and wl.entity(term.value) is None and wl.group(term.value) is None:
-            own = [e.name for e in wl.entities] + list(wl.groups)
-            shared = [g for lex in wl.lexicons for g in lex.groups if g not in wl.groups]
-            known = _known(dict.fromkeys(own + shared))
-            owner = "this watchlist or the lexicons it uses" if wl.use else "this watchlist"
-            raise WatchlistError(
-                source,
-                where,
-                f"@{term.value} is not an entity or group of {owner} (known: {known})",
-            )
 
 
 def lexicon_from_mapping(data: object, source: str = "<lexicon>") -> Lexicon:
@@ -697,17 +703,13 @@ def _check_lexicon_parts(lexicon: Lexicon, source: str) -> None:
     """Each part parses with the parts before it and names only the lexicon's groups
     (a typo is the lexicon file's error, not that of every watchlist using it)."""
 
+    def unknown(name: str) -> str | None:
+        if lexicon.group(name) is not None:
+            return None
+        return f"@{name} is not a group of this lexicon (known: {_known(lexicon.groups)})"
+
     def check(leaves: list[rules.Term], where: str) -> None:
-        for term in leaves:
-            problem = term_problem(term.value) if term.kind != "entity" else None
-            if problem:
-                raise WatchlistError(source, where, problem)
-            if term.kind == "entity" and lexicon.group(term.value) is None:
-                raise WatchlistError(
-                    source,
-                    where,
-                    f"@{term.value} is not a group of this lexicon (known: {_known(lexicon.groups)})",
-                )
+        _check_leaves(leaves, source, where, unknown)
 
     _parse_in_order(lexicon.parts, source, "parts.", check)
 
